@@ -1,0 +1,274 @@
+// Package api is the contract of the SMSTorrent service's local API: wire
+// types, the route table, typed errors, and a Go client.
+//
+// The tray, the window, the wrapper and the helpdesk command line import only
+// this package, never the engine. The service implements the routes in
+// service/localapi. docs/API.md describes the same contract for humans.
+package api
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// APIVersion is the version of this contract. It changes when a route or a
+// field changes meaning; adding fields does not change it.
+const APIVersion = "1"
+
+// Headers.
+const (
+	// HeaderToken carries the read or control token on every request.
+	HeaderToken = "X-SMSTorrent-Token"
+	// HeaderAPIVersion is set on every response to APIVersion.
+	HeaderAPIVersion = "X-SMSTorrent-API"
+	// HeaderServiceVersion is set on every response to the service's build version.
+	HeaderServiceVersion = "X-SMSTorrent-Service"
+)
+
+// Priority is a job's BITS priority. Foreground competes for bandwidth like
+// any application; High, Normal and Low are background priorities that use
+// idle bandwidth only. Higher priorities run before lower; equal ones share.
+type Priority string
+
+// Priorities, highest first.
+const (
+	Foreground Priority = "foreground"
+	High       Priority = "high"
+	Normal     Priority = "normal"
+	Low        Priority = "low"
+)
+
+// Priorities lists every priority, highest first.
+var Priorities = []Priority{Foreground, High, Normal, Low}
+
+// Rank orders priorities: higher runs first. Unknown priorities rank lowest.
+func (p Priority) Rank() int {
+	switch p {
+	case Foreground:
+		return 3
+	case High:
+		return 2
+	case Normal:
+		return 1
+	case Low:
+		return 0
+	}
+	return -1
+}
+
+// Background reports whether jobs of this priority use idle bandwidth only.
+func (p Priority) Background() bool { return p != Foreground }
+
+// ParsePriority accepts a priority name in any case; "" means Normal.
+func ParsePriority(s string) (Priority, error) {
+	if s == "" {
+		return Normal, nil
+	}
+	p := Priority(strings.ToLower(strings.TrimSpace(s)))
+	if p.Rank() < 0 {
+		return "", fmt.Errorf("unknown priority %q (want foreground, high, normal or low)", s)
+	}
+	return p, nil
+}
+
+// State is a job's BITS state.
+type State string
+
+// Job states.
+const (
+	StateQueued         State = "queued"          // waiting for higher-priority jobs
+	StateConnecting     State = "connecting"      // looking for peers
+	StateTransferring   State = "transferring"    // moving data
+	StateSuspended      State = "suspended"       // paused by a user
+	StateTransientError State = "transient_error" // will be retried by itself
+	StateError          State = "error"           // needs someone to act; see Job.Error
+	StateTransferred    State = "transferred"     // complete and verified; seeding
+	StateCancelled      State = "cancelled"       // cancelled; content removed
+)
+
+// Final reports whether the job will not transfer any more data by itself.
+func (s State) Final() bool { return s == StateError || s == StateTransferred || s == StateCancelled }
+
+// FileProgress is one file of a job.
+type FileProgress struct {
+	Path  string `json:"path"` // slash-separated, relative to the package folder
+	Size  int64  `json:"size"`
+	Done  int64  `json:"done"`
+	Ready bool   `json:"ready"` // every byte verified
+}
+
+// Job is one package download and, once transferred, the seeding of it.
+type Job struct {
+	ID       string   `json:"id"` // package ID
+	Version  string   `json:"version,omitempty"`
+	InfoHash string   `json:"info_hash"`
+	State    State    `json:"state"`
+	Priority Priority `json:"priority"`
+	// Error says what went wrong and what to do, in StateTransientError and StateError.
+	Error     string    `json:"error,omitempty"`
+	NextRetry time.Time `json:"next_retry,omitzero"`
+
+	BytesTotal int64          `json:"bytes_total"`
+	BytesDone  int64          `json:"bytes_done"`
+	FilesTotal int            `json:"files_total"`
+	FilesDone  int            `json:"files_done"`
+	Files      []FileProgress `json:"files,omitempty"`
+
+	DownRate   int64 `json:"down_rate"` // bytes per second
+	UpRate     int64 `json:"up_rate"`
+	Downloaded int64 `json:"downloaded"` // payload bytes received, over the job's life
+	Uploaded   int64 `json:"uploaded"`   // payload bytes sent, over the job's life
+	// Bytes received from peers of the same site and from servers (origin
+	// seeders, web seeds, peers of other sites), over the job's life.
+	DownloadedSite   int64 `json:"downloaded_site"`
+	DownloadedServer int64 `json:"downloaded_server"`
+	PeersSite        int   `json:"peers_site"`
+	PeersServer      int   `json:"peers_server"`
+	// ETASeconds estimates the time to completion; -1 when unknown.
+	ETASeconds int64 `json:"eta_seconds"`
+
+	Path      string    `json:"path,omitempty"` // the package folder in the cache
+	Added     time.Time `json:"added"`
+	Completed time.Time `json:"completed,omitzero"`
+	LastUsed  time.Time `json:"last_used,omitzero"`
+	// Assigned packages are seeded regardless of age.
+	Assigned bool `json:"assigned"`
+	// SeedUntil is when an unassigned, transferred package leaves the cache.
+	SeedUntil time.Time `json:"seed_until,omitzero"`
+}
+
+// Progress is BytesDone/BytesTotal in [0,1].
+func (j *Job) Progress() float64 {
+	if j.BytesTotal <= 0 {
+		return 0
+	}
+	return float64(j.BytesDone) / float64(j.BytesTotal)
+}
+
+// Bandwidth is the service's current rate policy.
+type Bandwidth struct {
+	// Configured limits in bytes per second; 0 means unlimited.
+	LimitDown int64 `json:"limit_down"`
+	LimitUp   int64 `json:"limit_up"`
+	// Effective limits applied to background jobs right now; 0 means unlimited.
+	EffectiveDown int64 `json:"effective_down"`
+	EffectiveUp   int64 `json:"effective_up"`
+	// Reason for the effective limits: "limit", "schedule", "override",
+	// "yielding" (giving way to other traffic) or "unlimited".
+	Reason string `json:"reason"`
+	// Detail explains Reason in a sentence for people.
+	Detail string `json:"detail,omitempty"`
+	// OverrideUntil is when a helpdesk throttle ends; zero if none or open-ended.
+	OverrideUntil time.Time `json:"override_until,omitzero"`
+	Override      bool      `json:"override"`
+	// Yielding is true while background jobs are giving way to other traffic.
+	Yielding bool `json:"yielding"`
+	// Schedule describes the configured schedule in words, if any.
+	Schedule string `json:"schedule,omitempty"`
+}
+
+// Reachability of a server the service talks to.
+type Reachability struct {
+	URL       string    `json:"url"`
+	Reachable bool      `json:"reachable"`
+	Checked   time.Time `json:"checked,omitzero"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// LogEntry is a recent warning or error of the service.
+type LogEntry struct {
+	Time    time.Time `json:"time"`
+	Level   string    `json:"level"`
+	Message string    `json:"message"`
+	Job     string    `json:"job,omitempty"`
+}
+
+// Access is what the caller's token allows.
+type Access string
+
+// Access levels.
+const (
+	AccessRead    Access = "read"
+	AccessControl Access = "control"
+)
+
+// Status describes the service.
+type Status struct {
+	Version    string       `json:"version"`
+	APIVersion string       `json:"api_version"`
+	Started    time.Time    `json:"started"`
+	Site       string       `json:"site,omitempty"`
+	DataDir    string       `json:"data_dir"`
+	CacheDir   string       `json:"cache_dir"`
+	LogDir     string       `json:"log_dir"`
+	Repository Reachability `json:"repository"`
+	Bandwidth  Bandwidth    `json:"bandwidth"`
+	DownRate   int64        `json:"down_rate"`
+	UpRate     int64        `json:"up_rate"`
+	// Jobs counts jobs per state.
+	Jobs         map[State]int `json:"jobs"`
+	CacheBytes   int64         `json:"cache_bytes"`
+	CacheLimit   int64         `json:"cache_limit"` // 0: no cap
+	RecentErrors []LogEntry    `json:"recent_errors,omitempty"`
+	// Access is what the token used for this request allows.
+	Access Access `json:"access"`
+	// ListenPort is the BitTorrent port.
+	ListenPort int `json:"listen_port"`
+}
+
+// AddRequest starts (or continues) a job. Give either PackageID (the torrent
+// is fetched from the repository) or Torrent (the .torrent file's bytes).
+type AddRequest struct {
+	PackageID string   `json:"package_id,omitempty"`
+	Torrent   []byte   `json:"torrent,omitempty"`
+	Priority  Priority `json:"priority,omitempty"`
+	// Assign marks the package as assigned to this PC: seeded regardless of age.
+	Assign bool `json:"assign,omitempty"`
+}
+
+// PriorityRequest changes a job's priority.
+type PriorityRequest struct {
+	Priority Priority `json:"priority"`
+}
+
+// ThrottleRequest sets the helpdesk throttle: rates in bytes per second (0
+// means unlimited), for a number of seconds (0: until changed). Clear removes
+// the throttle and returns to the configuration and schedule.
+type ThrottleRequest struct {
+	Down       int64 `json:"down"`
+	Up         int64 `json:"up"`
+	ForSeconds int64 `json:"for_seconds,omitempty"`
+	Clear      bool  `json:"clear,omitempty"`
+}
+
+// Event types on the event stream.
+const (
+	// EventSnapshot carries the whole state; it is sent first on every connection.
+	EventSnapshot = "snapshot"
+	// EventJob carries one job that changed (progress, state, priority).
+	EventJob = "job"
+	// EventJobRemoved carries the ID of a job that left the list.
+	EventJobRemoved = "job_removed"
+	// EventJobTransferred is sent once when a job completes.
+	EventJobTransferred = "job_transferred"
+	// EventJobError is sent when a job enters Error or TransientError.
+	EventJobError = "job_error"
+	// EventStatus carries the service status (rates, bandwidth), about once a second.
+	EventStatus = "status"
+	// EventDisconnected is made by the client, never sent by the service:
+	// the stream broke and the client is reconnecting.
+	EventDisconnected = "disconnected"
+)
+
+// Event is one message of the event stream.
+type Event struct {
+	Type   string    `json:"type"`
+	Time   time.Time `json:"time"`
+	Job    *Job      `json:"job,omitempty"`
+	JobID  string    `json:"job_id,omitempty"`
+	Jobs   []Job     `json:"jobs,omitempty"`
+	Status *Status   `json:"status,omitempty"`
+	// Error is set on EventDisconnected.
+	Error string `json:"error,omitempty"`
+}
