@@ -31,9 +31,7 @@ type Error struct {
 	Message string
 }
 
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s (HTTP %d %s)", e.Message, e.Status, e.Code)
-}
+func (e *Error) Error() string { return e.Message }
 
 // Errorf makes an *Error with a status and code.
 func Errorf(status int, code, format string, args ...any) *Error {

@@ -1,0 +1,265 @@
+// Package config holds the service's configuration: the file format, the
+// documented defaults, and validation that names the offending field.
+//
+// The file is JSON. Every key is optional; docs/CONFIG.md lists them with
+// their defaults. Load validates before anything uses the values, so a wrong
+// value is refused and the running setting stays.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/service/api"
+)
+
+// Config is the service configuration.
+type Config struct {
+	// DataDir holds the job database, tokens, torrents and (by default) the cache and logs.
+	DataDir string `json:"data_dir"`
+	// CacheDir holds package content as <CacheDir>/<packageID>/... Default <DataDir>/cache.
+	CacheDir string `json:"cache_dir,omitempty"`
+	// LogDir holds the rotating log files. Default <DataDir>/logs.
+	LogDir string `json:"log_dir,omitempty"`
+	// APIListen is the local API's address; it must be a loopback address.
+	APIListen string `json:"api_listen"`
+	// ListenHost is the address peers connect to; "" listens on all addresses.
+	ListenHost string `json:"listen_host,omitempty"`
+	// ListenPort is the BitTorrent port (TCP and uTP); 0 picks a free one.
+	ListenPort int `json:"listen_port"`
+	// Transports lists "tcp" and/or "utp".
+	Transports []string `json:"transports"`
+	// Repository is the base URL of the package repository (smstorrent-tracker).
+	Repository string `json:"repository,omitempty"`
+	// Site is this PC's site name, for display.
+	Site string `json:"site,omitempty"`
+	// TrustedKeys lists the publisher keys ("ed25519:<base64>") whose torrents are accepted.
+	TrustedKeys []string `json:"trusted_keys"`
+	// ServerNetworks lists CIDRs whose peers count as servers (origin seeders), not site peers.
+	ServerNetworks []string `json:"server_networks,omitempty"`
+	// LimitDown and LimitUp cap the whole service; 0 is unlimited.
+	LimitDown Rate `json:"limit_down"`
+	LimitUp   Rate `json:"limit_up"`
+	// SeedDays: an unassigned package is seeded this many days after its last use, then removed.
+	SeedDays float64 `json:"seed_days"`
+	// CacheMax caps the cache; the oldest unused packages are evicted first. 0: no cap.
+	CacheMax Size `json:"cache_max"`
+	// RetryMin and RetryMax bound the backoff of transient errors.
+	RetryMin Duration `json:"retry_min"`
+	RetryMax Duration `json:"retry_max"`
+	// LogMaxSize and LogFiles control log rotation.
+	LogMaxSize Size `json:"log_max_size"`
+	LogFiles   int  `json:"log_files"`
+
+	// Path is where the configuration was loaded from (not in the file).
+	Path string `json:"-"`
+}
+
+// DefaultPath is the configuration file's usual place.
+func DefaultPath() string {
+	if runtime.GOOS == "windows" {
+		return filepath.Join(api.DefaultDataDir(), "config.json")
+	}
+	if d := os.Getenv(api.EnvDataDir); d != "" {
+		return filepath.Join(d, "config.json")
+	}
+	return "/etc/smstorrent/config.json"
+}
+
+// Default returns the documented defaults.
+func Default() Config {
+	return Config{
+		DataDir:    api.DefaultDataDir(),
+		APIListen:  "127.0.0.1:7380",
+		ListenPort: 6881,
+		Transports: []string{"tcp", "utp"},
+		SeedDays:   3,
+		RetryMin:   Duration(5e9),
+		RetryMax:   Duration(300e9),
+		LogMaxSize: 10 << 20,
+		LogFiles:   5,
+	}
+}
+
+// Load reads the file at path over the defaults and validates the result.
+// A missing file at the default path gives the defaults.
+func Load(path string) (Config, error) {
+	c := Default()
+	explicit := path != ""
+	if path == "" {
+		path = DefaultPath()
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := Parse(b, &c); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", path, err)
+		}
+	case errors.Is(err, os.ErrNotExist) && !explicit:
+	default:
+		return Config{}, fmt.Errorf("reading configuration: %w", err)
+	}
+	c.Path = path
+	c.fill()
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes JSON over c, refusing unknown keys.
+func Parse(b []byte, c *Config) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(c); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Errorf("not valid JSON at byte %d: %v", se.Offset, err)
+		}
+		return fmt.Errorf("%v", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+func (c *Config) fill() {
+	if c.CacheDir == "" && c.DataDir != "" {
+		c.CacheDir = filepath.Join(c.DataDir, "cache")
+	}
+	if c.LogDir == "" && c.DataDir != "" {
+		c.LogDir = filepath.Join(c.DataDir, "logs")
+	}
+}
+
+// FieldError names the field that is wrong.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Msg) }
+
+func ferr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks every field and returns the first problem.
+func (c *Config) Validate() error {
+	c.fill()
+	for _, d := range []struct{ name, v string }{{"data_dir", c.DataDir}, {"cache_dir", c.CacheDir}, {"log_dir", c.LogDir}} {
+		if d.v == "" {
+			return ferr(d.name, "must be set")
+		}
+		if !filepath.IsAbs(d.v) {
+			return ferr(d.name, "%q must be an absolute path", d.v)
+		}
+	}
+	host, port, err := net.SplitHostPort(c.APIListen)
+	if err != nil {
+		return ferr("api_listen", "%q is not host:port", c.APIListen)
+	}
+	if host != "localhost" {
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !ip.IsLoopback() {
+			return ferr("api_listen", "%q must be a loopback address (127.0.0.1, [::1] or localhost): the local API is never exposed to the network", c.APIListen)
+		}
+	}
+	if _, err := netip.ParseAddrPort("127.0.0.1:" + port); err != nil {
+		return ferr("api_listen", "port %q is not a number 0-65535", port)
+	}
+	if c.ListenHost != "" {
+		if _, err := netip.ParseAddr(c.ListenHost); err != nil {
+			return ferr("listen_host", "%q is not an IP address", c.ListenHost)
+		}
+	}
+	if c.ListenPort < 0 || c.ListenPort > 65535 {
+		return ferr("listen_port", "%d is not a port 0-65535", c.ListenPort)
+	}
+	if len(c.Transports) == 0 {
+		return ferr("transports", "list at least one of \"tcp\", \"utp\"")
+	}
+	for _, t := range c.Transports {
+		if t != "tcp" && t != "utp" {
+			return ferr("transports", "%q is not \"tcp\" or \"utp\"", t)
+		}
+	}
+	if c.Repository != "" {
+		u, err := url.Parse(c.Repository)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return ferr("repository", "%q is not an http(s) URL", c.Repository)
+		}
+	}
+	if _, err := c.Keys(); err != nil {
+		return err
+	}
+	if _, err := c.Servers(); err != nil {
+		return err
+	}
+	if c.SeedDays < 0 || c.SeedDays > 3650 {
+		return ferr("seed_days", "%v must be between 0 and 3650", c.SeedDays)
+	}
+	if c.RetryMin.D() <= 0 {
+		return ferr("retry_min", "must be positive")
+	}
+	if c.RetryMax.D() < c.RetryMin.D() {
+		return ferr("retry_max", "must not be less than retry_min")
+	}
+	if c.LogMaxSize < 64<<10 {
+		return ferr("log_max_size", "must be at least 64KiB")
+	}
+	if c.LogFiles < 1 || c.LogFiles > 100 {
+		return ferr("log_files", "%d must be between 1 and 100", c.LogFiles)
+	}
+	return nil
+}
+
+// Keys parses TrustedKeys.
+func (c *Config) Keys() ([]pkgsign.PublicKey, error) {
+	var ks []pkgsign.PublicKey
+	for i, s := range c.TrustedKeys {
+		k, err := pkgsign.ParsePublicKey(s)
+		if err != nil {
+			return nil, ferr(fmt.Sprintf("trusted_keys[%d]", i), "%v", err)
+		}
+		ks = append(ks, k)
+	}
+	return ks, nil
+}
+
+// Servers parses ServerNetworks.
+func (c *Config) Servers() ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for i, s := range c.ServerNetworks {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			if a, err2 := netip.ParseAddr(strings.TrimSpace(s)); err2 == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				return nil, ferr(fmt.Sprintf("server_networks[%d]", i), "%q is not a CIDR like 10.0.0.0/24", s)
+			}
+		}
+		ps = append(ps, p.Masked())
+	}
+	return ps, nil
+}
+
+// Write saves c as indented JSON at path.
+func (c *Config) Write(path string) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

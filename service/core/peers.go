@@ -1,0 +1,145 @@
+package core
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/smstorrent/smstorrent/internal/pkgsign"
+)
+
+// peerCounters counts payload bytes received per torrent, split into bytes
+// from site peers and from servers. The engine calls received with its locks
+// held, so it only touches atomics and a sync.Map.
+type peerCounters struct {
+	m sync.Map // metainfo.Hash -> *siteServer
+}
+
+type siteServer struct{ site, server atomic.Int64 }
+
+func newPeerCounters() *peerCounters { return &peerCounters{} }
+
+func (p *peerCounters) received(ev torrent.ReceivedUsefulDataEvent, isServer func(any) bool) {
+	if ev.Peer == nil || ev.Message == nil {
+		return
+	}
+	t := ev.Peer.Torrent()
+	if t == nil {
+		return
+	}
+	v, _ := p.m.LoadOrStore(t.InfoHash(), &siteServer{})
+	c := v.(*siteServer)
+	n := int64(len(ev.Message.Piece))
+	if isServer(ev.Peer.RemoteAddr) {
+		c.server.Add(n)
+	} else {
+		c.site.Add(n)
+	}
+}
+
+func (p *peerCounters) get(ih metainfo.Hash) (site, server int64) {
+	v, ok := p.m.Load(ih)
+	if !ok {
+		return 0, 0
+	}
+	c := v.(*siteServer)
+	return c.site.Load(), c.server.Load()
+}
+
+func (p *peerCounters) forget(ih metainfo.Hash) { p.m.Delete(ih) }
+
+// trackerHealth wraps the engine's tracker dialer to learn whether each
+// tracker is reachable, and remembers the trackers' addresses: peers at those
+// addresses are servers (the origin usually runs beside the tracker).
+type trackerHealth struct {
+	// local, if valid, is the source address for tracker connections, so a
+	// service bound to one address announces from it.
+	local   netip.Addr
+	mu      sync.Mutex
+	lastErr map[string]string // host:port -> error of the last dial; "" if it worked
+	addrs   map[netip.Addr]bool
+}
+
+func newTrackerHealth(listenHost string) *trackerHealth {
+	h := &trackerHealth{lastErr: map[string]string{}, addrs: map[netip.Addr]bool{}}
+	if a, err := netip.ParseAddr(listenHost); err == nil && !a.IsUnspecified() {
+		h.local = a
+	}
+	return h
+}
+
+func (h *trackerHealth) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	if h.local.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: h.local.AsSlice()}
+	}
+	c, err := d.DialContext(ctx, network, addr)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err != nil {
+		h.lastErr[addr] = err.Error()
+		return nil, err
+	}
+	h.lastErr[addr] = ""
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		h.addrs[ap.Addr().Unmap()] = true
+	}
+	return c, nil
+}
+
+func (h *trackerHealth) isServer(a netip.Addr) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.addrs[a]
+}
+
+// problem returns a message if every tracker of the package failed its last dial.
+func (h *trackerHealth) problem(p *pkgsign.Package) string {
+	if p == nil {
+		return ""
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	msg := ""
+	for _, tier := range p.Meta.UpvertedAnnounceList() {
+		for _, u := range tier {
+			pu, err := url.Parse(u)
+			if err != nil {
+				continue
+			}
+			host := pu.Host
+			if pu.Port() == "" {
+				if pu.Scheme == "https" {
+					host = net.JoinHostPort(pu.Hostname(), "443")
+				} else {
+					host = net.JoinHostPort(pu.Hostname(), "80")
+				}
+			}
+			e, seen := h.lastErr[host]
+			if !seen || e == "" {
+				return ""
+			}
+			msg = "tracker " + u + " is unreachable (" + e + "); retrying by itself"
+		}
+	}
+	return msg
+}
+
+// backoff returns the wait before retry n (0-based), doubling from min to max.
+func backoff(n int, min, max time.Duration) time.Duration {
+	d := min
+	for i := 0; i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return d
+}

@@ -1,0 +1,528 @@
+// Package core is the service's engine room: it owns the anacrolix/torrent
+// client, the BITS-like job queue and its persistence, the cache and seeding
+// policy, and the bandwidth limits. The local API (service/localapi) and the
+// service executable drive it through its exported methods.
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	g "github.com/anacrolix/generics"
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/storage"
+	"golang.org/x/time/rate"
+
+	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/service/api"
+	"github.com/smstorrent/smstorrent/service/config"
+)
+
+// Options configures a Service.
+type Options struct {
+	Config  config.Config
+	Logger  *slog.Logger
+	Version string
+	// Recent supplies the recent warnings shown in the status; may be nil.
+	Recent *RecentLog
+	// HTTPClient fetches torrents from the repository; nil: a default with timeouts.
+	HTTPClient *http.Client
+	// Now is the clock; nil: time.Now. Tests move it to age packages.
+	Now func() time.Time
+	// TickInterval is how often progress is sampled and events are sent; 0: 1s.
+	TickInterval time.Duration
+}
+
+// Service is one running SMSTorrent service.
+type Service struct {
+	cfg     config.Config
+	log     *slog.Logger
+	version string
+	started time.Time
+	keys    []pkgsign.PublicKey
+	servers []netip.Prefix
+	httpc   *http.Client
+	recent  *RecentLog
+	now     func() time.Time
+	tick    time.Duration
+
+	cl       *torrent.Client
+	pc       storage.PieceCompletion
+	stor     storage.ClientImplCloser
+	down, up *rate.Limiter
+	trackers *trackerHealth
+	peers    *peerCounters
+	store    store
+
+	mu        sync.Mutex
+	jobs      map[string]*job
+	dirty     bool
+	lastSave  time.Time
+	bw        bandwidth
+	subs      map[chan api.Event]struct{}
+	published map[string]api.Job
+	repo      api.Reachability
+	downRate  float64
+	upRate    float64
+	closed    bool
+	wake      chan struct{}
+}
+
+// job is the in-memory state of one job.
+type job struct {
+	rec *record
+	t   *torrent.Torrent // nil until the torrent is known and added
+	pkg *pkgsign.Package
+
+	fetching  bool
+	fetchErr  string
+	nextRetry time.Time
+	retries   int
+	writeErr  string
+
+	state    api.State
+	queued   bool
+	active   int // connected peers with data interest, last tick
+	peersS   int
+	peersO   int
+	downRate float64
+	upRate   float64
+	lastRead int64 // engine session counters at the last tick
+	lastWrit int64
+	lastSite int64
+	lastSrv  int64
+}
+
+// New opens the engine and the job database and re-adds the saved jobs.
+func New(opts Options) (*Service, error) {
+	cfg := opts.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg:       cfg,
+		log:       opts.Logger,
+		version:   opts.Version,
+		recent:    opts.Recent,
+		httpc:     opts.HTTPClient,
+		now:       opts.Now,
+		tick:      opts.TickInterval,
+		jobs:      map[string]*job{},
+		subs:      map[chan api.Event]struct{}{},
+		published: map[string]api.Job{},
+		wake:      make(chan struct{}, 1),
+		trackers:  newTrackerHealth(cfg.ListenHost),
+		peers:     newPeerCounters(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.tick <= 0 {
+		s.tick = time.Second
+	}
+	if s.httpc == nil {
+		s.httpc = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			ResponseHeaderTimeout: 20 * time.Second,
+		}}
+	}
+	s.started = s.now()
+	var err error
+	if s.keys, err = cfg.Keys(); err != nil {
+		return nil, err
+	}
+	if s.servers, err = cfg.Servers(); err != nil {
+		return nil, err
+	}
+	if len(s.keys) == 0 {
+		s.log.Warn("no trusted_keys configured: every torrent will be refused until a publisher key is added")
+	}
+	for _, d := range []string{cfg.DataDir, cfg.CacheDir, filepath.Join(cfg.DataDir, "state"), filepath.Join(cfg.DataDir, "torrents")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
+	s.store = store{path: filepath.Join(cfg.DataDir, "state", "jobs.json")}
+	s.bw.cfgDown, s.bw.cfgUp = int64(cfg.LimitDown), int64(cfg.LimitUp)
+	if err := s.openEngine(); err != nil {
+		return nil, err
+	}
+	recs, err := s.store.load()
+	if err != nil {
+		s.log.Error("loading jobs", "err", err)
+	}
+	for _, r := range recs {
+		if pkgsign.ValidID(r.ID) != nil {
+			s.log.Warn("dropping a saved job with an invalid package ID", "job", r.ID)
+			continue
+		}
+		j := &job{rec: r}
+		s.jobs[r.ID] = j
+		if r.InfoHash != "" && r.Fatal == "" {
+			if err := s.loadTorrent(j); err != nil {
+				s.log.Warn("re-adding saved job", "job", r.ID, "err", err)
+			}
+		}
+	}
+	s.applyLimits()
+	s.log.Info("service started", "version", s.version, "jobs", len(s.jobs), "cache", cfg.CacheDir,
+		"port", s.cl.LocalPort())
+	return s, nil
+}
+
+func (s *Service) openEngine() error {
+	cfg := s.cfg
+	pc, err := storage.NewBoltPieceCompletion(filepath.Join(cfg.DataDir, "state"))
+	if err != nil {
+		return fmt.Errorf("opening piece completion database: %w", err)
+	}
+	s.pc = pc
+	s.stor = storage.NewFileOpts(storage.NewFileClientOpts{
+		ClientBaseDir:   cfg.CacheDir,
+		PieceCompletion: pc,
+		UsePartFiles:    g.Some(false),
+		Logger:          s.log.With("part", "storage"),
+	})
+	cc := torrent.NewDefaultClientConfig()
+	cc.DataDir = cfg.CacheDir
+	cc.DefaultStorage = s.stor
+	cc.Seed = true
+	cc.NoDHT = true
+	cc.DisablePEX = true
+	cc.LocalServiceDiscovery = nil
+	cc.DisableWebtorrent = true
+	cc.NoDefaultPortForwarding = true
+	cc.ListenPort = cfg.ListenPort
+	host := cfg.ListenHost
+	cc.ListenHost = func(string) string { return host }
+	if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
+		// Bound to one address: listen on its family only.
+		cc.DisableIPv6 = a.Is4()
+		cc.DisableIPv4 = a.Is6()
+	}
+	cc.DisableTCP, cc.DisableUTP = true, true
+	for _, t := range cfg.Transports {
+		switch t {
+		case "tcp":
+			cc.DisableTCP = false
+		case "utp":
+			cc.DisableUTP = false
+		}
+	}
+	// Our own limiters: the library's default upload limiter is shared
+	// package state, and a nil download limiter cannot be changed later.
+	// Bursts stay at least one chunk (16 KiB) or peer connections fail.
+	s.down = rate.NewLimiter(rate.Inf, 1<<20)
+	s.up = rate.NewLimiter(rate.Inf, 1<<20)
+	cc.DownloadRateLimiter = s.down
+	cc.UploadRateLimiter = s.up
+	cc.Slogger = s.log.With("part", "engine")
+	cc.TrackerDialContext = s.trackers.dial
+	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
+		s.peers.received(ev, s.classify)
+	})
+	cl, err := torrent.NewClient(cc)
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("starting the BitTorrent engine on port %d: %w", cfg.ListenPort, err)
+	}
+	s.cl = cl
+	return nil
+}
+
+// Close stops the engine and saves the jobs.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.collect()
+	err := s.saveLocked()
+	for ch := range s.subs {
+		close(ch)
+		delete(s.subs, ch)
+	}
+	s.mu.Unlock()
+	s.cl.Close()
+	if s.stor != nil {
+		s.stor.Close()
+	}
+	if s.pc != nil {
+		s.pc.Close()
+	}
+	return err
+}
+
+// Serve runs the service's periodic work until ctx is done, then closes it.
+func (s *Service) Serve(ctx context.Context) error {
+	defer s.Close()
+	t := time.NewTicker(s.tick)
+	defer t.Stop()
+	repoT := time.NewTicker(30 * time.Second)
+	defer repoT.Stop()
+	go s.checkRepository(ctx)
+	s.step()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.step()
+		case <-s.wake:
+			s.step()
+		case <-repoT.C:
+			go s.checkRepository(ctx)
+		}
+	}
+}
+
+// poke asks Serve's loop to run a step soon.
+func (s *Service) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ListenPort is the BitTorrent port in use.
+func (s *Service) ListenPort() int { return s.cl.LocalPort() }
+
+// Config returns the configuration in force.
+func (s *Service) Config() config.Config { return s.cfg }
+
+// step samples progress, schedules jobs, applies the seeding policy,
+// retries transient errors, saves and publishes events.
+func (s *Service) step() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	now := s.now()
+	s.collect()
+	s.schedule()
+	s.retention(now)
+	s.bw.expire(now)
+	s.applyLimits()
+	var fetch []string
+	for id, j := range s.jobs {
+		if j.rec.InfoHash == "" && j.rec.Fatal == "" && !j.rec.Suspended && !j.fetching && !now.Before(j.nextRetry) {
+			j.fetching = true
+			fetch = append(fetch, id)
+		}
+	}
+	if s.dirty && now.Sub(s.lastSave) > 5*time.Second {
+		if err := s.saveLocked(); err != nil {
+			s.log.Error("saving jobs", "err", err)
+		}
+	}
+	events := s.diffLocked(now)
+	s.mu.Unlock()
+	s.broadcast(events)
+	for _, id := range fetch {
+		go s.backgroundFetch(id)
+	}
+}
+
+// collect reads progress and rates from the engine. Called with s.mu held.
+func (s *Service) collect() {
+	dt := s.tick.Seconds()
+	var totDown, totUp float64
+	for _, j := range s.jobs {
+		if j.t == nil {
+			j.downRate, j.upRate, j.active, j.peersS, j.peersO = 0, 0, 0, 0, 0
+			continue
+		}
+		st := j.t.Stats()
+		read := st.BytesReadUsefulData.Int64()
+		writ := st.BytesWrittenData.Int64()
+		dr, dw := read-j.lastRead, writ-j.lastWrit
+		if dr < 0 {
+			dr = 0
+		}
+		if dw < 0 {
+			dw = 0
+		}
+		j.lastRead, j.lastWrit = read, writ
+		j.rec.Downloaded += dr
+		j.rec.Uploaded += dw
+		site, srv := s.peers.get(j.t.InfoHash())
+		j.rec.DownloadedSite += site - j.lastSite
+		j.rec.DownloadedServer += srv - j.lastSrv
+		j.lastSite, j.lastSrv = site, srv
+		if dr > 0 || dw > 0 {
+			s.dirty = true
+		}
+		// Exponentially weighted rates over a few seconds.
+		const a = 0.5
+		j.downRate = a*float64(dr)/dt + (1-a)*j.downRate
+		j.upRate = a*float64(dw)/dt + (1-a)*j.upRate
+		if j.downRate < 1 {
+			j.downRate = 0
+		}
+		if j.upRate < 1 {
+			j.upRate = 0
+		}
+		totDown += j.downRate
+		totUp += j.upRate
+		j.peersS, j.peersO = 0, 0
+		for _, pc := range j.t.PeerConns() {
+			if s.classify(pc.RemoteAddr) {
+				j.peersO++
+			} else {
+				j.peersS++
+			}
+		}
+		for range j.t.WebseedPeerConns() {
+			j.peersO++
+		}
+		j.active = st.ActivePeers
+		if j.rec.Completed.IsZero() && j.t.Info() != nil && j.t.Complete().Bool() {
+			j.rec.Completed = s.now()
+			s.dirty = true
+			s.log.Info("package transferred", "job", j.rec.ID, "bytes", j.rec.Size,
+				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer)
+		}
+	}
+	s.downRate, s.upRate = totDown, totUp
+}
+
+// classify reports whether a peer address is a server (origin, web seed,
+// other site) rather than a peer of this site.
+func (s *Service) classify(addr any) bool {
+	var a netip.Addr
+	switch v := addr.(type) {
+	case *net.TCPAddr:
+		a, _ = netip.AddrFromSlice(v.IP)
+	case *net.UDPAddr:
+		a, _ = netip.AddrFromSlice(v.IP)
+	case net.Addr:
+		ap, err := netip.ParseAddrPort(v.String())
+		if err != nil {
+			return true // web seeds and the like
+		}
+		a = ap.Addr()
+	default:
+		return true
+	}
+	a = a.Unmap()
+	for _, p := range s.servers {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return s.trackers.isServer(a)
+}
+
+// schedule decides which incomplete jobs may download: all jobs of the
+// highest priority that has runnable jobs; lower priorities only while no
+// higher job is moving data (so a stalled high job does not block the rest).
+// Called with s.mu.
+func (s *Service) schedule() {
+	var runnable []*job
+	for _, j := range s.jobs {
+		j.queued = false
+		if j.t == nil || j.rec.Fatal != "" || j.writeErr != "" {
+			continue
+		}
+		if j.rec.Suspended {
+			j.t.DisallowDataDownload()
+			j.t.DisallowDataUpload()
+			continue
+		}
+		j.t.AllowDataUpload()
+		if j.t.Info() != nil && j.t.Complete().Bool() {
+			continue
+		}
+		runnable = append(runnable, j)
+	}
+	sort.Slice(runnable, func(a, b int) bool {
+		return runnable[a].rec.Priority.Rank() > runnable[b].rec.Priority.Rank()
+	})
+	blocked := false
+	for i := 0; i < len(runnable); {
+		k := i
+		rank := runnable[i].rec.Priority.Rank()
+		moving := false
+		for ; k < len(runnable) && runnable[k].rec.Priority.Rank() == rank; k++ {
+			j := runnable[k]
+			if blocked {
+				j.queued = true
+				j.t.DisallowDataDownload()
+				continue
+			}
+			j.t.AllowDataDownload()
+			if j.downRate > 0 {
+				moving = true
+			}
+		}
+		if moving {
+			blocked = true
+		}
+		i = k
+	}
+	for _, j := range s.jobs {
+		j.state = s.stateOf(j)
+	}
+}
+
+func (s *Service) stateOf(j *job) api.State {
+	switch {
+	case j.rec.Fatal != "" || j.writeErr != "":
+		return api.StateError
+	case j.rec.Suspended:
+		return api.StateSuspended
+	case j.t == nil && j.fetchErr != "":
+		return api.StateTransientError
+	case j.t == nil:
+		return api.StateConnecting
+	case j.t.Info() != nil && j.t.Complete().Bool():
+		return api.StateTransferred
+	case j.queued:
+		return api.StateQueued
+	case j.downRate > 0 || j.active > 0:
+		return api.StateTransferring
+	}
+	if msg := s.trackers.problem(j.pkg); msg != "" {
+		return api.StateTransientError
+	}
+	return api.StateConnecting
+}
+
+func (s *Service) saveLocked() error {
+	recs := make([]*record, 0, len(s.jobs))
+	for _, j := range s.jobs {
+		recs = append(recs, j.rec)
+	}
+	sort.Slice(recs, func(a, b int) bool { return recs[a].ID < recs[b].ID })
+	if err := s.store.save(recs); err != nil {
+		return err
+	}
+	s.dirty = false
+	s.lastSave = s.now()
+	return nil
+}
+
+// markDirty saves soon; state changes save at once.
+func (s *Service) saveNow() {
+	if err := s.saveLocked(); err != nil {
+		s.log.Error("saving jobs", "err", err)
+	}
+}
+
+var errClosed = errors.New("service is shutting down")

@@ -1,0 +1,226 @@
+package core
+
+import (
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/smstorrent/smstorrent/service/api"
+)
+
+var timeZero time.Time
+
+// snapshotJob renders a job for the API. Called with s.mu.
+func (s *Service) snapshotJob(j *job, files bool) api.Job {
+	r := j.rec
+	state := j.state
+	if state == "" {
+		state = s.stateOf(j)
+	}
+	out := api.Job{
+		ID:               r.ID,
+		Version:          r.Version,
+		InfoHash:         r.InfoHash,
+		State:            state,
+		Priority:         r.Priority,
+		BytesTotal:       r.Size,
+		DownRate:         int64(j.downRate),
+		UpRate:           int64(j.upRate),
+		Downloaded:       r.Downloaded,
+		Uploaded:         r.Uploaded,
+		DownloadedSite:   r.DownloadedSite,
+		DownloadedServer: r.DownloadedServer,
+		PeersSite:        j.peersS,
+		PeersServer:      j.peersO,
+		ETASeconds:       -1,
+		Path:             filepath.Join(s.cfg.CacheDir, r.ID),
+		Added:            r.Added,
+		Completed:        r.Completed,
+		LastUsed:         r.LastUsed,
+		Assigned:         r.Assigned,
+	}
+	switch {
+	case r.Fatal != "":
+		out.Error = r.Fatal
+	case j.writeErr != "":
+		out.Error = j.writeErr
+	case j.fetchErr != "":
+		out.Error = "fetching the torrent from the repository failed: " + j.fetchErr + "; retrying by itself"
+		out.NextRetry = j.nextRetry
+	case state == api.StateTransientError:
+		out.Error = s.trackers.problem(j.pkg)
+	}
+	if j.t != nil && j.t.Info() != nil {
+		out.BytesDone = j.t.BytesCompleted()
+		tfs := j.t.Files()
+		out.FilesTotal = len(tfs)
+		for _, f := range tfs {
+			done := f.BytesCompleted()
+			ready := done == f.Length()
+			if ready && state != api.StateTransferred {
+				for i := f.BeginPieceIndex(); i < f.EndPieceIndex(); i++ {
+					if !j.t.PieceState(i).Complete {
+						ready = false
+						break
+					}
+				}
+			}
+			if ready {
+				out.FilesDone++
+			}
+			if files {
+				out.Files = append(out.Files, api.FileProgress{
+					Path:  relPath(f.FileInfo()),
+					Size:  f.Length(),
+					Done:  done,
+					Ready: ready,
+				})
+			}
+		}
+	}
+	if state == api.StateTransferred {
+		out.BytesDone = out.BytesTotal
+		if !r.Assigned {
+			out.SeedUntil = s.seedUntil(r)
+		}
+	}
+	if left := out.BytesTotal - out.BytesDone; left > 0 && out.DownRate > 0 {
+		out.ETASeconds = left / out.DownRate
+	} else if state == api.StateTransferred {
+		out.ETASeconds = 0
+	}
+	return out
+}
+
+func (s *Service) seedUntil(r *record) time.Time {
+	base := r.Completed
+	if r.LastUsed.After(base) {
+		base = r.LastUsed
+	}
+	return base.Add(time.Duration(s.cfg.SeedDays * float64(24*time.Hour)))
+}
+
+// Status describes the service for a caller with the given access.
+func (s *Service) Status(access api.Access) api.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.statusLocked(access)
+}
+
+func (s *Service) statusLocked(access api.Access) api.Status {
+	st := api.Status{
+		Version:      s.version,
+		APIVersion:   api.APIVersion,
+		Started:      s.started,
+		Site:         s.cfg.Site,
+		DataDir:      s.cfg.DataDir,
+		CacheDir:     s.cfg.CacheDir,
+		LogDir:       s.cfg.LogDir,
+		Repository:   s.repo,
+		Bandwidth:    s.bw.describe(s.now()),
+		DownRate:     int64(s.downRate),
+		UpRate:       int64(s.upRate),
+		Jobs:         map[api.State]int{},
+		CacheLimit:   int64(s.cfg.CacheMax),
+		RecentErrors: s.recent.Entries(),
+		Access:       access,
+		ListenPort:   s.cl.LocalPort(),
+	}
+	if st.Repository.URL == "" {
+		st.Repository.URL = s.cfg.Repository
+	}
+	for _, j := range s.jobs {
+		st.Jobs[s.stateOf(j)]++
+		st.CacheBytes += j.rec.Size
+	}
+	return st
+}
+
+// Subscribe returns a channel of events, starting with a snapshot. The
+// channel is closed when cancel is called, when the service closes, or when
+// the subscriber falls too far behind (it should then reconnect).
+func (s *Service) Subscribe(access api.Access) (<-chan api.Event, func()) {
+	ch := make(chan api.Event, 256)
+	s.mu.Lock()
+	st := s.statusLocked(access)
+	ch <- api.Event{Type: api.EventSnapshot, Time: s.now(), Jobs: s.jobListLocked(false), Status: &st}
+	if s.closed {
+		close(ch)
+	} else {
+		s.subs[ch] = struct{}{}
+	}
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if _, ok := s.subs[ch]; ok {
+			delete(s.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// diffLocked returns the events that tell subscribers what changed since the
+// last call. Called with s.mu.
+func (s *Service) diffLocked(now time.Time) []api.Event {
+	var evs []api.Event
+	seen := map[string]bool{}
+	for _, j := range s.jobList() {
+		seen[j.ID] = true
+		prev, had := s.published[j.ID]
+		if had && reflect.DeepEqual(prev, j) {
+			continue
+		}
+		jj := j
+		evs = append(evs, api.Event{Type: api.EventJob, Time: now, Job: &jj})
+		if j.State != prev.State {
+			switch j.State {
+			case api.StateTransferred:
+				if had {
+					evs = append(evs, api.Event{Type: api.EventJobTransferred, Time: now, Job: &jj})
+				}
+			case api.StateError, api.StateTransientError:
+				evs = append(evs, api.Event{Type: api.EventJobError, Time: now, Job: &jj})
+			}
+		}
+		s.published[j.ID] = j
+	}
+	for id := range s.published {
+		if !seen[id] {
+			delete(s.published, id)
+			evs = append(evs, api.Event{Type: api.EventJobRemoved, Time: now, JobID: id})
+		}
+	}
+	st := s.statusLocked("")
+	evs = append(evs, api.Event{Type: api.EventStatus, Time: now, Status: &st})
+	return evs
+}
+
+func (s *Service) jobList() []api.Job { return s.jobListLocked(false) }
+
+// broadcast sends events to every subscriber; a subscriber whose buffer is
+// full is dropped (its stream ends and its client reconnects).
+func (s *Service) broadcast(evs []api.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ch := range s.subs {
+		for _, ev := range evs {
+			select {
+			case ch <- ev:
+			default:
+				delete(s.subs, ch)
+				close(ch)
+				goto next
+			}
+		}
+	next:
+	}
+}
+
+func relPath(fi metainfo.FileInfo) string { return strings.Join(fi.BestPath(), "/") }

@@ -1,0 +1,129 @@
+// Package svc runs a complete SMSTorrent service — engine, jobs and local
+// API — in one process, and holds the glue to the operating system's service
+// manager (Windows service, systemd) and the rotating log file.
+//
+// Start is also how tests, the demo and the lab run real services in-process.
+package svc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/smstorrent/smstorrent/service/api"
+	"github.com/smstorrent/smstorrent/service/config"
+	"github.com/smstorrent/smstorrent/service/core"
+	"github.com/smstorrent/smstorrent/service/localapi"
+)
+
+// Version is the service's build version, set with -ldflags -X.
+var Version = "0.1.0-dev"
+
+var _ localapi.Backend = (*core.Service)(nil)
+
+// Options tunes Start beyond the configuration.
+type Options struct {
+	Logger     *slog.Logger
+	Recent     *core.RecentLog
+	Now        func() time.Time
+	HTTPClient *http.Client
+	// TickInterval overrides the progress sampling interval (tests).
+	TickInterval time.Duration
+}
+
+// Instance is a running service.
+type Instance struct {
+	Core         *core.Service
+	Addr         string // the local API's host:port
+	ReadToken    string
+	ControlToken string
+	DataDir      string
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+	err    error
+}
+
+// Start opens the engine, publishes the API's address and tokens, and serves
+// until Stop is called or ctx is done.
+func Start(ctx context.Context, cfg config.Config, o Options) (*Instance, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if o.Recent == nil {
+		o.Recent = core.NewRecentLog(log.Handler(), 50)
+		log = slog.New(o.Recent)
+	}
+	c, err := core.New(core.Options{
+		Config: cfg, Logger: log, Version: Version, Recent: o.Recent,
+		Now: o.Now, HTTPClient: o.HTTPClient, TickInterval: o.TickInterval,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := localapi.Listen(cfg.APIListen)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("local API: %w", err)
+	}
+	addr := ln.Addr().String()
+	read, control, err := localapi.Publish(cfg.DataDir, addr)
+	if err != nil {
+		ln.Close()
+		c.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	in := &Instance{Core: c, Addr: addr, ReadToken: read, ControlToken: control, DataDir: cfg.DataDir, cancel: cancel, done: make(chan struct{})}
+	srv := &localapi.Server{Backend: c, ReadToken: read, ControlToken: control, Version: Version, Logger: log}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	var apiErr error
+	go func() {
+		defer wg.Done()
+		apiErr = srv.Serve(ctx, ln)
+		cancel()
+	}()
+	go func() {
+		defer wg.Done()
+		_ = c.Serve(ctx)
+	}()
+	go func() {
+		wg.Wait()
+		localapi.Unpublish(cfg.DataDir)
+		if apiErr != nil && !errors.Is(apiErr, http.ErrServerClosed) {
+			in.err = apiErr
+		}
+		close(in.done)
+	}()
+	log.Info("local API listening", "addr", addr)
+	return in, nil
+}
+
+// Stop shuts the service down and waits for it.
+func (in *Instance) Stop() error {
+	in.once.Do(in.cancel)
+	<-in.done
+	return in.err
+}
+
+// Done is closed when the service has stopped.
+func (in *Instance) Done() <-chan struct{} { return in.done }
+
+// Client returns an API client with the control token (or the read token).
+func (in *Instance) Client(control bool) *api.Client {
+	tok := in.ReadToken
+	if control {
+		tok = in.ControlToken
+	}
+	return &api.Client{BaseURL: "http://" + in.Addr, Token: tok, DataDir: in.DataDir}
+}
