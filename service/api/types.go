@@ -125,6 +125,9 @@ type Job struct {
 	DownloadedServer int64 `json:"downloaded_server"`
 	PeersSite        int   `json:"peers_site"`
 	PeersServer      int   `json:"peers_server"`
+	// Checking is true while pieces are hashed against the disk: after a
+	// restart or crash, or for a new version of a package already cached.
+	Checking bool `json:"checking,omitempty"`
 	// ETASeconds estimates the time to completion; -1 when unknown.
 	ETASeconds int64 `json:"eta_seconds"`
 

@@ -214,6 +214,7 @@ func (s *Service) addTorrent(j *job, pkg *pkgsign.Package) error {
 func (s *Service) dropTorrent(j *job) {
 	if j.t != nil {
 		s.peers.forget(j.t.InfoHash())
+		s.pc.forget(j.t.InfoHash())
 		j.t.Drop()
 		j.t = nil
 	}

@@ -57,7 +57,8 @@ type Service struct {
 	tick    time.Duration
 
 	cl       *torrent.Client
-	pc       storage.PieceCompletion
+	pc       *completion
+	unclean  bool // the last run did not shut down cleanly
 	stor     storage.ClientImplCloser
 	down, up *rate.Limiter
 	trackers *trackerHealth
@@ -157,8 +158,18 @@ func New(opts Options) (*Service, error) {
 	}
 	s.store = store{path: filepath.Join(cfg.DataDir, "state", "jobs.json")}
 	s.bw.cfgDown, s.bw.cfgUp = int64(cfg.LimitDown), int64(cfg.LimitUp)
+	marker := filepath.Join(cfg.DataDir, "state", "running")
+	if _, err := os.Stat(marker); err == nil {
+		s.unclean = true
+		s.log.Warn("the service did not shut down cleanly last time; re-verifying cached packages against the disk")
+	}
 	if err := s.openEngine(); err != nil {
 		return nil, err
+	}
+	if err := os.WriteFile(marker, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+		s.cl.Close()
+		s.pc.Close()
+		return nil, fmt.Errorf("writing %s: %w", marker, err)
 	}
 	recs, err := s.store.load()
 	if err != nil {
@@ -177,6 +188,17 @@ func New(opts Options) (*Service, error) {
 			}
 		}
 	}
+	if s.unclean {
+		for _, j := range s.jobs {
+			if t := j.t; t != nil {
+				go func() {
+					if err := t.VerifyDataContext(context.Background()); err != nil {
+						s.log.Warn("re-verifying after unclean shutdown", "job", j.rec.ID, "err", err)
+					}
+				}()
+			}
+		}
+	}
 	s.applyLimits()
 	s.log.Info("service started", "version", s.version, "jobs", len(s.jobs), "cache", cfg.CacheDir,
 		"port", s.cl.LocalPort())
@@ -185,9 +207,9 @@ func New(opts Options) (*Service, error) {
 
 func (s *Service) openEngine() error {
 	cfg := s.cfg
-	pc, err := storage.NewBoltPieceCompletion(filepath.Join(cfg.DataDir, "state"))
+	pc, err := openCompletion(filepath.Join(cfg.DataDir, "state"))
 	if err != nil {
-		return fmt.Errorf("opening piece completion database: %w", err)
+		return err
 	}
 	s.pc = pc
 	s.stor = storage.NewFileOpts(storage.NewFileClientOpts{
@@ -229,7 +251,8 @@ func (s *Service) openEngine() error {
 	s.up = rate.NewLimiter(rate.Inf, 1<<20)
 	cc.DownloadRateLimiter = s.down
 	cc.UploadRateLimiter = s.up
-	cc.Slogger = s.log.With("part", "engine")
+	// The engine logs every failed piece hash at INFO; keep warnings only.
+	cc.Slogger = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
 	cc.TrackerDialContext = s.trackers.dial
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
 		s.peers.received(ev, s.classify)
@@ -263,7 +286,13 @@ func (s *Service) Close() error {
 		s.stor.Close()
 	}
 	if s.pc != nil {
+		if serr := s.pc.sync(); serr != nil && err == nil {
+			err = serr
+		}
 		s.pc.Close()
+	}
+	if err == nil {
+		_ = os.Remove(filepath.Join(s.cfg.DataDir, "state", "running"))
 	}
 	return err
 }
@@ -329,6 +358,9 @@ func (s *Service) step() {
 	if s.dirty && now.Sub(s.lastSave) > 5*time.Second {
 		if err := s.saveLocked(); err != nil {
 			s.log.Error("saving jobs", "err", err)
+		}
+		if err := s.pc.sync(); err != nil {
+			s.log.Error("syncing piece database", "err", err)
 		}
 	}
 	events := s.diffLocked(now)
@@ -526,3 +558,18 @@ func (s *Service) saveNow() {
 }
 
 var errClosed = errors.New("service is shutting down")
+
+// minLevel drops records below a level.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.min} }

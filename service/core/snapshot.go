@@ -55,6 +55,12 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 	}
 	if j.t != nil && j.t.Info() != nil {
 		out.BytesDone = j.t.BytesCompleted()
+		for _, run := range j.t.PieceStateRuns() {
+			if !run.Ok || run.Hashing || run.QueuedForHash {
+				out.Checking = true
+				break
+			}
+		}
 		tfs := j.t.Files()
 		out.FilesTotal = len(tfs)
 		for _, f := range tfs {

@@ -155,4 +155,3 @@ func takeConfigFlag(args []string) (string, []string, error) {
 	}
 	return path, rest, nil
 }
-
