@@ -1,0 +1,91 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]Rate{
+		"0": 0, "unlimited": 0, "": 0,
+		"1000": 1000, "512KiB/s": 512 << 10, "2MB/s": 2e6, "2mb": 2e6,
+		"20Mbit/s": 2.5e6, "20Mbps": 2.5e6, "1.5MiB": 1.5 * (1 << 20), "800kbit": 1e5,
+	} {
+		got, err := ParseRate(in)
+		if err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"fast", "-1MB", "1e400", "NaN"} {
+		if _, err := ParseRate(in); err == nil {
+			t.Errorf("ParseRate(%q) accepted", in)
+		}
+	}
+}
+
+func TestValidateNamesField(t *testing.T) {
+	cases := map[string]string{
+		`{"api_listen": "0.0.0.0:7380"}`:          "api_listen",
+		`{"api_listen": "198.18.0.5:7380"}`:       "api_listen",
+		`{"listen_port": 70000}`:                  "listen_port",
+		`{"transports": ["quic"]}`:                "transports",
+		`{"transports": []}`:                      "transports",
+		`{"repository": "ftp://x"}`:               "repository",
+		`{"trusted_keys": ["ed25519:AAAA"]}`:      "trusted_keys[0]",
+		`{"server_networks": ["10.0.0.0/33"]}`:    "server_networks[0]",
+		`{"seed_days": -1}`:                       "seed_days",
+		`{"retry_min": "10s", "retry_max": "1s"}`: "retry_max",
+		`{"log_files": 0}`:                        "log_files",
+		`{"data_dir": "relative/path"}`:           "data_dir",
+		`{"limit_down": "fast"}`:                  "rate",
+		`{"nonsense": 1}`:                         "unknown field",
+		`{"seed_days": "three"}`:                  "seed_days",
+		`not json`:                                "JSON",
+	}
+	for body, field := range cases {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "c.json")
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(p)
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: error %v, want it to name %q", body, err, field)
+		}
+	}
+}
+
+func TestDefaultsAndFill(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.json")
+	os.WriteFile(p, []byte(`{"data_dir": "`+dir+`", "limit_up": "1MiB/s", "cache_max": "50GiB"}`), 0o644)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CacheDir != filepath.Join(dir, "cache") || c.LogDir != filepath.Join(dir, "logs") {
+		t.Errorf("dirs %q %q", c.CacheDir, c.LogDir)
+	}
+	if c.LimitUp != 1<<20 || c.CacheMax != 50<<30 || c.SeedDays != 3 || c.APIListen != "127.0.0.1:7380" {
+		t.Errorf("values %+v", c)
+	}
+	// Round trip through Write.
+	out := filepath.Join(dir, "out.json")
+	if err := c.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.LimitUp != c.LimitUp || c2.CacheMax != c.CacheMax || c2.RetryMax != c.RetryMax {
+		t.Errorf("round trip changed values: %+v vs %+v", c2, c)
+	}
+	var fe *FieldError
+	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil || errors.As(err, &fe) {
+		t.Errorf("a missing explicit file: %v", err)
+	}
+}
