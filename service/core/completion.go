@@ -114,7 +114,7 @@ func (c *completion) forget(ih metainfo.Hash) {
 	c.mu.Unlock()
 	_ = c.db.Update(func(tx *bbolt.Tx) error {
 		cur := tx.Bucket(completeBucket).Cursor()
-		for k, _ := cur.Seek(ih[:]); k != nil && len(k) == 24 && string(k[:20]) == string(ih[:]); k, _ = cur.Next() {
+		for k, _ := cur.Seek(ih[:]); len(k) == 24 && string(k[:20]) == string(ih[:]); k, _ = cur.Next() {
 			if err := cur.Delete(); err != nil {
 				return err
 			}

@@ -20,7 +20,7 @@ type fake struct {
 var _ Backend = (*fake)(nil)
 
 func (f *fake) Status(a api.Access) api.Status { return api.Status{Version: "t", Access: a} }
-func (f *fake) Jobs() []api.Job                 { return f.jobs }
+func (f *fake) Jobs() []api.Job                { return f.jobs }
 func (f *fake) Job(id string) (api.Job, error) {
 	for _, j := range f.jobs {
 		if j.ID == id {

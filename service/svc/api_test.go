@@ -104,4 +104,3 @@ func next(t *testing.T, ch <-chan api.Event) api.Event {
 	}
 	return api.Event{}
 }
-
