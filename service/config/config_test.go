@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -87,5 +88,23 @@ func TestDefaultsAndFill(t *testing.T) {
 	var fe *FieldError
 	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil || errors.As(err, &fe) {
 		t.Errorf("a missing explicit file: %v", err)
+	}
+}
+
+// docs/CONFIG.md documents every key of the file.
+func TestKeysDocumented(t *testing.T) {
+	b, err := os.ReadFile("../../docs/CONFIG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := reflect.TypeOf(Config{})
+	for i := range typ.NumField() {
+		tag := strings.Split(typ.Field(i).Tag.Get("json"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		if !strings.Contains(string(b), "| `"+tag+"` |") {
+			t.Errorf("docs/CONFIG.md does not document %q", tag)
+		}
 	}
 }
