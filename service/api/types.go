@@ -167,6 +167,10 @@ type Bandwidth struct {
 	Override      bool      `json:"override"`
 	// Yielding is true while background jobs are giving way to other traffic.
 	Yielding bool `json:"yielding"`
+	// QueueDelayMS and BaseDelayMS are the measured queueing delay on the
+	// path to hq and its base round-trip time, when measured.
+	QueueDelayMS int64 `json:"queue_delay_ms,omitempty"`
+	BaseDelayMS  int64 `json:"base_delay_ms,omitempty"`
 	// Schedule describes the configured schedule in words, if any.
 	Schedule string `json:"schedule,omitempty"`
 }

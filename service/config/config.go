@@ -50,6 +50,15 @@ type Config struct {
 	// LimitDown and LimitUp cap the whole service; 0 is unlimited.
 	LimitDown Rate `json:"limit_down"`
 	LimitUp   Rate `json:"limit_up"`
+	// Schedule replaces the limits during time windows (business hours).
+	Schedule []Window `json:"schedule,omitempty"`
+	// Yield makes background jobs give way to other traffic on the path to
+	// the repository, keeping the added queueing delay under YieldTarget.
+	Yield       bool     `json:"yield"`
+	YieldTarget Duration `json:"yield_target"`
+	// YieldProbe is the host:port whose TCP handshake time is measured;
+	// default: the repository's host and port.
+	YieldProbe string `json:"yield_probe,omitempty"`
 	// SeedDays: an unassigned package is seeded this many days after its last use, then removed.
 	SeedDays float64 `json:"seed_days"`
 	// CacheMax caps the cache; the oldest unused packages are evicted first. 0: no cap.
@@ -79,15 +88,17 @@ func DefaultPath() string {
 // Default returns the documented defaults.
 func Default() Config {
 	return Config{
-		DataDir:    api.DefaultDataDir(),
-		APIListen:  "127.0.0.1:7380",
-		ListenPort: 6881,
-		Transports: []string{"tcp", "utp"},
-		SeedDays:   3,
-		RetryMin:   Duration(5e9),
-		RetryMax:   Duration(300e9),
-		LogMaxSize: 10 << 20,
-		LogFiles:   5,
+		DataDir:     api.DefaultDataDir(),
+		APIListen:   "127.0.0.1:7380",
+		ListenPort:  6881,
+		Transports:  []string{"tcp", "utp"},
+		SeedDays:    3,
+		Yield:       true,
+		YieldTarget: Duration(25e6),
+		RetryMin:    Duration(5e9),
+		RetryMax:    Duration(300e9),
+		LogMaxSize:  10 << 20,
+		LogFiles:    5,
 	}
 }
 
@@ -204,6 +215,19 @@ func (c *Config) Validate() error {
 	if _, err := c.Servers(); err != nil {
 		return err
 	}
+	for i, w := range c.Schedule {
+		if err := w.validate(); err != nil {
+			return ferr(fmt.Sprintf("schedule[%d]", i), "%v", err)
+		}
+	}
+	if c.YieldTarget.D() < 5e6 || c.YieldTarget.D() > 1e9 {
+		return ferr("yield_target", "%v must be between 5ms and 1s", c.YieldTarget.D())
+	}
+	if c.YieldProbe != "" {
+		if _, _, err := net.SplitHostPort(c.YieldProbe); err != nil {
+			return ferr("yield_probe", "%q is not host:port", c.YieldProbe)
+		}
+	}
 	if c.SeedDays < 0 || c.SeedDays > 3650 {
 		return ferr("seed_days", "%v must be between 0 and 3650", c.SeedDays)
 	}
@@ -220,6 +244,26 @@ func (c *Config) Validate() error {
 		return ferr("log_files", "%d must be between 1 and 100", c.LogFiles)
 	}
 	return nil
+}
+
+// ProbeAddr is the address the bandwidth controller measures: YieldProbe,
+// or the repository's host and port. Empty if neither is set.
+func (c *Config) ProbeAddr() string {
+	if c.YieldProbe != "" {
+		return c.YieldProbe
+	}
+	u, err := url.Parse(c.Repository)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // Keys parses TrustedKeys.

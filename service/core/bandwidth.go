@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -11,9 +12,11 @@ import (
 	"github.com/smstorrent/smstorrent/service/config"
 )
 
-// bandwidth is the rate policy: configured limits and the helpdesk override.
+// bandwidth is the rate policy: configured limits, the schedule and the
+// helpdesk override. The delay controller (yield) comes on top.
 type bandwidth struct {
 	cfgDown, cfgUp int64
+	schedule       []config.Window
 
 	override      bool
 	ovDown, ovUp  int64
@@ -26,40 +29,82 @@ func (b *bandwidth) expire(now time.Time) {
 	}
 }
 
-// effective returns the limits in force (0 = unlimited) and why.
-func (b *bandwidth) effective() (down, up int64, reason string) {
-	if b.override {
-		return b.ovDown, b.ovUp, "override"
-	}
-	if b.cfgDown > 0 || b.cfgUp > 0 {
-		return b.cfgDown, b.cfgUp, "limit"
-	}
-	return 0, 0, "unlimited"
-}
-
-func (b *bandwidth) describe(now time.Time) api.Bandwidth {
-	d, u, reason := b.effective()
-	out := api.Bandwidth{
-		LimitDown: b.cfgDown, LimitUp: b.cfgUp,
-		EffectiveDown: d, EffectiveUp: u,
-		Reason: reason, Override: b.override,
-	}
-	if b.override {
-		out.OverrideUntil = b.overrideUntil
-	}
-	switch reason {
-	case "override":
+// policy returns the limits in force from configuration, schedule and
+// override (0 = unlimited) and why.
+func (b *bandwidth) policy(now time.Time) (down, up int64, reason, detail string) {
+	switch {
+	case b.override:
 		until := "until cleared"
 		if !b.overrideUntil.IsZero() {
 			until = "for " + b.overrideUntil.Sub(now).Round(time.Second).String()
 		}
-		out.Detail = fmt.Sprintf("helpdesk throttle: down %s, up %s, %s", rateText(d), rateText(u), until)
-	case "limit":
-		out.Detail = fmt.Sprintf("configured limits: down %s, up %s", rateText(d), rateText(u))
-	default:
-		out.Detail = "no limit is set"
+		return b.ovDown, b.ovUp, "override", fmt.Sprintf("helpdesk throttle: down %s, up %s, %s", rateText(b.ovDown), rateText(b.ovUp), until)
+	}
+	if w, ok := config.ActiveWindow(b.schedule, now.Local()); ok {
+		return int64(w.LimitDown), int64(w.LimitUp), "schedule", w.Describe()
+	}
+	if b.cfgDown > 0 || b.cfgUp > 0 {
+		return b.cfgDown, b.cfgUp, "limit", fmt.Sprintf("configured limits: down %s, up %s", rateText(b.cfgDown), rateText(b.cfgUp))
+	}
+	return 0, 0, "unlimited", "no limit is set"
+}
+
+// describe combines the policy with the delay controller. Called with s.mu.
+func (s *Service) describeBandwidth(now time.Time) api.Bandwidth {
+	b := &s.bw
+	d, u, reason, detail := b.policy(now)
+	out := api.Bandwidth{
+		LimitDown: b.cfgDown, LimitUp: b.cfgUp,
+		EffectiveDown: d, EffectiveUp: u,
+		Reason: reason, Detail: detail, Override: b.override,
+	}
+	if b.override {
+		out.OverrideUntil = b.overrideUntil
+	}
+	var ws []string
+	for _, w := range b.schedule {
+		ws = append(ws, w.Describe())
+	}
+	out.Schedule = strings.Join(ws, "; ")
+	y := &s.yield
+	if y.measuring {
+		out.QueueDelayMS = y.qd.Milliseconds()
+		out.BaseDelayMS = y.base.Milliseconds()
+	}
+	ed, eu := s.effective(now)
+	out.EffectiveDown, out.EffectiveUp = ed, eu
+	if y.down != nil && (y.down.Yielding(now) || y.up.Yielding(now)) && !s.foregroundMoving() {
+		out.Yielding = true
+		out.Reason = "yielding"
+		out.Detail = fmt.Sprintf("giving way to other traffic: the delay to hq is %d ms over its %d ms base (target %d ms); background transfers limited to down %s, up %s",
+			y.qd.Milliseconds(), y.base.Milliseconds(), s.cfg.YieldTarget.D().Milliseconds(), rateText(ed), rateText(eu))
+	}
+	if y.probeErr != "" && s.cfg.Yield {
+		out.Detail += "; cannot measure the path to hq (" + y.probeErr + "), so not yielding"
 	}
 	return out
+}
+
+// effective returns the limits applied to the engine now (0 = unlimited):
+// the policy, lowered by the delay controller unless a foreground job is
+// moving data. Called with s.mu.
+func (s *Service) effective(now time.Time) (down, up int64) {
+	down, up, _, _ = s.bw.policy(now)
+	if s.yield.down == nil || s.foregroundMoving() {
+		return down, up
+	}
+	lower := func(pol int64, ctrl float64) int64 {
+		c, ok := finite(ctrl)
+		if !ok {
+			return pol
+		}
+		c = max(c, 1)
+		if pol == 0 || c < pol {
+			return c
+		}
+		return pol
+	}
+	return lower(down, s.yield.limDown), lower(up, s.yield.limUp)
 }
 
 func rateText(n int64) string { return config.Rate(n).String() }
@@ -85,7 +130,7 @@ func setLimit(l *rate.Limiter, bps int64) {
 
 // applyLimits moves the engine's limiters to the policy. Called with s.mu.
 func (s *Service) applyLimits() {
-	d, u, _ := s.bw.effective()
+	d, u := s.effective(s.now())
 	setLimit(s.down, d)
 	setLimit(s.up, u)
 }
@@ -113,7 +158,7 @@ func (s *Service) Throttle(r api.ThrottleRequest) (api.Bandwidth, error) {
 		s.log.Info("helpdesk throttle set", "down", rateText(r.Down), "up", rateText(r.Up), "for_seconds", r.ForSeconds)
 	}
 	s.applyLimits()
-	out := s.bw.describe(now)
+	out := s.describeBandwidth(now)
 	s.mu.Unlock()
 	s.poke()
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -70,6 +71,7 @@ type Service struct {
 	dirty     bool
 	lastSave  time.Time
 	bw        bandwidth
+	yield     yieldState
 	subs      map[chan api.Event]struct{}
 	published map[string]api.Job
 	repo      api.Reachability
@@ -158,6 +160,12 @@ func New(opts Options) (*Service, error) {
 	}
 	s.store = store{path: filepath.Join(cfg.DataDir, "state", "jobs.json")}
 	s.bw.cfgDown, s.bw.cfgUp = int64(cfg.LimitDown), int64(cfg.LimitUp)
+	s.bw.schedule = cfg.Schedule
+	s.yield.limDown, s.yield.limUp = math.Inf(1), math.Inf(1)
+	if cfg.Yield && cfg.ProbeAddr() != "" {
+		s.yield.down = newDelayController(cfg.YieldTarget.D())
+		s.yield.up = newDelayController(cfg.YieldTarget.D())
+	}
 	marker := filepath.Join(cfg.DataDir, "state", "running")
 	if _, err := os.Stat(marker); err == nil {
 		s.unclean = true
@@ -305,6 +313,9 @@ func (s *Service) Serve(ctx context.Context) error {
 	repoT := time.NewTicker(30 * time.Second)
 	defer repoT.Stop()
 	go s.checkRepository(ctx)
+	if s.yield.down != nil {
+		go s.runYield(ctx, s.cfg.ProbeAddr())
+	}
 	s.step()
 	for {
 		select {

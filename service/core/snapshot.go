@@ -126,7 +126,7 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 		CacheDir:     s.cfg.CacheDir,
 		LogDir:       s.cfg.LogDir,
 		Repository:   s.repo,
-		Bandwidth:    s.bw.describe(s.now()),
+		Bandwidth:    s.describeBandwidth(s.now()),
 		DownRate:     int64(s.downRate),
 		UpRate:       int64(s.upRate),
 		Jobs:         map[api.State]int{},

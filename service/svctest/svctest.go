@@ -173,6 +173,8 @@ func Config(t testing.TB, key Key, repository, listenHost string) config.Config 
 	c.Repository = repository
 	c.TrustedKeys = []string{key.Pub}
 	c.ServerNetworks = []string{OriginIP + "/32"}
+	// Loopback has no queue to measure; tests of the controller turn it on.
+	c.Yield = false
 	c.RetryMin = config.Duration(200 * time.Millisecond)
 	c.RetryMax = config.Duration(2 * time.Second)
 	if err := c.Validate(); err != nil {

@@ -1,0 +1,110 @@
+// Command smstorrent-tray is SMSTorrent's tray icon, started in every user
+// session. It shows the service's state and opens the window process
+// (smstorrent-window) on demand; quitting it leaves the service running.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"github.com/smstorrent/smstorrent/app/instance"
+	"github.com/smstorrent/smstorrent/app/systrayhost"
+	"github.com/smstorrent/smstorrent/app/tray"
+	"github.com/smstorrent/smstorrent/service/api"
+	"github.com/smstorrent/smstorrent/ui/demo"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "smstorrent-tray:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("smstorrent-tray", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "", "the service's data folder (default: "+api.DefaultDataDir()+")")
+	window := fs.String("window", "", "the window program (default: smstorrent-window beside this program)")
+	demoFake := fs.Bool("demo-fake", false, "show an in-memory demo instead of the service (for screenshots)")
+	demoAccess := fs.String("demo-access", "control", "with --demo-fake: the demo user's access, read or control")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *window == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding the window program: %w", err)
+		}
+		name := "smstorrent-window"
+		if runtime.GOOS == "windows" {
+			name += ".exe"
+		}
+		*window = filepath.Join(filepath.Dir(exe), name)
+	}
+	dir, err := instance.Dir()
+	if err != nil {
+		return err
+	}
+	// One tray per session as well: a second tray just opens the window.
+	self, err := instance.Acquire(dir, "tray")
+	if errors.Is(err, instance.ErrRunning) {
+		return instance.Send(dir, "window", "show")
+	}
+	if err != nil {
+		return err
+	}
+	defer self.Close()
+	go func() {
+		for range self.Messages() { // nothing to show: the tray has no window
+		}
+	}()
+
+	var backend tray.Backend = &api.Client{DataDir: *dataDir}
+	if *demoFake {
+		backend = &demo.Backend{Access: api.Access(*demoAccess)}
+	}
+	launcher := &instance.Launcher{Dir: dir, Name: "window", Command: func(page string) *exec.Cmd {
+		a := []string{}
+		if *dataDir != "" {
+			a = append(a, "--data-dir", *dataDir)
+		}
+		if *demoFake {
+			a = append(a, "--demo-fake", "--demo-access", *demoAccess)
+		}
+		if page != "" {
+			a = append(a, "--page", page)
+		}
+		cmd := exec.Command(*window, a...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		return cmd
+	}}
+	logger := log.New(os.Stderr, "smstorrent-tray: ", log.LstdFlags)
+
+	errc := make(chan error, 1)
+	systrayhost.Run(func() {
+		h := systrayhost.New()
+		c := &tray.Controller{Backend: backend, Host: h, Launcher: launcher, Logf: logger.Printf}
+		go func() {
+			errc <- c.Run(ctx, h.Clicks())
+			systrayhost.Quit()
+		}()
+	}, nil)
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}

@@ -1,0 +1,251 @@
+package tray
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smstorrent/smstorrent/icons"
+	"github.com/smstorrent/smstorrent/service/api"
+	"github.com/smstorrent/smstorrent/ui/demo"
+	"github.com/smstorrent/smstorrent/ui/viewmodel"
+)
+
+var now = time.Date(2026, 11, 20, 10, 30, 0, 0, time.UTC)
+
+func store(access api.Access, jobs ...api.Job) *viewmodel.Store {
+	s := viewmodel.NewStore(time.Minute)
+	st := demo.Status(now, access)
+	s.Apply(api.Event{Type: api.EventSnapshot, Time: now, Jobs: jobs, Status: &st})
+	return s
+}
+
+func j(id string, s api.State) api.Job {
+	return api.Job{ID: id, State: s, Priority: api.Normal, BytesTotal: 1000, BytesDone: 420, ETASeconds: 600, Error: "disk full"}
+}
+
+func TestStateIconTooltip(t *testing.T) {
+	offline := viewmodel.NewStore(time.Minute)
+	offline.Apply(api.Event{Type: api.EventDisconnected, Error: "connection refused"})
+	for _, c := range []struct {
+		name    string
+		s       *viewmodel.Store
+		state   State
+		icon    icons.Name
+		tooltip string
+	}{
+		{"starting", viewmodel.NewStore(time.Minute), Offline, icons.Offline, "connecting to the service"},
+		{"offline", offline, Offline, icons.Offline, "the service is not running"},
+		{"idle", store(api.AccessRead), Idle, icons.Idle, "up to date"},
+		{"seeding", store(api.AccessRead, j("A", api.StateTransferred), j("B", api.StateTransferred)), Seeding, icons.Seeding, "sharing 2 packages"},
+		{"paused", store(api.AccessRead, j("A", api.StateTransferred), j("B", api.StateSuspended)), Paused, icons.Paused, "1 download paused"},
+		{"downloading", store(api.AccessRead, j("A", api.StateQueued), j("B", api.StateTransferring), j("C", api.StateSuspended)),
+			Downloading, icons.Downloading, "downloading B 42%, 10 min left (+1 more)"},
+		{"connecting", store(api.AccessRead, j("A", api.StateConnecting)), Downloading, icons.Downloading, "downloading A 42%, finding peers"},
+		{"retrying counts as downloading", store(api.AccessRead, j("A", api.StateTransientError)), Downloading, icons.Downloading, "retrying"},
+		{"error wins", store(api.AccessRead, j("A", api.StateTransferring), j("B", api.StateError)), Error, icons.Error, "B failed: disk full"},
+		{"demo", store(api.AccessControl, demo.Jobs(now)...), Error, icons.Error, "PS100050 failed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := Compute(c.s, now)
+			if v.State != c.state || v.Icon != c.icon || !strings.Contains(v.Tooltip, c.tooltip) {
+				t.Errorf("got %v %v %q, want %v %v ~%q", v.State, v.Icon, v.Tooltip, c.state, c.icon, c.tooltip)
+			}
+			if n := len([]rune(v.Tooltip)); n > maxTooltip {
+				t.Errorf("tooltip has %d characters", n)
+			}
+			if v.Menu.Status.Enabled || !v.Menu.Status.Visible || !strings.Contains(strings.ToLower(v.Menu.Status.Title), strings.ToLower(c.tooltip)) {
+				t.Errorf("status entry %+v", v.Menu.Status)
+			}
+			if len(icons.Tray(v.Icon)) == 0 {
+				t.Errorf("no icon %s", v.Icon)
+			}
+		})
+	}
+}
+
+func TestMenuFollowsAccess(t *testing.T) {
+	jobs := []api.Job{j("A", api.StateTransferring), j("B", api.StateSuspended)}
+	ctl := Compute(store(api.AccessControl, jobs...), now).Menu
+	if !ctl.PauseAll.Visible || !ctl.PauseAll.Enabled || !ctl.ResumeAll.Enabled || !ctl.Throttle.Enabled || ctl.Notice.Visible {
+		t.Errorf("control menu: %+v", ctl)
+	}
+	if len(ctl.Presets) != len(viewmodel.Presets) || !ctl.Presets[0].Enabled || ctl.Clear.Enabled {
+		t.Errorf("presets %+v clear %+v", ctl.Presets, ctl.Clear)
+	}
+	read := Compute(store(api.AccessRead, jobs...), now).Menu
+	if read.PauseAll.Visible || read.ResumeAll.Visible || read.Throttle.Visible || read.Presets[0].Visible {
+		t.Errorf("read-only menu shows controls: %+v", read)
+	}
+	if !read.Notice.Visible || read.Notice.Enabled || !strings.Contains(read.Notice.Title, "View only") {
+		t.Errorf("read-only notice %+v", read.Notice)
+	}
+	if !read.Open.Enabled || !read.Quit.Enabled || !read.About.Enabled {
+		t.Error("Open, About and Quit must always work")
+	}
+	// Nothing to pause or resume: the entries stay but are disabled.
+	idle := Compute(store(api.AccessControl, j("A", api.StateTransferred)), now).Menu
+	if !idle.PauseAll.Visible || idle.PauseAll.Enabled || idle.ResumeAll.Enabled {
+		t.Errorf("idle menu %+v %+v", idle.PauseAll, idle.ResumeAll)
+	}
+	// A helpdesk throttle is active: it can be cleared.
+	s := store(api.AccessControl)
+	st := *s.Status
+	st.Bandwidth.Override = true
+	s.Apply(api.Event{Type: api.EventStatus, Time: now, Status: &st})
+	if m := Compute(s, now).Menu; !m.Clear.Enabled || !strings.Contains(m.Throttle.Title, "active") {
+		t.Errorf("override menu %+v %+v", m.Throttle, m.Clear)
+	}
+	off := viewmodel.NewStore(time.Minute)
+	off.Apply(api.Event{Type: api.EventDisconnected})
+	if m := Compute(off, now).Menu; m.PauseAll.Visible || !m.Notice.Visible || !strings.Contains(m.Notice.Title, "not running") {
+		t.Errorf("offline menu %+v", m)
+	}
+}
+
+type fakeHost struct {
+	mu    sync.Mutex
+	views []View
+}
+
+func (h *fakeHost) Show(v View) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.views = append(h.views, v)
+}
+
+func (h *fakeHost) last() View {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.views[len(h.views)-1]
+}
+
+type fakeBackend struct {
+	events chan api.Event
+	calls  chan string
+}
+
+func (b *fakeBackend) Watch(ctx context.Context, fn func(api.Event)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-b.events:
+			fn(ev)
+		}
+	}
+}
+
+func (b *fakeBackend) PauseAll(context.Context) error  { b.calls <- "pause-all"; return nil }
+func (b *fakeBackend) ResumeAll(context.Context) error { b.calls <- "resume-all"; return nil }
+func (b *fakeBackend) Throttle(_ context.Context, r api.ThrottleRequest) (*api.Bandwidth, error) {
+	if r.Clear {
+		b.calls <- "throttle clear"
+	} else {
+		b.calls <- "throttle " + viewmodel.Rate(r.Down)
+	}
+	return &api.Bandwidth{}, nil
+}
+
+type fakeLauncher struct{ pages chan string }
+
+func (l *fakeLauncher) Open(page string) error { l.pages <- page; return nil }
+
+func TestControllerDrivesHostAndBackend(t *testing.T) {
+	b := &fakeBackend{events: make(chan api.Event), calls: make(chan string, 8)}
+	h := &fakeHost{}
+	l := &fakeLauncher{pages: make(chan string, 4)}
+	handled := make(chan struct{}, 16)
+	c := &Controller{Backend: b, Host: h, Launcher: l, Now: func() time.Time { return now },
+		Done: func() { handled <- struct{}{} }}
+	clicks := make(chan Click)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, clicks) }()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-handled:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("controller did not handle %s", what)
+		}
+	}
+	send := func(ev api.Event) {
+		t.Helper()
+		select {
+		case b.events <- ev:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Watch did not take the event")
+		}
+		wait(ev.Type)
+	}
+	click := func(cl Click) {
+		t.Helper()
+		select {
+		case clicks <- cl:
+		case <-time.After(10 * time.Second):
+			t.Fatal("controller did not take the click")
+		}
+		if cl.Action != ActQuit {
+			wait("a click")
+		}
+	}
+	expect := func(ch chan string, want string) {
+		t.Helper()
+		select {
+		case got := <-ch:
+			if got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %q", want)
+		}
+	}
+
+	st := demo.Status(now, api.AccessControl)
+	send(api.Event{Type: api.EventSnapshot, Time: now, Jobs: []api.Job{j("A", api.StateTransferring)}, Status: &st})
+	if v := h.last(); v.State != Downloading || !v.Menu.PauseAll.Enabled {
+		t.Errorf("after snapshot: %v, pause all %+v", v.State, v.Menu.PauseAll)
+	}
+	click(Click{Action: ActPauseAll})
+	expect(b.calls, "pause-all")
+	click(Click{Action: ActResumeAll})
+	expect(b.calls, "resume-all")
+	click(Click{Action: ActPreset, Preset: 2})
+	expect(b.calls, "throttle 1 MB/s")
+	click(Click{Action: ActClear})
+	expect(b.calls, "throttle clear")
+	click(Click{Action: ActOpen})
+	expect(l.pages, "")
+	click(Click{Action: ActAbout})
+	expect(l.pages, "about")
+
+	n := len(h.views)
+	send(api.Event{Type: api.EventStatus, Time: now, Status: &st}) // nothing visible changed
+	h.mu.Lock()
+	same := len(h.views) == n
+	h.mu.Unlock()
+	if !same {
+		t.Error("the host was updated though the view did not change")
+	}
+	send(api.Event{Type: api.EventDisconnected, Time: now, Error: "event stream closed"})
+	if v := h.last(); v.State != Offline || v.Icon != icons.Offline || v.Menu.PauseAll.Visible {
+		t.Errorf("after disconnect: %+v", v)
+	}
+	click(Click{Action: ActQuit})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Quit did not end Run")
+	}
+	if got := h.last(); !slices.Contains([]State{Offline}, got.State) {
+		t.Errorf("final state %v", got.State)
+	}
+}

@@ -1,0 +1,370 @@
+// Package bench runs the distribution scenario of the network lab: one
+// package goes from hq to every client of every branch at once, by plain HTTP,
+// by Transmission with opentracker, and by SMSTorrent's real executables. For
+// each system it measures the time until the last client has the verified
+// package and the bytes that crossed each WAN link, hq's link and the core
+// between branches, and writes them as JSON, a Markdown table and a chart.
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/smstorrent/smstorrent/lab/netlab"
+)
+
+// Config says what to run.
+type Config struct {
+	Topo netlab.Topology
+	// PackageBytes is the size of the package's single file.
+	PackageBytes int64
+	// Systems names the systems to run, in order (see SystemNames).
+	Systems []string
+	// WorkDir holds each run's logs and host folders (lab/out).
+	WorkDir string
+	// BinDir holds the built smstorrent-service and smstorrent-tracker.
+	BinDir string
+	// Timeout bounds each system's distribution; 0 means a default derived
+	// from the physical bound (12x, at least 90 s).
+	Timeout time.Duration
+	// Keep leaves the work folder (with the package copies) in place.
+	Keep bool
+	Log  *slog.Logger
+}
+
+// SystemNames lists the systems the bench knows, in the default order.
+var SystemNames = []string{"http", "transmission", "smstorrent"}
+
+// Labels are human names of the systems.
+var Labels = map[string]string{
+	"http":         "HTTP from hq",
+	"transmission": "Transmission + opentracker",
+	"smstorrent":   "SMSTorrent",
+}
+
+// system is one way of distributing the package.
+type system interface {
+	// setup starts whatever must run before the clock starts (servers,
+	// trackers, seeders, client daemons) and returns when it is ready.
+	setup(ctx context.Context, e *env) error
+	// start tells every client to fetch the package, all at once.
+	start(ctx context.Context, e *env) error
+	// done reports whether client h has the verified package, and since when.
+	done(ctx context.Context, e *env, h *netlab.Host) (time.Time, bool, error)
+	// file is where the package's file ends up on client h.
+	file(e *env, h *netlab.Host) string
+	// peers describes, after the run, where the clients' bytes came from
+	// (optional, for the notes); it may return nil.
+	peers(ctx context.Context, e *env) map[string]map[string]int64
+	// close stops what the system runs in this process (lab processes are
+	// stopped by the lab).
+	close()
+}
+
+// env is what a system gets to work with.
+type env struct {
+	cfg  Config
+	lab  *netlab.Lab
+	pkg  *pkgFile
+	dir  string // the system's own folder in the run
+	log  *slog.Logger
+	bins binaries
+}
+
+type binaries struct{ service, tracker string }
+
+// pkgFile is the package to distribute: one folder with one file.
+type pkgFile struct {
+	ID     string // package ID, also the folder name
+	Dir    string // the folder
+	Name   string // the file's name within Dir
+	Size   int64
+	SHA256 string
+}
+
+func (p *pkgFile) Path() string { return filepath.Join(p.Dir, p.Name) }
+
+// makePackage writes size pseudo-random (fixed seed) bytes into dir/id/name.
+func makePackage(dir, id string, size int64) (*pkgFile, error) {
+	p := &pkgFile{ID: id, Dir: filepath.Join(dir, id), Name: "payload.bin", Size: size}
+	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(p.Path())
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rng := rand.NewChaCha8([32]byte{'s', 'm', 's', 't', 'o', 'r', 'r', 'e', 'n', 't'})
+	h := sha256.New()
+	if _, err := io.CopyN(io.MultiWriter(f, h), rng, size); err != nil {
+		return nil, err
+	}
+	p.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return p, f.Close()
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// BoundSeconds is the physical bound: every byte must cross each branch's WAN
+// link at least once.
+func BoundSeconds(pkgBytes, wanRateBits int64) float64 {
+	return float64(pkgBytes) * 8 / float64(wanRateBits)
+}
+
+// Run runs every configured system on a fresh lab of the same topology and
+// returns the report. A system that fails is reported with its error; Run
+// returns an error only if nothing could run (or ctx ended).
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if err := cfg.Topo.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.PackageBytes <= 0 {
+		return nil, errors.New("bench: package size must be positive")
+	}
+	if err := netlab.Check(); err != nil {
+		return nil, err
+	}
+	if removed, err := netlab.SweepStale(ctx); err != nil {
+		cfg.Log.Warn("sweeping stale lab namespaces", "err", err)
+	} else if len(removed) > 0 {
+		cfg.Log.Info("removed stale lab namespaces", "names", removed)
+	}
+	bound := BoundSeconds(cfg.PackageBytes, cfg.Topo.WANRateBits)
+	if cfg.Timeout == 0 {
+		cfg.Timeout = max(time.Duration(12*bound*float64(time.Second)), 90*time.Second)
+	}
+	// Programs get absolute paths: they run in other working directories.
+	workDir, err := filepath.Abs(cfg.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	runDir := filepath.Join(workDir, time.Now().UTC().Format("20060102T150405Z"))
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, err
+	}
+	if !cfg.Keep {
+		defer os.RemoveAll(runDir)
+	}
+	pkg, err := makePackage(filepath.Join(runDir, "src"), "LAB00001", cfg.PackageBytes)
+	if err != nil {
+		return nil, fmt.Errorf("bench: making the package: %w", err)
+	}
+	rep := &Report{
+		Generated:        time.Now().UTC(),
+		Branches:         cfg.Topo.Branches,
+		ClientsPerBranch: cfg.Topo.ClientsPerBranch,
+		WANRateBits:      cfg.Topo.WANRateBits,
+		WANDelay:         delayText(cfg.Topo.WANDelay),
+		WANDelayMS:       float64(cfg.Topo.WANDelay) / float64(time.Millisecond),
+		PackageBytes:     cfg.PackageBytes,
+		BoundSeconds:     bound,
+	}
+	for _, name := range cfg.Systems {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		cfg.Log.Info("system: start", "system", name)
+		res := runSystem(ctx, cfg, name, pkg, filepath.Join(runDir, name))
+		if res.Error != "" {
+			cfg.Log.Error("system: failed", "system", name, "err", res.Error)
+		} else {
+			cfg.Log.Info("system: done", "system", name, "seconds", fmt.Sprintf("%.1f", res.TimeToAllS),
+				"ratio", fmt.Sprintf("%.2f", res.RatioToBound))
+		}
+		rep.Systems = append(rep.Systems, res)
+	}
+	return rep, ctx.Err()
+}
+
+func delayText(d time.Duration) string {
+	if d == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%v one way per WAN link crossed (held in an NFQUEUE; no netem here)", d)
+}
+
+func newSystem(name string) (system, error) {
+	switch name {
+	case "http":
+		return &httpSystem{}, nil
+	case "transmission":
+		return &transmissionSystem{}, nil
+	case "smstorrent":
+		return &smstorrentSystem{}, nil
+	}
+	return nil, fmt.Errorf("bench: unknown system %q (known: %v)", name, SystemNames)
+}
+
+// runSystem builds a fresh lab, runs one system on it and tears it down.
+func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir string) (res SystemResult) {
+	res = SystemResult{System: name, Label: Labels[name]}
+	fail := func(err error) SystemResult {
+		res.OK = false
+		res.Error = err.Error()
+		return res
+	}
+	sys, err := newSystem(name)
+	if err != nil {
+		return fail(err)
+	}
+	bins, err := findBinaries(cfg.BinDir, name)
+	if err != nil {
+		return fail(err)
+	}
+	lab, err := netlab.Build(ctx, cfg.Topo, dir)
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		if err := lab.Close(); err != nil {
+			cfg.Log.Warn("lab teardown", "err", err)
+			if res.Error == "" {
+				res.Error = "teardown: " + err.Error()
+			}
+		}
+	}()
+	defer sys.close()
+	e := &env{cfg: cfg, lab: lab, pkg: pkg, dir: dir, log: cfg.Log.With("system", name), bins: bins}
+
+	setupCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	err = sys.setup(setupCtx, e)
+	cancel()
+	if err != nil {
+		return fail(fmt.Errorf("setup: %w", err))
+	}
+	before, err := lab.Counters(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	t0 := time.Now()
+	if err := sys.start(runCtx, e); err != nil {
+		return fail(fmt.Errorf("start: %w", err))
+	}
+	doneAt := map[string]time.Time{}
+	clients := lab.Clients()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for len(doneAt) < len(clients) {
+		select {
+		case <-runCtx.Done():
+			if ctx.Err() != nil {
+				return fail(fmt.Errorf("interrupted: %w", ctx.Err()))
+			}
+			var missing []string
+			for _, h := range clients {
+				if _, ok := doneAt[h.Name]; !ok {
+					missing = append(missing, h.Name)
+				}
+			}
+			res.ClientDoneS = secondsSince(t0, doneAt)
+			return fail(fmt.Errorf("not complete after %s: %v", cfg.Timeout, missing))
+		case <-tick.C:
+		}
+		for _, h := range clients {
+			if _, ok := doneAt[h.Name]; ok {
+				continue
+			}
+			at, ok, err := sys.done(runCtx, e, h)
+			if err != nil && ctx.Err() != nil {
+				return fail(fmt.Errorf("interrupted: %w", ctx.Err()))
+			}
+			if err != nil {
+				return fail(fmt.Errorf("%s: %w", h.Name, err))
+			}
+			if ok {
+				doneAt[h.Name] = at
+				e.log.Info("client complete", "client", h.Name, "seconds", fmt.Sprintf("%.1f", at.Sub(t0).Seconds()))
+			}
+		}
+	}
+	after, err := lab.Counters(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	last := t0
+	for _, at := range doneAt {
+		if at.After(last) {
+			last = at
+		}
+	}
+	res.fill(cfg, pkg.Size, last.Sub(t0), secondsSince(t0, doneAt), after.Sub(before), lab)
+	res.SourcesByClient = sys.peers(ctx, e)
+	// Correctness: every client's file is the package, byte for byte.
+	for _, h := range clients {
+		sum, err := fileSHA256(sys.file(e, h))
+		if err != nil {
+			return fail(fmt.Errorf("%s: verifying: %w", h.Name, err))
+		}
+		if sum != pkg.SHA256 {
+			return fail(fmt.Errorf("%s: sha256 %s, want %s", h.Name, sum, pkg.SHA256))
+		}
+	}
+	res.OK = true
+	return res
+}
+
+func secondsSince(t0 time.Time, m map[string]time.Time) map[string]float64 {
+	r := map[string]float64{}
+	for k, v := range m {
+		r[k] = round(v.Sub(t0).Seconds(), 2)
+	}
+	return r
+}
+
+func findBinaries(binDir, system string) (binaries, error) {
+	if system != "smstorrent" {
+		return binaries{}, nil
+	}
+	b := binaries{
+		service: filepath.Join(binDir, "smstorrent-service"),
+		tracker: filepath.Join(binDir, "smstorrent-tracker"),
+	}
+	for _, p := range []string{b.service, b.tracker} {
+		if _, err := os.Stat(p); err != nil {
+			return b, fmt.Errorf("%s not built (make build): %w", p, err)
+		}
+	}
+	var err error
+	if b.service, err = filepath.Abs(b.service); err != nil {
+		return b, err
+	}
+	b.tracker, err = filepath.Abs(b.tracker)
+	return b, err
+}
+
+// sortedHosts returns host names in lab order.
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}

@@ -1,0 +1,346 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/smstorrent/smstorrent/lab/netlab"
+)
+
+// smstorrentSystem drives SMSTorrent's real executables through their real
+// path: smstorrent-tracker keygen, create and publish; smstorrent-tracker
+// serve in hq with a site map (one site per branch LAN, hq as origin
+// network); an origin smstorrent-service in hq that has the package in its
+// cache and is told to seed it (ctl add --assign); a smstorrent-service on
+// every client, started with `ctl add <packageID>` (what the wrapper does)
+// and polled with `ctl job <packageID> --json`.
+type smstorrentSystem struct {
+	configs map[string]string // service config file by host name
+
+	mu       sync.Mutex
+	lastPoll map[string]time.Time
+	jobs     map[string]smsJob
+}
+
+// smsJob is the part of the service's api.Job the lab reads (decoded from
+// ctl's JSON, so the lab depends on the CLI, not on Go types).
+type smsJob struct {
+	ID               string    `json:"id"`
+	State            string    `json:"state"`
+	Error            string    `json:"error"`
+	BytesTotal       int64     `json:"bytes_total"`
+	BytesDone        int64     `json:"bytes_done"`
+	Downloaded       int64     `json:"downloaded"`
+	Uploaded         int64     `json:"uploaded"`
+	DownloadedSite   int64     `json:"downloaded_site"`
+	DownloadedServer int64     `json:"downloaded_server"`
+	PeersSite        int       `json:"peers_site"`
+	PeersServer      int       `json:"peers_server"`
+	Path             string    `json:"path"`
+	Completed        time.Time `json:"completed"`
+}
+
+const (
+	smsTrackerPort = 6969
+	smsPeerPort    = 6881
+	smsAdminToken  = "lab-admin-token-0123456789"
+)
+
+func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
+	hq := e.lab.HQ
+	dir, err := e.lab.HostDir(hq, "smstorrent")
+	if err != nil {
+		return err
+	}
+	// Signing key and tracker configuration.
+	keyPrefix := filepath.Join(dir, "signing")
+	if out, err := exec.CommandContext(ctx, e.bins.tracker, "keygen", "--out", keyPrefix).CombinedOutput(); err != nil {
+		return fmt.Errorf("tracker keygen: %w: %s", err, out)
+	}
+	pub, err := os.ReadFile(keyPrefix + ".pub")
+	if err != nil {
+		return err
+	}
+	pubKey := strings.TrimSpace(string(pub))
+	repoURL := fmt.Sprintf("http://%s:%d", hq.Addr, smsTrackerPort)
+	var sites []map[string]any
+	for _, b := range e.lab.Branches {
+		sites = append(sites, map[string]any{"name": b.Name, "networks": []string{b.Net.String()}})
+	}
+	tcfg := map[string]any{
+		"listen":         fmt.Sprintf("%s:%d", hq.Addr, smsTrackerPort),
+		"data_dir":       filepath.Join(dir, "tracker"),
+		"public_url":     repoURL,
+		"admin_token":    smsAdminToken,
+		"trusted_keys":   []string{pubKey},
+		"allow_networks": []string{"198.18.0.0/15"},
+		"sites":          sites,
+		"origins":        map[string]any{"networks": []string{e.lab.HQNet.String()}},
+	}
+	tcfgPath := filepath.Join(dir, "tracker.json")
+	if err := writeJSON(tcfgPath, tcfg); err != nil {
+		return err
+	}
+	// The signed torrent of the package folder.
+	torrentPath := filepath.Join(dir, e.pkg.ID+".torrent")
+	if out, err := exec.CommandContext(ctx, e.bins.tracker, "create", "--id", e.pkg.ID, "--source", e.pkg.Dir,
+		"--key", keyPrefix+".key", "--config", tcfgPath, "-o", torrentPath).CombinedOutput(); err != nil {
+		return fmt.Errorf("tracker create: %w: %s", err, out)
+	}
+	// Tracker and repository in hq.
+	tracker, err := e.lab.Start(netlab.Cmd{NS: hq.NS, Label: "hq-tracker", Path: e.bins.tracker,
+		Args: []string{"serve", "--config", tcfgPath}})
+	if err != nil {
+		return err
+	}
+	if err := retry(ctx, 30*time.Second, func() error {
+		if err := tracker.Exited(); err != nil {
+			return stop(err)
+		}
+		_, err := e.lab.Run(ctx, netlab.Cmd{NS: hq.NS, Label: "hq-publish", Path: e.bins.tracker,
+			Args: []string{"publish", torrentPath, "--repository", repoURL, "--token", smsAdminToken}})
+		return err
+	}); err != nil {
+		return fmt.Errorf("publishing: %w", err)
+	}
+
+	// Services: the origin in hq, then every client.
+	s.configs = map[string]string{}
+	s.lastPoll = map[string]time.Time{}
+	s.jobs = map[string]smsJob{}
+	hosts := append([]*netlab.Host{hq}, e.lab.Clients()...)
+	procs := map[string]*netlab.Proc{}
+	for _, h := range hosts {
+		hdir, err := e.lab.HostDir(h, "smstorrent")
+		if err != nil {
+			return err
+		}
+		cfg := map[string]any{
+			"data_dir":        filepath.Join(hdir, "data"),
+			"api_listen":      "127.0.0.1:7380",
+			"listen_host":     h.Addr.String(),
+			"listen_port":     smsPeerPort,
+			"repository":      repoURL,
+			"trusted_keys":    []string{pubKey},
+			"server_networks": []string{e.lab.HQNet.String()},
+		}
+		if h == hq {
+			// The origin has the package in its cache before it starts.
+			cache := filepath.Join(hdir, "data", "cache", e.pkg.ID)
+			if err := copyTree(e.pkg.Dir, cache); err != nil {
+				return err
+			}
+		}
+		cfgPath := filepath.Join(hdir, "config.json")
+		if err := writeJSON(cfgPath, cfg); err != nil {
+			return err
+		}
+		s.configs[h.Name] = cfgPath
+		p, err := e.lab.Start(netlab.Cmd{NS: h.NS, Label: h.Name + "-service", Path: e.bins.service,
+			Args: []string{"run", "--config", cfgPath}})
+		if err != nil {
+			return err
+		}
+		procs[h.Name] = p
+	}
+	for _, h := range hosts {
+		if err := retry(ctx, 60*time.Second, func() error {
+			if err := procs[h.Name].Exited(); err != nil {
+				return stop(err)
+			}
+			_, err := s.ctl(ctx, e, h, "status", "--json")
+			return err
+		}); err != nil {
+			return fmt.Errorf("%s: service not ready: %w", h.Name, err)
+		}
+	}
+	// The origin checks its copy and seeds.
+	if _, err := s.ctl(ctx, e, hq, "add", e.pkg.ID, "--assign", "--json"); err != nil {
+		return fmt.Errorf("hq: ctl add: %w", err)
+	}
+	for {
+		j, err := s.job(ctx, e, hq)
+		if err != nil {
+			return fmt.Errorf("hq origin: %w", err)
+		}
+		switch j.State {
+		case "transferred":
+			if j.Downloaded > 0 {
+				e.log.Warn("the origin downloaded data instead of using its cache", "bytes", j.Downloaded)
+			}
+			return nil
+		case "error":
+			return fmt.Errorf("hq origin: %s", j.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("hq origin not seeding (state %s, %d/%d bytes): %w", j.State, j.BytesDone, j.BytesTotal, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (s *smstorrentSystem) start(ctx context.Context, e *env) error {
+	clients := e.lab.Clients()
+	errs := make([]error, len(clients))
+	var wg sync.WaitGroup
+	for i, h := range clients {
+		wg.Go(func() {
+			if _, err := s.ctl(ctx, e, h, "add", e.pkg.ID, "--json"); err != nil {
+				errs[i] = fmt.Errorf("%s: ctl add: %w", h.Name, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// done polls each client's job at most once a second (each poll is a ctl
+// process); the completion time is the job's own "completed" stamp.
+func (s *smstorrentSystem) done(ctx context.Context, e *env, h *netlab.Host) (time.Time, bool, error) {
+	s.mu.Lock()
+	last := s.lastPoll[h.Name]
+	s.mu.Unlock()
+	if time.Since(last) < time.Second {
+		return time.Time{}, false, nil
+	}
+	s.mu.Lock()
+	s.lastPoll[h.Name] = time.Now()
+	s.mu.Unlock()
+	j, err := s.job(ctx, e, h)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	s.mu.Lock()
+	s.jobs[h.Name] = j
+	s.mu.Unlock()
+	switch j.State {
+	case "error":
+		return time.Time{}, false, fmt.Errorf("job error: %s", j.Error)
+	case "transferred":
+		at := j.Completed
+		if at.IsZero() {
+			at = time.Now()
+		}
+		return at, true, nil
+	}
+	return time.Time{}, false, nil
+}
+
+func (s *smstorrentSystem) file(e *env, h *netlab.Host) string {
+	s.mu.Lock()
+	j := s.jobs[h.Name]
+	s.mu.Unlock()
+	if j.Path != "" {
+		return filepath.Join(j.Path, e.pkg.Name)
+	}
+	return filepath.Join(filepath.Dir(s.configs[h.Name]), "data", "cache", e.pkg.ID, e.pkg.Name)
+}
+
+// peers reports, per client, the payload bytes the service says came from
+// peers of its site and from servers (the origin).
+func (s *smstorrentSystem) peers(ctx context.Context, e *env) map[string]map[string]int64 {
+	r := map[string]map[string]int64{}
+	for _, h := range e.lab.Clients() {
+		j, err := s.job(ctx, e, h)
+		if err != nil {
+			continue
+		}
+		r[h.Name] = map[string]int64{"site": j.DownloadedSite, "server": j.DownloadedServer, "uploaded": j.Uploaded}
+	}
+	return r
+}
+
+func (s *smstorrentSystem) close() {}
+
+// ctl runs `smstorrent-service ctl ARGS --config CFG` inside h's namespace.
+func (s *smstorrentSystem) ctl(ctx context.Context, e *env, h *netlab.Host, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.NS, e.bins.service, "ctl"},
+		append(args, "--config", s.configs[h.Name])...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("ctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+func (s *smstorrentSystem) job(ctx context.Context, e *env, h *netlab.Host) (smsJob, error) {
+	out, err := s.ctl(ctx, e, h, "job", e.pkg.ID, "--json")
+	if err != nil {
+		return smsJob{}, err
+	}
+	var j smsJob
+	if err := json.Unmarshal(out, &j); err != nil {
+		return smsJob{}, fmt.Errorf("ctl job --json: %w", err)
+	}
+	return j, nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// copyTree copies the folder src to dst.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+}
+
+// permanent wraps an error that retrying cannot fix.
+type permanent struct{ error }
+
+func stop(err error) error { return permanent{err} }
+
+// retry calls fn until it succeeds, returns a stop(err), ctx ends or limit passes.
+func retry(ctx context.Context, limit time.Duration, fn func() error) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if p, ok := err.(permanent); ok {
+			return p.error
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,313 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/smstorrent/smstorrent/lab/netlab"
+)
+
+// transmissionSystem is the setup of the Russian seed: opentracker in hq,
+// an origin transmission-daemon in hq that holds the package, and a
+// transmission-daemon on every client, all with default peer settings apart
+// from what a closed swarm needs (no DHT, PEX, LPD, port mapping, no limits).
+type transmissionSystem struct {
+	torrent []byte
+	rpc     map[string]*trRPC // by host name
+	procs   map[string]*netlab.Proc
+}
+
+const (
+	trackerPort = 6969
+	trPeerPort  = 51413
+	trRPCPort   = 9091
+)
+
+func lookPath(name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s not installed (make deps): %w", name, err)
+	}
+	return p, nil
+}
+
+func (s *transmissionSystem) setup(ctx context.Context, e *env) error {
+	for _, t := range []string{"transmission-daemon", "transmission-create", "opentracker"} {
+		if _, err := lookPath(t); err != nil {
+			return err
+		}
+	}
+	hq := e.lab.HQ
+	hqDir, err := e.lab.HostDir(hq, "transmission")
+	if err != nil {
+		return err
+	}
+	// The torrent: transmission-create's defaults, private, one tracker.
+	torrentPath := filepath.Join(hqDir, e.pkg.ID+".torrent")
+	announce := fmt.Sprintf("http://%s:%d/announce", hq.Addr, trackerPort)
+	cmd := exec.CommandContext(ctx, "transmission-create", "-p", "-t", announce, "-o", torrentPath, e.pkg.Path())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("transmission-create: %w: %s", err, out)
+	}
+	mi, err := metainfo.LoadFromFile(torrentPath)
+	if err != nil {
+		return err
+	}
+	if s.torrent, err = os.ReadFile(torrentPath); err != nil {
+		return err
+	}
+	// opentracker (Debian builds it whitelist-only): whitelist the info hash.
+	otDir := filepath.Join(hqDir, "opentracker")
+	if err := os.MkdirAll(otDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(otDir, "whitelist.txt"), []byte(mi.HashInfoBytes().HexString()+"\n"), 0o644); err != nil {
+		return err
+	}
+	conf := "access.whitelist whitelist.txt\ntracker.rootdir " + otDir + "\n"
+	if err := os.WriteFile(filepath.Join(otDir, "opentracker.conf"), []byte(conf), 0o644); err != nil {
+		return err
+	}
+	ot, err := e.lab.Start(netlab.Cmd{
+		NS: hq.NS, Label: "hq-opentracker", Path: "opentracker", Dir: otDir,
+		Args: []string{"-f", filepath.Join(otDir, "opentracker.conf"), "-i", hq.Addr.String(),
+			"-p", fmt.Sprint(trackerPort), "-P", fmt.Sprint(trackerPort), "-u", "nobody"},
+	})
+	if err != nil {
+		return err
+	}
+
+	// Daemons: hq (origin, with the file already in its download folder) and clients.
+	s.rpc = map[string]*trRPC{}
+	s.procs = map[string]*netlab.Proc{}
+	hosts := append([]*netlab.Host{hq}, e.lab.Clients()...)
+	for _, h := range hosts {
+		dl := filepath.Dir(s.file(e, h))
+		if h == hq {
+			dl = filepath.Dir(e.pkg.Path())
+		}
+		if err := s.startDaemon(e, h, dl); err != nil {
+			return err
+		}
+	}
+	for _, h := range hosts {
+		if err := retry(ctx, 30*time.Second, func() error {
+			if err := s.procs[h.Name].Exited(); err != nil {
+				return stop(err)
+			}
+			return s.rpc[h.Name].call(ctx, "session-get", map[string]any{"fields": []string{"version"}}, nil)
+		}); err != nil {
+			return fmt.Errorf("%s transmission-daemon: %w", h.Name, err)
+		}
+	}
+	// The origin seeds once it has checked the data.
+	if err := s.rpc[hq.Name].add(ctx, s.torrent, filepath.Dir(e.pkg.Path())); err != nil {
+		return fmt.Errorf("hq: adding torrent: %w", err)
+	}
+	for {
+		st, err := s.rpc[hq.Name].status(ctx)
+		if err != nil {
+			return fmt.Errorf("hq: %w", err)
+		}
+		if st.PercentDone >= 1 && st.Status == 6 {
+			return ot.Exited() // opentracker must still be up
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("hq origin not seeding: %+v: %w", st, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (s *transmissionSystem) startDaemon(e *env, h *netlab.Host, downloadDir string) error {
+	cfgDir, err := e.lab.HostDir(h, "transmission-config")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(downloadDir, 0o755); err != nil {
+		return err
+	}
+	settings := map[string]any{
+		"bind-address-ipv4":              h.Addr.String(),
+		"bind-address-ipv6":              "::1",
+		"peer-port":                      trPeerPort,
+		"peer-port-random-on-start":      false,
+		"port-forwarding-enabled":        false,
+		"dht-enabled":                    false,
+		"lpd-enabled":                    false,
+		"pex-enabled":                    false,
+		"utp-enabled":                    true,
+		"download-dir":                   downloadDir,
+		"incomplete-dir-enabled":         false,
+		"start-added-torrents":           true,
+		"ratio-limit-enabled":            false,
+		"idle-seeding-limit-enabled":     false,
+		"speed-limit-down-enabled":       false,
+		"speed-limit-up-enabled":         false,
+		"alt-speed-enabled":              false,
+		"blocklist-enabled":              false,
+		"watch-dir-enabled":              false,
+		"rpc-enabled":                    true,
+		"rpc-bind-address":               "127.0.0.1",
+		"rpc-port":                       trRPCPort,
+		"rpc-authentication-required":    false,
+		"rpc-whitelist-enabled":          false,
+		"rpc-host-whitelist-enabled":     false,
+		"message-level":                  2,
+		"scrape-paused-torrents-enabled": false,
+	}
+	b, err := json.MarshalIndent(settings, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(cfgDir, "settings.json"), b, 0o644); err != nil {
+		return err
+	}
+	p, err := e.lab.Start(netlab.Cmd{
+		NS: h.NS, Label: h.Name + "-transmission", Path: "transmission-daemon",
+		Args: []string{"-f", "-g", cfgDir, "--log-error"},
+	})
+	if err != nil {
+		return err
+	}
+	s.procs[h.Name] = p
+	s.rpc[h.Name] = &trRPC{client: netlab.HTTPClient(h.NS, 10*time.Second), url: fmt.Sprintf("http://127.0.0.1:%d/transmission/rpc", trRPCPort)}
+	return nil
+}
+
+func (s *transmissionSystem) file(e *env, h *netlab.Host) string {
+	return filepath.Join(e.dir, h.Name, "transmission", e.pkg.Name)
+}
+
+func (s *transmissionSystem) start(ctx context.Context, e *env) error {
+	clients := e.lab.Clients()
+	errs := make([]error, len(clients))
+	var wg sync.WaitGroup
+	for i, h := range clients {
+		wg.Go(func() { errs[i] = s.rpc[h.Name].add(ctx, s.torrent, filepath.Dir(s.file(e, h))) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *transmissionSystem) done(ctx context.Context, e *env, h *netlab.Host) (time.Time, bool, error) {
+	st, err := s.rpc[h.Name].status(ctx)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	if st.Error != 0 {
+		return time.Time{}, false, fmt.Errorf("transmission error %d: %s", st.Error, st.ErrorString)
+	}
+	return time.Now(), st.PercentDone >= 1 && st.LeftUntilDone == 0, nil
+}
+
+func (s *transmissionSystem) peers(ctx context.Context, e *env) map[string]map[string]int64 {
+	// Transmission reports per-peer rates, not totals; the core's counters
+	// say who fed the WAN links.
+	return nil
+}
+
+func (s *transmissionSystem) close() {}
+
+// trRPC talks to one transmission-daemon's RPC inside its namespace.
+type trRPC struct {
+	client  *http.Client
+	url     string
+	mu      sync.Mutex
+	session string
+}
+
+type trStatus struct {
+	PercentDone   float64 `json:"percentDone"`
+	LeftUntilDone int64   `json:"leftUntilDone"`
+	Status        int     `json:"status"`
+	Error         int     `json:"error"`
+	ErrorString   string  `json:"errorString"`
+	HaveValid     int64   `json:"haveValid"`
+}
+
+func (r *trRPC) call(ctx context.Context, method string, args any, result any) error {
+	body, err := json.Marshal(map[string]any{"method": method, "arguments": args})
+	if err != nil {
+		return err
+	}
+	for range 3 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		req.Header.Set("X-Transmission-Session-Id", r.session)
+		r.mu.Unlock()
+		resp, err := r.client.Do(req)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode == http.StatusConflict {
+			r.mu.Lock()
+			r.session = resp.Header.Get("X-Transmission-Session-Id")
+			r.mu.Unlock()
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("rpc %s: %s: %s", method, resp.Status, data)
+		}
+		var env struct {
+			Result    string          `json:"result"`
+			Arguments json.RawMessage `json:"arguments"`
+		}
+		if err := json.Unmarshal(data, &env); err != nil {
+			return fmt.Errorf("rpc %s: %w", method, err)
+		}
+		if env.Result != "success" {
+			return fmt.Errorf("rpc %s: %s", method, env.Result)
+		}
+		if result != nil {
+			return json.Unmarshal(env.Arguments, result)
+		}
+		return nil
+	}
+	return fmt.Errorf("rpc %s: no session id", method)
+}
+
+func (r *trRPC) add(ctx context.Context, torrent []byte, downloadDir string) error {
+	return r.call(ctx, "torrent-add", map[string]any{
+		"metainfo":     base64.StdEncoding.EncodeToString(torrent),
+		"download-dir": downloadDir,
+		"paused":       false,
+	}, nil)
+}
+
+func (r *trRPC) status(ctx context.Context) (trStatus, error) {
+	var res struct {
+		Torrents []trStatus `json:"torrents"`
+	}
+	if err := r.call(ctx, "torrent-get", map[string]any{
+		"fields": []string{"percentDone", "leftUntilDone", "status", "error", "errorString", "haveValid"},
+	}, &res); err != nil {
+		return trStatus{}, err
+	}
+	if len(res.Torrents) == 0 {
+		return trStatus{}, errors.New("no torrent")
+	}
+	return res.Torrents[0], nil
+}

@@ -1,0 +1,116 @@
+// Command bench runs the network lab's distribution benchmark (make bench):
+// HTTP, Transmission + opentracker and SMSTorrent each deliver one package to
+// every client of a namespaced WAN, and the figures go to
+// lab/results/latest.json and docs/BENCHMARKS.md (with a chart). Needs root.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/smstorrent/smstorrent/lab/bench"
+	"github.com/smstorrent/smstorrent/lab/netlab"
+)
+
+type options struct {
+	cfg      bench.Config
+	out      string
+	markdown string
+	chart    string
+	render   string
+}
+
+func main() {
+	var o options
+	topo := netlab.DefaultTopology()
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	fs.IntVar(&topo.Branches, "branches", topo.Branches, "number of branches")
+	fs.IntVar(&topo.ClientsPerBranch, "clients", topo.ClientsPerBranch, "clients per branch")
+	wanMbit := fs.Float64("wan-mbit", float64(topo.WANRateBits)/1e6, "WAN link rate, Mbit/s, each direction")
+	fs.DurationVar(&topo.WANDelay, "wan-delay", topo.WANDelay, "one-way delay added per WAN link crossed (NFQUEUE in the core router), e.g. 20ms; 0: none")
+	pkgMiB := fs.Int64("package-mib", 48, "package size, MiB")
+	systems := fs.String("systems", strings.Join(bench.SystemNames, ","), "systems to run, comma-separated")
+	fs.StringVar(&o.cfg.WorkDir, "workdir", filepath.Join("lab", "out"), "folder for logs and host folders")
+	fs.StringVar(&o.cfg.BinDir, "bin", "bin", "folder with the built smstorrent-service and smstorrent-tracker")
+	fs.DurationVar(&o.cfg.Timeout, "timeout", 0, "bound on each system's distribution (0: 12x the physical bound, at least 90s)")
+	fs.BoolVar(&o.cfg.Keep, "keep", false, "keep the work folder (logs, package copies)")
+	fs.StringVar(&o.out, "out", filepath.Join("lab", "results", "latest.json"), "JSON results file")
+	fs.StringVar(&o.markdown, "markdown", filepath.Join("docs", "BENCHMARKS.md"), "Markdown file whose lab section is rewritten (empty: none)")
+	fs.StringVar(&o.chart, "chart", filepath.Join("docs", "bench-distribution.png"), "chart PNG (empty: none)")
+	fs.StringVar(&o.render, "render", "", "only redraw the Markdown section and chart from this results file (no lab)")
+	_ = fs.Parse(os.Args[1:])
+	topo.WANRateBits = int64(*wanMbit * 1e6)
+	o.cfg.Topo = topo
+	o.cfg.PackageBytes = *pkgMiB << 20
+	o.cfg.Systems = strings.Split(*systems, ",")
+	o.cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A second Ctrl-C ends the process at once; what is left is swept by the next run.
+	context.AfterFunc(ctx, stop)
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	start := time.Now()
+	var rep *bench.Report
+	var err error
+	if o.render != "" {
+		rep, err = bench.ReadReport(o.render)
+	} else {
+		rep, err = bench.Run(ctx, o.cfg)
+	}
+	if err != nil {
+		return err
+	}
+	if o.render == "" {
+		if err := rep.WriteJSON(o.out); err != nil {
+			return err
+		}
+	}
+	chartRel := ""
+	if o.chart != "" {
+		if err := rep.WriteChart(o.chart); err != nil {
+			return fmt.Errorf("chart: %w", err)
+		}
+		if o.markdown != "" {
+			if rel, err := filepath.Rel(filepath.Dir(o.markdown), o.chart); err == nil {
+				chartRel = filepath.ToSlash(rel)
+			}
+		}
+	}
+	section := rep.Markdown(chartRel)
+	if o.markdown != "" {
+		if err := bench.UpdateMarkdownFile(o.markdown, section); err != nil {
+			return err
+		}
+	}
+	fmt.Print(section)
+	var wrote []string
+	for _, f := range []struct {
+		path string
+		ok   bool
+	}{{o.out, o.render == ""}, {o.markdown, true}, {o.chart, true}} {
+		if f.path != "" && f.ok {
+			wrote = append(wrote, f.path)
+		}
+	}
+	fmt.Printf("\nwrote %s in %s\n", strings.Join(wrote, ", "), time.Since(start).Round(time.Second))
+	for _, s := range rep.Systems {
+		if !s.OK {
+			return fmt.Errorf("%s failed: %s", s.System, s.Error)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,195 @@
+package core
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// link is a fluid model of a branch's WAN bottleneck: a FIFO queue of
+// bounded size in front of a link of fixed capacity. A background flow
+// offers min(limit, capacity*2); a loss-based foreground flow (CUBIC-like)
+// keeps the buffer full while it is on.
+type link struct {
+	capacity float64 // bytes/s
+	buffer   float64 // bytes
+	base     time.Duration
+	qbg, qfg float64 // bytes of each flow in the queue
+}
+
+func (l *link) step(dt, bgOffered float64, fgOn bool) (bgGot, fgGot float64) {
+	fgOffered := 0.0
+	if fgOn {
+		// A greedy loss-based sender offers a bit more than the link and
+		// so keeps the buffer full.
+		fgOffered = l.capacity * 1.05
+	}
+	ab, af := bgOffered*dt, fgOffered*dt
+	// Tail drop: arrivals beyond the buffer are lost, in proportion.
+	total := l.qbg + l.qfg + ab + af
+	room := l.buffer + l.capacity*dt
+	if total > room && ab+af > 0 {
+		keep := math.Max(0, (room-l.qbg-l.qfg)/(ab+af))
+		ab, af = ab*keep, af*keep
+		total = l.qbg + l.qfg + ab + af
+	}
+	out := math.Min(l.capacity*dt, total)
+	if total > 0 {
+		bgOut := out * (l.qbg + ab) / total
+		fgOut := out - bgOut
+		l.qbg += ab - bgOut
+		l.qfg += af - fgOut
+		return bgOut / dt, fgOut / dt
+	}
+	return 0, 0
+}
+
+func (l *link) rtt() time.Duration {
+	return l.base + time.Duration((l.qbg+l.qfg)/l.capacity*float64(time.Second))
+}
+
+type trace struct {
+	t          []time.Duration
+	bg, fg, qd []float64
+}
+
+// simulate runs the controller against the link with the foreground on
+// between fgFrom and fgTo.
+func simulate(l *link, target time.Duration, total, fgFrom, fgTo time.Duration) trace {
+	c := newDelayController(target)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const dt = 10 * time.Millisecond
+	c.Sample(start, l.rtt()) // the service probes before transfers start
+	limit := c.Update(start, 0)
+	var tr trace
+	var bgBytes float64
+	var lastRate float64
+	lastUpdate := time.Duration(0)
+	for el := time.Duration(0); el < total; el += dt {
+		now := start.Add(el)
+		fgOn := el >= fgFrom && el < fgTo
+		offer := math.Min(limit, l.capacity*2)
+		bg, fg := l.step(dt.Seconds(), offer, fgOn)
+		bgBytes += bg * dt.Seconds()
+		if el-lastUpdate >= 250*time.Millisecond {
+			lastRate = bgBytes / (el - lastUpdate).Seconds()
+			bgBytes = 0
+			lastUpdate = el
+			c.Sample(now, l.rtt())
+			limit = c.Update(now, lastRate)
+		}
+		if el%(100*time.Millisecond) == 0 {
+			tr.t = append(tr.t, el)
+			tr.bg = append(tr.bg, bg)
+			tr.fg = append(tr.fg, fg)
+			tr.qd = append(tr.qd, float64(l.rtt()-l.base)/float64(time.Millisecond))
+		}
+	}
+	return tr
+}
+
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// window returns the samples between two times.
+func (tr trace) window(from, to time.Duration, xs []float64) []float64 {
+	var out []float64
+	for i, t := range tr.t {
+		if t >= from && t < to {
+			out = append(out, xs[i])
+		}
+	}
+	return out
+}
+
+// firstTime returns the first time >= from at which cond holds for a whole second.
+func (tr trace) firstTime(from time.Duration, cond func(i int) bool) time.Duration {
+	run := 0
+	for i, t := range tr.t {
+		if t < from {
+			continue
+		}
+		if cond(i) {
+			run++
+			if run >= 10 {
+				return t - 900*time.Millisecond - from
+			}
+		} else {
+			run = 0
+		}
+	}
+	return -1
+}
+
+func TestControllerOnSyntheticLink(t *testing.T) {
+	for _, queueMS := range []int{40, 110, 300} {
+		t.Run(time.Duration(queueMS*int(time.Millisecond)).String(), func(t *testing.T) {
+			capacity := 20e6 / 8 // 20 Mbit/s
+			l := &link{capacity: capacity, buffer: capacity * float64(queueMS) / 1000, base: 40 * time.Millisecond}
+			target := 25 * time.Millisecond
+			tr := simulate(l, target, 60*time.Second, 20*time.Second, 40*time.Second)
+
+			idle := mean(tr.window(10*time.Second, 20*time.Second, tr.bg)) / capacity
+			qdIdle := mean(tr.window(10*time.Second, 20*time.Second, tr.qd))
+			fgShare := mean(tr.window(23*time.Second, 40*time.Second, tr.fg)) / capacity
+			giveWay := tr.firstTime(20*time.Second, func(i int) bool { return tr.fg[i] >= 0.9*capacity })
+			takeBack := tr.firstTime(40*time.Second, func(i int) bool { return tr.bg[i] >= 0.9*capacity })
+			t.Logf("idle share %.2f, added delay %.1f ms, foreground share %.2f, give way %v, take back %v",
+				idle, qdIdle, fgShare, giveWay, takeBack)
+			if idle < 0.9 {
+				t.Errorf("background uses %.2f of an idle link, want >= 0.90", idle)
+			}
+			if qdIdle > 30 {
+				t.Errorf("background alone adds %.1f ms of queueing, want <= 30", qdIdle)
+			}
+			if fgShare < 0.9 {
+				t.Errorf("foreground keeps %.2f of the link, want >= 0.90", fgShare)
+			}
+			if giveWay < 0 || giveWay > 3*time.Second {
+				t.Errorf("gave way after %v, want <= 3s", giveWay)
+			}
+			if takeBack < 0 || takeBack > 5*time.Second {
+				t.Errorf("took the link back after %v, want <= 5s", takeBack)
+			}
+		})
+	}
+}
+
+// Without measurements (hq unreachable) the controller does not limit.
+func TestControllerWithoutSamples(t *testing.T) {
+	c := newDelayController(25 * time.Millisecond)
+	now := time.Now()
+	c.Sample(now, 40*time.Millisecond)
+	for i := range recentSamples + 2 {
+		c.Sample(now.Add(time.Duration(i+1)*250*time.Millisecond), 200*time.Millisecond)
+	}
+	if l := c.Update(now.Add(time.Second), 1e6); math.IsInf(l, 1) {
+		t.Fatalf("fresh high delay: no limit")
+	}
+	if l := c.Update(now.Add(10*time.Second), 1e6); !math.IsInf(l, 1) {
+		t.Fatalf("stale samples still limit to %v", l)
+	}
+}
+
+// The base delay follows the minimum over the last buckets, so a route
+// change to a longer path is learned within the history.
+func TestControllerBaseDelay(t *testing.T) {
+	c := newDelayController(25 * time.Millisecond)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.Sample(now, 40*time.Millisecond)
+	c.Sample(now.Add(time.Second), 90*time.Millisecond)
+	if b := c.Base(); b != 40*time.Millisecond {
+		t.Fatalf("base %v", b)
+	}
+	for i := range baseBuckets + 1 {
+		c.Sample(now.Add(time.Duration(i+1)*time.Minute), 80*time.Millisecond)
+	}
+	if b := c.Base(); b != 80*time.Millisecond {
+		t.Fatalf("base after the history rolled over: %v", b)
+	}
+}

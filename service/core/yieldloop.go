@@ -1,0 +1,98 @@
+package core
+
+import (
+	"context"
+	"math"
+	"net"
+	"time"
+)
+
+// yieldState is the bandwidth controller's view, kept under Service.mu.
+type yieldState struct {
+	down, up  *delayController
+	limDown   float64 // controller limits, bytes/s; +Inf: not limiting
+	limUp     float64
+	qd, base  time.Duration
+	measuring bool
+	probeErr  string
+}
+
+// probeInterval is how often the path to hq is measured and the limits moved.
+const probeInterval = 250 * time.Millisecond
+
+// runYield measures the round-trip time to the probe address (a TCP
+// handshake: SYN out, SYN-ACK back, through both directions' queues) four
+// times a second and lets the delay controllers move the engine's limits.
+func (s *Service) runYield(ctx context.Context, addr string) {
+	t := time.NewTicker(probeInterval)
+	defer t.Stop()
+	var lastRead, lastWritten int64
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rtt, err := probe(ctx, addr)
+		now := s.now()
+		st := s.cl.Stats()
+		read, written := st.BytesReadUsefulData.Int64(), st.BytesWrittenData.Int64()
+		el := time.Since(last).Seconds()
+		last = time.Now()
+		down := float64(read-lastRead) / el
+		up := float64(written-lastWritten) / el
+		lastRead, lastWritten = read, written
+		s.mu.Lock()
+		y := &s.yield
+		if err != nil {
+			y.probeErr = err.Error()
+		} else {
+			y.probeErr = ""
+			y.down.Sample(now, rtt)
+			y.up.Sample(now, rtt)
+		}
+		y.limDown = y.down.Update(now, down)
+		y.limUp = y.up.Update(now, up)
+		y.qd, y.base = y.down.Queueing(now), y.down.Base()
+		y.measuring = y.qd >= 0
+		s.applyLimits()
+		s.mu.Unlock()
+	}
+}
+
+func probe(ctx context.Context, addr string) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var d net.Dialer
+	start := time.Now()
+	c, err := d.DialContext(ctx, "tcp", addr)
+	rtt := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	c.Close()
+	return rtt, nil
+}
+
+// foregroundMoving reports whether a foreground job is transferring; then
+// background jobs are queued by the scheduler anyway and nothing is held
+// back. Called with s.mu.
+func (s *Service) foregroundMoving() bool {
+	for _, j := range s.jobs {
+		if j.rec.Priority.Background() || j.t == nil {
+			continue
+		}
+		if j.state == "transferring" || j.downRate > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func finite(x float64) (int64, bool) {
+	if math.IsInf(x, 1) || math.IsNaN(x) {
+		return 0, false
+	}
+	return int64(x), true
+}

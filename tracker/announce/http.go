@@ -1,0 +1,235 @@
+package announce
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/smstorrent/smstorrent/tracker/swarm"
+)
+
+// Response is a backend's answer to an announce.
+type Response struct {
+	Interval    time.Duration
+	MinInterval time.Duration
+	Seeders     int
+	Leechers    int
+	Peers       []swarm.PeerAddr
+}
+
+// ScrapeFigures are the figures of one swarm in a scrape.
+type ScrapeFigures struct {
+	Seeders   int
+	Leechers  int
+	Completed int64
+}
+
+// Backend decides what to do with well-formed requests. Errors of type
+// Failure are shown to the client. Implementations must be safe for
+// concurrent use.
+type Backend interface {
+	Announce(ctx context.Context, from netip.Addr, req *Request) (*Response, error)
+	// Scrape returns figures for the known hashes among hs; unknown ones
+	// are left out.
+	Scrape(ctx context.Context, from netip.Addr, hs []Hash) (map[Hash]ScrapeFigures, error)
+}
+
+// Handler serves /announce and /scrape over HTTP.
+type Handler struct {
+	Backend       Backend
+	MaxQueryBytes int          // 0: DefaultMaxQuery
+	Logger        *slog.Logger // nil: slog.Default()
+}
+
+// Routes registers the handler's paths on mux.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("/announce", h.ServeAnnounce)
+	mux.HandleFunc("/scrape", h.ServeScrape)
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
+
+// ServeAnnounce answers an HTTP announce.
+func (h *Handler) ServeAnnounce(w http.ResponseWriter, r *http.Request) {
+	defer h.recoverPanic(w)
+	from, ok := h.begin(w, r)
+	if !ok {
+		return
+	}
+	req, err := ParseAnnounce(r.URL.RawQuery, h.MaxQueryBytes)
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
+	resp, err := h.Backend.Announce(r.Context(), from, req)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeBody(w, AppendAnnounce(nil, resp, req.Compact, req.NoPeerID))
+}
+
+// ServeScrape answers an HTTP scrape.
+func (h *Handler) ServeScrape(w http.ResponseWriter, r *http.Request) {
+	defer h.recoverPanic(w)
+	from, ok := h.begin(w, r)
+	if !ok {
+		return
+	}
+	hs, err := ParseScrape(r.URL.RawQuery, h.MaxQueryBytes)
+	if err != nil {
+		writeFailure(w, err)
+		return
+	}
+	figs, err := h.Backend.Scrape(r.Context(), from, hs)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeBody(w, AppendScrape(nil, figs))
+}
+
+func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (netip.Addr, bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_, _ = w.Write(AppendFailure(nil, "method not allowed: use GET"))
+		return netip.Addr{}, false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		writeFailure(w, Failure("cannot tell the client's address"))
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
+
+func (h *Handler) fail(w http.ResponseWriter, err error) {
+	var f Failure
+	if !errors.As(err, &f) {
+		h.log().Error("tracker backend failed", "err", err)
+		err = Failure("internal tracker error")
+	}
+	writeFailure(w, err)
+}
+
+func (h *Handler) recoverPanic(w http.ResponseWriter) {
+	if v := recover(); v != nil {
+		h.log().Error("announce handler panic", "panic", v)
+		writeFailure(w, Failure("internal tracker error"))
+	}
+}
+
+func writeFailure(w http.ResponseWriter, err error) {
+	var f Failure
+	msg := "bad request"
+	if errors.As(err, &f) {
+		msg = string(f)
+	}
+	writeBody(w, AppendFailure(nil, msg))
+}
+
+func writeBody(w http.ResponseWriter, b []byte) {
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
+}
+
+// AppendFailure appends a bencoded failure response.
+func AppendFailure(b []byte, msg string) []byte {
+	b = append(b, "d14:failure reason"...)
+	b = appendString(b, msg)
+	return append(b, 'e')
+}
+
+func appendString(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	return append(b, s...)
+}
+
+func appendInt(b []byte, key string, n int64) []byte {
+	b = appendString(b, key)
+	b = append(b, 'i')
+	b = strconv.AppendInt(b, n, 10)
+	return append(b, 'e')
+}
+
+// AppendAnnounce appends a bencoded announce response. In compact form
+// IPv4 peers go in "peers" (6 bytes each) and IPv6 peers in "peers6"
+// (18 bytes each); otherwise "peers" is a list of dictionaries.
+func AppendAnnounce(b []byte, r *Response, compact, noPeerID bool) []byte {
+	b = append(b, 'd')
+	b = appendInt(b, "complete", int64(r.Seeders))
+	b = appendInt(b, "incomplete", int64(r.Leechers))
+	b = appendInt(b, "interval", int64(r.Interval/time.Second))
+	b = appendInt(b, "min interval", int64(r.MinInterval/time.Second))
+	b = appendString(b, "peers")
+	if compact {
+		var v4, v6 []byte
+		for _, p := range r.Peers {
+			a := p.Addr.Addr().Unmap()
+			if a.Is4() {
+				ip := a.As4()
+				v4 = append(v4, ip[:]...)
+				v4 = append(v4, byte(p.Addr.Port()>>8), byte(p.Addr.Port()))
+			} else {
+				ip := a.As16()
+				v6 = append(v6, ip[:]...)
+				v6 = append(v6, byte(p.Addr.Port()>>8), byte(p.Addr.Port()))
+			}
+		}
+		b = appendString(b, string(v4))
+		if len(v6) > 0 {
+			b = appendString(b, "peers6")
+			b = appendString(b, string(v6))
+		}
+	} else {
+		b = append(b, 'l')
+		for _, p := range r.Peers {
+			b = append(b, 'd')
+			b = appendString(b, "ip")
+			b = appendString(b, p.Addr.Addr().Unmap().String())
+			if !noPeerID {
+				b = appendString(b, "peer id")
+				b = appendString(b, string(p.ID[:]))
+			}
+			b = appendInt(b, "port", int64(p.Addr.Port()))
+			b = append(b, 'e')
+		}
+		b = append(b, 'e')
+	}
+	return append(b, 'e')
+}
+
+// AppendScrape appends a bencoded scrape response.
+func AppendScrape(b []byte, figs map[Hash]ScrapeFigures) []byte {
+	keys := make([]Hash, 0, len(figs))
+	for h := range figs {
+		keys = append(keys, h)
+	}
+	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i][:], keys[j][:]) < 0 })
+	b = append(b, "d5:filesd"...)
+	for _, h := range keys {
+		f := figs[h]
+		b = appendString(b, string(h[:]))
+		b = append(b, 'd')
+		b = appendInt(b, "complete", int64(f.Seeders))
+		b = appendInt(b, "downloaded", f.Completed)
+		b = appendInt(b, "incomplete", int64(f.Leechers))
+		b = append(b, 'e')
+	}
+	return append(b, "ee"...)
+}

@@ -1,0 +1,388 @@
+// Package repo serves the package repository over HTTP: the JSON API that
+// lists packages, hands out their signed .torrent files and accepts new
+// publications, and the server-rendered web page where an administrator
+// sees packages, versions and per-site swarm health. The route table below
+// is the whole surface; docs/TRACKER.md describes it.
+package repo
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/tracker/store"
+	"github.com/smstorrent/smstorrent/tracker/swarm"
+)
+
+// Route paths.
+const (
+	PathPackages = "/api/v1/packages"
+	PathPackage  = "/api/v1/packages/{id}"
+	PathTorrent  = "/api/v1/packages/{id}/torrent"
+	PathPage     = "/{$}"
+	PathPagePkg  = "/packages/{id}"
+	PathStyle    = "/assets/style.css"
+)
+
+// Route is one entry of the repository's HTTP surface.
+type Route struct {
+	Method, Pattern string
+	Admin           bool // needs the admin token
+	Doc             string
+}
+
+// Routes is the repository's route table.
+var Routes = []Route{
+	{"GET", PathPackages, false, "The catalogue: current version of every package (JSON)."},
+	{"POST", PathPackages, true, "Publish a signed .torrent (body: the file). 201 new, 200 already current."},
+	{"GET", PathPackage, false, "One package: versions, files, swarm figures per site (JSON)."},
+	{"GET", PathTorrent, false, "The current .torrent of a package (?version=V for a previous one)."},
+	{"GET", PathPage, false, "The web page: packages, versions, per-site swarm health."},
+	{"GET", PathPagePkg, false, "The web page of one package."},
+	{"GET", PathStyle, false, "The web page's style sheet."},
+}
+
+// Catalogue is the storage the repository needs.
+type Catalogue interface {
+	Packages() ([]store.Package, error)
+	Package(id string) (*store.Package, error)
+	Torrent(infoHash string) ([]byte, error)
+	Publish(id string, v store.Version, torrent []byte) (*store.Package, error)
+}
+
+// Stats gives live swarm figures per site.
+type Stats interface {
+	Stats(ih swarm.Hash) map[string]swarm.Figures
+}
+
+var (
+	_ Catalogue = (*store.Store)(nil)
+	_ Stats     = (*swarm.Registry)(nil)
+)
+
+// Handler serves the repository.
+type Handler struct {
+	Catalogue   Catalogue
+	Stats       Stats
+	TrustedKeys []pkgsign.PublicKey
+	AdminToken  string   // "": publishing disabled
+	Sites       []string // configured site names, for the page
+	AnnounceURL string   // shown on the page
+	Logger      *slog.Logger
+	// OnPublish is called after a version is stored, with its info-hash,
+	// so that the tracker starts serving it. It must not block.
+	OnPublish func(ih swarm.Hash)
+	Now       func() time.Time
+}
+
+// Routes registers the repository on mux.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+PathPackages, h.list)
+	mux.HandleFunc("POST "+PathPackages, h.publish)
+	mux.HandleFunc("GET "+PathPackage, h.details)
+	mux.HandleFunc("GET "+PathTorrent, h.torrent)
+	mux.HandleFunc("GET "+PathPage, h.page)
+	mux.HandleFunc("GET "+PathPagePkg, h.packagePage)
+	mux.HandleFunc("GET "+PathStyle, h.style)
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
+
+// Entry is one package in the catalogue listing.
+type Entry struct {
+	ID        string    `json:"id"`
+	Version   string    `json:"version"`
+	Size      int64     `json:"size"`
+	Files     int       `json:"files"`
+	InfoHash  string    `json:"info_hash"`
+	Published time.Time `json:"published"`
+	Signer    string    `json:"signer"`
+	Torrent   string    `json:"torrent"` // path of the .torrent
+	Previous  []string  `json:"previous_versions,omitempty"`
+}
+
+// VersionDetails is one version with its swarm figures.
+type VersionDetails struct {
+	store.Version
+	Torrent string                   `json:"torrent"`
+	Sites   map[string]swarm.Figures `json:"sites"`
+	Total   swarm.Figures            `json:"total"`
+}
+
+// Details is one package with swarm figures per site.
+type Details struct {
+	ID       string           `json:"id"`
+	Current  VersionDetails   `json:"current"`
+	Previous []VersionDetails `json:"previous,omitempty"`
+}
+
+// PublishResult answers a publication.
+type PublishResult struct {
+	ID       string `json:"id"`
+	Version  string `json:"version"`
+	InfoHash string `json:"info_hash"`
+	Replaced string `json:"replaced,omitempty"` // the version it replaced
+	Status   string `json:"status"`             // "published" or "unchanged"
+}
+
+func torrentPath(id string) string { return "/api/v1/packages/" + id + "/torrent" }
+
+func entryOf(p store.Package) Entry {
+	e := Entry{
+		ID: p.ID, Version: p.Current.Version, Size: p.Current.Size, Files: p.Current.Files,
+		InfoHash: p.Current.InfoHash, Published: p.Current.Published, Signer: p.Current.Signer,
+		Torrent: torrentPath(p.ID),
+	}
+	for _, v := range p.Previous {
+		e.Previous = append(e.Previous, v.Version)
+	}
+	return e
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
+	ps, err := h.Catalogue.Packages()
+	if err != nil {
+		h.internal(w, err)
+		return
+	}
+	out := make([]Entry, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, entryOf(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) versionDetails(id string, v store.Version) VersionDetails {
+	d := VersionDetails{Version: v, Torrent: torrentPath(id) + "?version=" + v.Version, Sites: map[string]swarm.Figures{}}
+	var ih swarm.Hash
+	if n, err := hex.Decode(ih[:], []byte(v.InfoHash)); err == nil && n == 20 && h.Stats != nil {
+		d.Sites = h.Stats.Stats(ih)
+	}
+	for _, f := range d.Sites {
+		d.Total.Seeders += f.Seeders
+		d.Total.Leechers += f.Leechers
+		d.Total.Completed += f.Completed
+		d.Total.Uploaded += f.Uploaded
+		d.Total.Downloaded += f.Downloaded
+	}
+	return d
+}
+
+func (h *Handler) detailsOf(p *store.Package) Details {
+	d := Details{ID: p.ID, Current: h.versionDetails(p.ID, p.Current)}
+	d.Current.Torrent = torrentPath(p.ID)
+	for _, v := range p.Previous {
+		d.Previous = append(d.Previous, h.versionDetails(p.ID, v))
+	}
+	return d
+}
+
+func (h *Handler) lookup(w http.ResponseWriter, r *http.Request) (*store.Package, bool) {
+	id := r.PathValue("id")
+	if err := pkgsign.ValidID(id); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("package ID %q is not valid", clip(id)))
+		return nil, false
+	}
+	p, err := h.Catalogue.Package(id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("package %s is not published", id))
+		return nil, false
+	}
+	if err != nil {
+		h.internal(w, err)
+		return nil, false
+	}
+	return p, true
+}
+
+func (h *Handler) details(w http.ResponseWriter, r *http.Request) {
+	p, ok := h.lookup(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, h.detailsOf(p))
+}
+
+func (h *Handler) torrent(w http.ResponseWriter, r *http.Request) {
+	p, ok := h.lookup(w, r)
+	if !ok {
+		return
+	}
+	v := p.Current
+	if want := r.URL.Query().Get("version"); want != "" && want != v.Version {
+		found := false
+		for _, old := range p.Previous {
+			if old.Version == want {
+				v, found = old, true
+				break
+			}
+		}
+		if !found {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("package %s has no version %q", p.ID, clip(want)))
+			return
+		}
+	}
+	b, err := h.Catalogue.Torrent(v.InfoHash)
+	if err != nil {
+		h.internal(w, err)
+		return
+	}
+	name := p.ID + ".torrent"
+	if v.Version != "" && v.InfoHash != p.Current.InfoHash {
+		name = p.ID + "-" + v.Version + ".torrent"
+	}
+	w.Header().Set("Content-Type", "application/x-bittorrent")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.NewReplacer(`"`, "", `\`, "").Replace(name)+`"`)
+	w.Header().Set("X-SMSTorrent-Info-Hash", v.InfoHash)
+	w.Header().Set("X-SMSTorrent-Version", v.Version)
+	_, _ = w.Write(b)
+}
+
+// checkToken compares the bearer token in constant time.
+func (h *Handler) checkToken(w http.ResponseWriter, r *http.Request) bool {
+	if h.AdminToken == "" {
+		writeError(w, http.StatusForbidden, "publishing is disabled: the tracker has no admin_token configured")
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(h.AdminToken))
+	if !ok || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="smstorrent-repository"`)
+		writeError(w, http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer <token>)")
+		return false
+	}
+	return true
+}
+
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
+	if !h.checkToken(w, r) {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, pkgsign.MaxTorrentSize))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("a .torrent may be at most %d bytes", pkgsign.MaxTorrentSize))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "reading the upload: "+err.Error())
+		return
+	}
+	if len(h.TrustedKeys) == 0 {
+		writeError(w, http.StatusForbidden, "publishing is disabled: the tracker has no trusted_keys configured")
+		return
+	}
+	pkg, err := pkgsign.Verify(body, h.TrustedKeys)
+	if err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, pkgsign.ErrUnknownSigner) || errors.Is(err, pkgsign.ErrBadSignature) {
+			status = http.StatusForbidden
+		}
+		writeError(w, status, "invalid .torrent: "+err.Error())
+		return
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	v := store.Version{
+		Version: pkg.Version, InfoHash: pkg.InfoHash.HexString(), Size: pkg.Size(),
+		PieceLength: pkg.Info.PieceLength, Published: now().UTC().Truncate(time.Second),
+		Signer: pkg.Signer.String(),
+	}
+	for _, f := range pkg.Info.Files {
+		p, _ := pkgsign.SafeRelPath(f.BestPath())
+		v.FileList = append(v.FileList, store.File{Path: p, Length: f.Length})
+	}
+	v.Files = len(v.FileList)
+	res := PublishResult{ID: pkg.ID, Version: pkg.Version, InfoHash: v.InfoHash, Status: "published"}
+	stored, err := h.Catalogue.Publish(pkg.ID, v, body)
+	switch {
+	case errors.Is(err, store.ErrRepublished):
+		res.Status = "unchanged"
+		writeJSON(w, http.StatusOK, res)
+		return
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		h.internal(w, err)
+		return
+	}
+	if len(stored.Previous) > 0 {
+		res.Replaced = stored.Previous[0].Version
+	}
+	if h.OnPublish != nil {
+		h.OnPublish(pkg.InfoHash)
+	}
+	h.log().Info("published", "package", pkg.ID, "version", pkg.Version, "info_hash", v.InfoHash, "signer", v.Signer)
+	w.Header().Set("Location", "/api/v1/packages/"+pkg.ID)
+	writeJSON(w, http.StatusCreated, res)
+}
+
+func (h *Handler) internal(w http.ResponseWriter, err error) {
+	h.log().Error("repository error", "err", err)
+	writeError(w, http.StatusInternalServerError, "internal repository error")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encoding the answer failed")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// ErrorBody is the JSON body of every error answer.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(ErrorBody{msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+func sortedSites(configured []string, seen map[string]swarm.Figures) []string {
+	out := append([]string(nil), configured...)
+	known := map[string]bool{}
+	for _, s := range out {
+		known[s] = true
+	}
+	var extra []string
+	for s := range seen {
+		if !known[s] {
+			extra = append(extra, s)
+		}
+	}
+	sort.Strings(extra)
+	return append(out, extra...)
+}

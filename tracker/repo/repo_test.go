@@ -1,0 +1,108 @@
+package repo
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smstorrent/smstorrent/tracker/store"
+	"github.com/smstorrent/smstorrent/tracker/swarm"
+)
+
+// fakeCatalogue is an in-memory Catalogue.
+type fakeCatalogue struct{ pkgs map[string]store.Package }
+
+var _ Catalogue = (*fakeCatalogue)(nil)
+
+func (f *fakeCatalogue) Packages() ([]store.Package, error) {
+	var out []store.Package
+	for _, p := range f.pkgs {
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (f *fakeCatalogue) Package(id string) (*store.Package, error) {
+	p, ok := f.pkgs[id]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return &p, nil
+}
+
+func (f *fakeCatalogue) Torrent(string) ([]byte, error) { return []byte("d4:infod4:name1:xee"), nil }
+
+func (f *fakeCatalogue) Publish(string, store.Version, []byte) (*store.Package, error) {
+	return nil, store.ErrConflict
+}
+
+type fakeStats map[string]swarm.Figures
+
+func (f fakeStats) Stats(swarm.Hash) map[string]swarm.Figures { return f }
+
+func newHandler() (*Handler, *http.ServeMux) {
+	h := &Handler{
+		Catalogue: &fakeCatalogue{pkgs: map[string]store.Package{"PS1": {ID: "PS1",
+			Current:  store.Version{Version: "2<b>", InfoHash: strings.Repeat("ab", 20), Size: 3 << 20, Files: 1, Published: time.Unix(0, 0)},
+			Previous: []store.Version{{Version: "1", InfoHash: strings.Repeat("cd", 20)}}}}},
+		Stats:      fakeStats{"berlin": {Seeders: 0, Leechers: 2}},
+		Sites:      []string{"berlin", "paris"},
+		AdminToken: "0123456789abcdef0123",
+	}
+	mux := http.NewServeMux()
+	h.Routes(mux)
+	return h, mux
+}
+
+func TestPageEscapesAndShowsHealth(t *testing.T) {
+	_, mux := newHandler()
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	body := rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(body, "2&lt;b&gt;") || strings.Contains(body, "2<b>") {
+		t.Errorf("version not escaped or page missing: %d", rec.Code)
+	}
+	for _, want := range []string{"Stalled: no seeder", "site berlin", "site paris", "3.0 MiB", `href="/api/v1/packages/PS1/torrent"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if rec.Header().Get("Content-Security-Policy") == "" {
+		t.Error("no CSP")
+	}
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/packages/PS1", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Previous versions") {
+		t.Errorf("package page: %d", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/packages/NOPE", nil))
+	if rec.Code != 404 {
+		t.Errorf("missing package page: %d", rec.Code)
+	}
+}
+
+func TestTokenCheck(t *testing.T) {
+	_, mux := newHandler()
+	for tok, want := range map[string]int{"": 401, "Bearer nope": 401, "0123456789abcdef0123": 401, "Bearer 0123456789abcdef0123": 400} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", PathPackages, strings.NewReader("garbage"))
+		if tok != "" {
+			req.Header.Set("Authorization", tok)
+		}
+		mux.ServeHTTP(rec, req)
+		if rec.Code != want && !(want == 400 && rec.Code == 403) {
+			t.Errorf("Authorization %q: %d %s, want %d", tok, rec.Code, rec.Body, want)
+		}
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 3 << 20: "3.0 MiB", 5 << 40: "5.0 TiB"} {
+		if got := HumanBytes(n); got != want {
+			t.Errorf("HumanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

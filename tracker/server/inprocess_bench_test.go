@@ -1,0 +1,47 @@
+package server_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/smstorrent/smstorrent/tracker/announce"
+	"github.com/smstorrent/smstorrent/tracker/config"
+	"github.com/smstorrent/smstorrent/tracker/internal/trackertest"
+)
+
+// BenchmarkUDPHandleInProcess measures the tracker's own cost per UDP
+// announce (parsing, policy, peer selection, encoding) without sockets.
+func BenchmarkUDPHandleInProcess(b *testing.B) {
+	e := trackertest.Start(b, func(c *config.Config) { c.Sites = nil; c.SetDefaults() })
+	p := trackertest.MakePackage(b, e.Key, "BENCH", "1", 16<<10, e.Announce)
+	e.Publish(p)
+	s := &announce.UDPServer{Backend: e.Server.Tracker}
+	from := netip.MustParseAddrPort("127.0.0.1:5000")
+	conn := binary.BigEndian.AppendUint64(nil, 0x41727101980)
+	conn = binary.BigEndian.AppendUint32(conn, 0)
+	conn = binary.BigEndian.AppendUint32(conn, 1)
+	id := binary.BigEndian.Uint64(s.Handle(context.Background(), from, conn)[8:])
+	pkt := func(peer int) []byte {
+		q := binary.BigEndian.AppendUint64(nil, id)
+		q = binary.BigEndian.AppendUint32(q, 1)
+		q = binary.BigEndian.AppendUint32(q, 2)
+		q = append(q, p.Hash[:]...)
+		q = append(q, fmt.Sprintf("-BN0001-%012d", peer)...)
+		q = append(q, make([]byte, 36)...)
+		q = binary.BigEndian.AppendUint32(q, 50)
+		return binary.BigEndian.AppendUint16(q, uint16(1000+peer))
+	}
+	pkts := make([][]byte, 4000)
+	for i := range pkts {
+		pkts[i] = pkt(i)
+		s.Handle(context.Background(), from, pkts[i])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		s.Handle(context.Background(), from, pkts[i%len(pkts)])
+	}
+}

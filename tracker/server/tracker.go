@@ -1,0 +1,121 @@
+// Package server assembles smstorrent-tracker serve: the tracker policy
+// (allowlist, published info-hashes, sites, origins) on top of the swarm
+// registry, the HTTP and UDP tracker listeners, the repository, the
+// embedded database and the periodic jobs (peer expiry, counter saving).
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/smstorrent/smstorrent/tracker/announce"
+	"github.com/smstorrent/smstorrent/tracker/config"
+	"github.com/smstorrent/smstorrent/tracker/swarm"
+)
+
+// Tracker is the tracker's policy: it admits announces from allowed
+// networks for published info-hashes, resolves the client's site and
+// origin status, and asks the registry for peers.
+type Tracker struct {
+	NetMap      *config.NetMap
+	Registry    *swarm.Registry
+	Interval    time.Duration
+	MinInterval time.Duration
+	originKeys  [][32]byte
+
+	mu        sync.RWMutex
+	published map[swarm.Hash]bool
+}
+
+var _ announce.Backend = (*Tracker)(nil)
+
+// NewTracker makes a tracker for a validated configuration.
+func NewTracker(cfg *config.Config, nm *config.NetMap, reg *swarm.Registry) *Tracker {
+	t := &Tracker{
+		NetMap: nm, Registry: reg,
+		Interval:    time.Duration(cfg.AnnounceInterval),
+		MinInterval: time.Duration(cfg.MinInterval),
+		published:   map[swarm.Hash]bool{},
+	}
+	for _, k := range cfg.Origins.Keys {
+		t.originKeys = append(t.originKeys, sha256.Sum256([]byte(k)))
+	}
+	return t
+}
+
+// Publish starts tracking an info-hash.
+func (t *Tracker) Publish(ih swarm.Hash) {
+	t.mu.Lock()
+	t.published[ih] = true
+	t.mu.Unlock()
+}
+
+// IsPublished reports whether an info-hash is tracked.
+func (t *Tracker) IsPublished(ih swarm.Hash) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.published[ih]
+}
+
+func (t *Tracker) originKey(k string) bool {
+	h := sha256.Sum256([]byte(k))
+	ok := 0
+	for _, ok2 := range t.originKeys {
+		ok |= subtle.ConstantTimeCompare(h[:], ok2[:])
+	}
+	return ok == 1
+}
+
+// Announce implements announce.Backend.
+func (t *Tracker) Announce(_ context.Context, from netip.Addr, req *announce.Request) (*announce.Response, error) {
+	if !t.NetMap.Allowed(from) {
+		return nil, announce.Failuref("address %s is not allowed to use this tracker", from)
+	}
+	if !t.IsPublished(req.InfoHash) {
+		return nil, announce.Failure("unknown info-hash: this private tracker serves only packages published in its repository")
+	}
+	origin := t.NetMap.IsOrigin(from)
+	if req.OriginKey != "" {
+		if !t.originKey(req.OriginKey) {
+			return nil, announce.Failure("origin_key is not valid")
+		}
+		origin = true
+	}
+	site, ok := t.NetMap.Site(from)
+	if !ok && !origin {
+		return nil, announce.Failuref("address %s is not in any site of this tracker", from)
+	}
+	res := t.Registry.Announce(swarm.Request{
+		InfoHash: req.InfoHash, PeerID: req.PeerID,
+		Addr: netip.AddrPortFrom(from, req.Port), Site: site, Origin: origin,
+		Event: req.Event, Uploaded: req.Uploaded, Downloaded: req.Downloaded, Left: req.Left,
+		NumWant: req.NumWant,
+	})
+	return &announce.Response{
+		Interval: t.Interval, MinInterval: t.MinInterval,
+		Seeders: res.Seeders, Leechers: res.Leechers, Peers: res.Peers,
+	}, nil
+}
+
+// Scrape implements announce.Backend.
+func (t *Tracker) Scrape(_ context.Context, from netip.Addr, hs []announce.Hash) (map[announce.Hash]announce.ScrapeFigures, error) {
+	if !t.NetMap.Allowed(from) {
+		return nil, announce.Failuref("address %s is not allowed to use this tracker", from)
+	}
+	out := map[announce.Hash]announce.ScrapeFigures{}
+	for _, h := range hs {
+		if !t.IsPublished(h) {
+			continue
+		}
+		s, l, c := t.Registry.Scrape(h)
+		out[h] = announce.ScrapeFigures{Seeders: s, Leechers: l, Completed: c}
+	}
+	if len(out) == 0 {
+		return nil, announce.Failure("unknown info-hash: this private tracker serves only packages published in its repository")
+	}
+	return out, nil
+}

@@ -1,0 +1,258 @@
+// Package store keeps the tracker's durable state in one embedded bbolt
+// database file: the package catalogue (current and previous versions of
+// every package), the signed .torrent files, and the per-site swarm
+// counters. Peer lists are not stored: clients rebuild them by announcing.
+package store
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/smstorrent/smstorrent/tracker/swarm"
+)
+
+var (
+	bucketPackages = []byte("packages")
+	bucketTorrents = []byte("torrents")
+	bucketCounters = []byte("counters")
+)
+
+// Errors from Publish. Test with errors.Is.
+var (
+	ErrConflict    = errors.New("version conflict")
+	ErrNotFound    = errors.New("not found")
+	ErrRepublished = errors.New("already published")
+)
+
+// File is one file of a package.
+type File struct {
+	Path   string `json:"path"`
+	Length int64  `json:"length"`
+}
+
+// Version is one published version of a package.
+type Version struct {
+	Version     string    `json:"version"`
+	InfoHash    string    `json:"info_hash"` // lower-case hex
+	Size        int64     `json:"size"`
+	Files       int       `json:"files"`
+	PieceLength int64     `json:"piece_length"`
+	Published   time.Time `json:"published"`
+	Signer      string    `json:"signer"`
+	FileList    []File    `json:"file_list,omitempty"`
+}
+
+// Package is a catalogue entry.
+type Package struct {
+	ID       string    `json:"id"`
+	Current  Version   `json:"current"`
+	Previous []Version `json:"previous,omitempty"` // newest first
+}
+
+// Store is the database. It is safe for concurrent use.
+type Store struct{ db *bolt.DB }
+
+// Open opens or creates the database file.
+func Open(file string) (*Store, error) {
+	db, err := bolt.Open(file, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", file, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketPackages, bucketTorrents, bucketCounters} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("initialising database %s: %w", file, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Publish makes v the current version of package id and stores its
+// torrent. The replaced current version moves to the front of Previous.
+// Publishing the current version again returns ErrRepublished; a version
+// string or info-hash that was published before for this package returns
+// ErrConflict.
+func (s *Store) Publish(id string, v Version, torrent []byte) (*Package, error) {
+	var out Package
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		pb := tx.Bucket(bucketPackages)
+		var p Package
+		if raw := pb.Get([]byte(id)); raw != nil {
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return fmt.Errorf("decoding package %s: %w", id, err)
+			}
+			if p.Current.InfoHash == v.InfoHash {
+				out = p
+				return ErrRepublished
+			}
+			for _, old := range append([]Version{p.Current}, p.Previous...) {
+				if old.InfoHash == v.InfoHash {
+					return fmt.Errorf("%w: this torrent was published before as version %q", ErrConflict, old.Version)
+				}
+				if old.Version == v.Version {
+					return fmt.Errorf("%w: version %q of %s is already published with other content; give the new one another version", ErrConflict, v.Version, id)
+				}
+			}
+			p.Previous = append([]Version{p.Current}, p.Previous...)
+		}
+		p.ID, p.Current = id, v
+		raw, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		if err := pb.Put([]byte(id), raw); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketTorrents).Put([]byte(v.InfoHash), torrent); err != nil {
+			return err
+		}
+		out = p
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrRepublished) {
+			return &out, err
+		}
+		return nil, fmt.Errorf("publishing %s: %w", id, err)
+	}
+	return &out, nil
+}
+
+// Packages lists the catalogue sorted by ID.
+func (s *Store) Packages() ([]Package, error) {
+	var ps []Package
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPackages).ForEach(func(k, raw []byte) error {
+			var p Package
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return fmt.Errorf("decoding package %s: %w", k, err)
+			}
+			ps = append(ps, p)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing packages: %w", err)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].ID < ps[j].ID })
+	return ps, nil
+}
+
+// Package returns one catalogue entry, or ErrNotFound.
+func (s *Store) Package(id string) (*Package, error) {
+	var p Package
+	err := s.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketPackages).Get([]byte(id))
+		if raw == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(raw, &p)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("package %s: %w", id, err)
+	}
+	return &p, nil
+}
+
+// Torrent returns the stored .torrent of an info-hash (hex), or ErrNotFound.
+func (s *Store) Torrent(infoHash string) ([]byte, error) {
+	var b []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketTorrents).Get([]byte(infoHash))
+		if v == nil {
+			return ErrNotFound
+		}
+		b = append([]byte(nil), v...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("torrent %s: %w", infoHash, err)
+	}
+	return b, nil
+}
+
+// Hashes returns the info-hashes of every published version.
+func (s *Store) Hashes() ([]swarm.Hash, error) {
+	var hs []swarm.Hash
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTorrents).ForEach(func(k, _ []byte) error {
+			var h swarm.Hash
+			if n, err := hex.Decode(h[:], k); err != nil || n != 20 {
+				return fmt.Errorf("bad info-hash key %q in database", k)
+			}
+			hs = append(hs, h)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing info-hashes: %w", err)
+	}
+	return hs, nil
+}
+
+type counterJSON struct {
+	InfoHash string         `json:"info_hash"`
+	Site     string         `json:"site"`
+	Counters swarm.Counters `json:"counters"`
+}
+
+// SaveCounters replaces the stored counters.
+func (s *Store) SaveCounters(recs []swarm.CounterRecord) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCounters)
+		for _, r := range recs {
+			ih := hex.EncodeToString(r.InfoHash[:])
+			raw, err := json.Marshal(counterJSON{ih, r.Site, r.Counters})
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(ih+"/"+r.Site), raw); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("saving counters: %w", err)
+	}
+	return nil
+}
+
+// LoadCounters returns the stored counters.
+func (s *Store) LoadCounters() ([]swarm.CounterRecord, error) {
+	var recs []swarm.CounterRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCounters).ForEach(func(k, raw []byte) error {
+			var c counterJSON
+			if err := json.Unmarshal(raw, &c); err != nil {
+				return fmt.Errorf("decoding counter %s: %w", k, err)
+			}
+			var r swarm.CounterRecord
+			if n, err := hex.Decode(r.InfoHash[:], []byte(c.InfoHash)); err != nil || n != 20 {
+				return fmt.Errorf("bad info-hash in counter %s", k)
+			}
+			r.Site, r.Counters = c.Site, c.Counters
+			recs = append(recs, r)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading counters: %w", err)
+	}
+	return recs, nil
+}

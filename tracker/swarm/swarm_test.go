@@ -1,0 +1,195 @@
+package swarm
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+type sharePolicy map[string]string // to -> from
+
+func (p sharePolicy) MayReceive(to, from string) bool { return p[to] == from }
+
+func id(s string) Hash {
+	var h Hash
+	copy(h[:], s)
+	return h
+}
+
+func req(peer, addr, site string) Request {
+	return Request{InfoHash: id("ih"), PeerID: id(peer), Addr: netip.MustParseAddrPort(addr), Site: site, Left: 10, NumWant: -1}
+}
+
+func addrs(r Result) map[string]bool {
+	m := map[string]bool{}
+	for _, p := range r.Peers {
+		m[p.Addr.String()] = true
+	}
+	return m
+}
+
+func TestSitesAndOrigins(t *testing.T) {
+	r := NewRegistry(Options{MaxPeers: 50, OriginPeers: 2, TTL: time.Minute, Policy: sharePolicy{"c": "a"}})
+	o := req("o", "10.0.0.1:1", "")
+	o.Origin, o.Left = true, 0
+	r.Announce(o)
+	r.Announce(req("a1", "10.1.0.1:1", "a"))
+	r.Announce(req("b1", "10.2.0.1:1", "b"))
+	r.Announce(req("c1", "10.3.0.1:1", "c"))
+	a2 := addrs(r.Announce(req("a2", "10.1.0.2:1", "a")))
+	if len(a2) != 2 || !a2["10.1.0.1:1"] || !a2["10.0.0.1:1"] {
+		t.Errorf("a2 got %v, want a1 and the origin", a2)
+	}
+	b2 := addrs(r.Announce(req("b2", "10.2.0.2:1", "b")))
+	if len(b2) != 2 || !b2["10.2.0.1:1"] || !b2["10.0.0.1:1"] {
+		t.Errorf("b2 got %v, want b1 and the origin", b2)
+	}
+	c2 := addrs(r.Announce(req("c2", "10.3.0.2:1", "c")))
+	if len(c2) != 4 || !c2["10.1.0.1:1"] || !c2["10.1.0.2:1"] || b2["10.2.0.1:1"] && c2["10.2.0.1:1"] {
+		t.Errorf("c2 (may receive a) got %v", c2)
+	}
+	// The origin itself is not handed to itself.
+	// The origin gets every site's peers, never itself.
+	if got := addrs(r.Announce(o)); got["10.0.0.1:1"] || len(got) != 6 {
+		t.Errorf("origin got %v, want the 6 site peers", got)
+	}
+	st := r.Stats(id("ih"))
+	if st[OriginSite].Seeders != 1 || st["a"].Leechers != 2 || st["b"].Leechers != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestCapReservesOriginSlots(t *testing.T) {
+	r := NewRegistry(Options{MaxPeers: 10, OriginPeers: 3, TTL: time.Minute})
+	for i := range 5 {
+		o := req(fmt.Sprint("o", i), fmt.Sprintf("10.0.0.%d:1", i+1), "")
+		o.Origin = true
+		r.Announce(o)
+	}
+	for i := range 100 {
+		r.Announce(req(fmt.Sprint("a", i), fmt.Sprintf("10.1.0.%d:1", i+1), "a"))
+	}
+	got := r.Announce(req("me", "10.1.1.1:1", "a"))
+	if len(got.Peers) != 10 {
+		t.Fatalf("%d peers, want 10", len(got.Peers))
+	}
+	origins := 0
+	for i, p := range got.Peers {
+		if p.Addr.Addr().As4()[2] == 0 && p.Addr.Addr().As4()[1] == 0 {
+			origins++
+			if i < 7 {
+				t.Errorf("origin at position %d, before same-site peers", i)
+			}
+		}
+		if p.ID == id("me") {
+			t.Error("got itself")
+		}
+	}
+	if origins != 3 {
+		t.Errorf("%d origins, want 3", origins)
+	}
+	// Few same-site peers: origins fill the rest.
+	r2 := NewRegistry(Options{MaxPeers: 10, OriginPeers: 1, TTL: time.Minute})
+	for i := range 5 {
+		o := req(fmt.Sprint("o", i), fmt.Sprintf("10.0.0.%d:1", i+1), "")
+		o.Origin = true
+		r2.Announce(o)
+	}
+	if n := len(r2.Announce(req("me", "10.1.1.1:1", "a")).Peers); n != 5 {
+		t.Errorf("%d peers, want all 5 origins", n)
+	}
+}
+
+func TestSampleNeverDuplicates(t *testing.T) {
+	r := NewRegistry(Options{MaxPeers: 30, TTL: time.Minute})
+	for i := range 40 {
+		r.Announce(req(fmt.Sprint("a", i), fmt.Sprintf("10.1.0.%d:1", i+1), "a"))
+	}
+	for range 200 {
+		got := r.Announce(req("a7", "10.1.0.8:1", "a"))
+		seen := map[Hash]bool{}
+		for _, p := range got.Peers {
+			if seen[p.ID] || p.ID == id("a7") {
+				t.Fatalf("duplicate or self in %v", got.Peers)
+			}
+			seen[p.ID] = true
+		}
+		if len(got.Peers) != 30 {
+			t.Fatalf("%d peers", len(got.Peers))
+		}
+	}
+}
+
+func TestExpiryAndCounters(t *testing.T) {
+	now := time.Unix(1000, 0)
+	r := NewRegistry(Options{MaxPeers: 50, TTL: time.Minute, Now: func() time.Time { return now }})
+	c0 := r.Changes()
+	a := req("a", "10.1.0.1:1", "a")
+	a.Event = EventStarted
+	r.Announce(a)
+	a.Event, a.Downloaded, a.Uploaded = EventNone, 100, 7
+	r.Announce(a)
+	a.Event, a.Downloaded, a.Left = EventCompleted, 150, 0
+	r.Announce(a)
+	r.Announce(a) // a repeated completed is counted once
+	now = now.Add(30 * time.Second)
+	r.Announce(req("b", "10.1.0.2:1", "a"))
+	st := r.Stats(id("ih"))["a"]
+	if st.Completed != 1 || st.Downloaded != 150 || st.Uploaded != 7 || st.Seeders != 1 || st.Leechers != 1 {
+		t.Errorf("figures %+v", st)
+	}
+	if s, l, c := r.Scrape(id("ih")); s != 1 || l != 1 || c != 1 {
+		t.Errorf("scrape %d %d %d", s, l, c)
+	}
+	now = now.Add(45 * time.Second)
+	if n := r.Expire(); n != 1 {
+		t.Errorf("expired %d, want 1 (a is stale, b is not)", n)
+	}
+	// Counters survive expiry and a restart.
+	r2 := NewRegistry(Options{TTL: time.Minute})
+	r2.Restore(r.Counters())
+	if st := r2.Stats(id("ih"))["a"]; st.Completed != 1 || st.Downloaded != 150 {
+		t.Errorf("restored %+v", st)
+	}
+	if r.Changes() == c0 {
+		t.Error("Changes did not move")
+	}
+	// A peer first seen mid-session does not count its old totals.
+	late := req("late", "10.1.0.9:1", "a")
+	late.Downloaded = 1 << 30
+	r.Announce(late)
+	if st := r.Stats(id("ih"))["a"]; st.Downloaded != 150 {
+		t.Errorf("baseline counted: %+v", st)
+	}
+}
+
+func TestSwarmPeerCap(t *testing.T) {
+	r := NewRegistry(Options{MaxPeers: 50, TTL: time.Minute, MaxSwarmPeers: 10})
+	for i := range 30 {
+		res := r.Announce(req(fmt.Sprint("p", i), fmt.Sprintf("10.1.0.%d:1", i+1), "a"))
+		if want := min(i, 10); len(res.Peers) != want {
+			t.Fatalf("announce %d got %d peers, want %d", i, len(res.Peers), want)
+		}
+	}
+	if st := r.Stats(id("ih"))["a"]; st.Leechers != 10 {
+		t.Errorf("%d peers recorded, want the cap of 10", st.Leechers)
+	}
+}
+
+func TestStopOnlyFromOwnAddress(t *testing.T) {
+	r := NewRegistry(Options{MaxPeers: 50, TTL: time.Minute})
+	r.Announce(req("a", "10.1.0.1:1", "a"))
+	forged := req("a", "10.1.0.66:1", "a")
+	forged.Event = EventStopped
+	r.Announce(forged)
+	if st := r.Stats(id("ih"))["a"]; st.Leechers != 1 {
+		t.Errorf("a stop from another address removed the peer: %+v", st)
+	}
+	own := req("a", "10.1.0.1:1", "a")
+	own.Event = EventStopped
+	r.Announce(own)
+	if st := r.Stats(id("ih"))["a"]; st.Leechers != 0 {
+		t.Errorf("the peer's own stop did not remove it: %+v", st)
+	}
+}

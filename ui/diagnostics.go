@@ -1,0 +1,185 @@
+package ui
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"slices"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/smstorrent/smstorrent/service/api"
+	"github.com/smstorrent/smstorrent/ui/viewmodel"
+)
+
+var diagCols = &columns{widths: []float32{170, 400}, flex: 1}
+var errorCols = &columns{widths: []float32{150, 60, 90, 400}, flex: 3}
+
+type diagnosticsTab struct {
+	w       *Window
+	content fyne.CanvasObject
+
+	service, version, uptime, site, repo, port, access *widget.Label
+	dataDir, cacheDir, logDir                          *widget.Label
+	repoIcon                                           *widget.Icon
+	errors                                             *fyne.Container
+	noErrors                                           *widget.Label
+	copy, openLogs                                     *widget.Button
+	copied                                             *widget.Label
+	scroll                                             *container.Scroll
+	lastErrors                                         []api.LogEntry
+	shown                                              bool
+}
+
+func newDiagnosticsTab(w *Window) *diagnosticsTab {
+	t := &diagnosticsTab{w: w, errors: container.NewVBox(), copied: widget.NewLabel("")}
+	lbl := func() *widget.Label {
+		l := widget.NewLabel("")
+		l.Truncation = fyne.TextTruncateEllipsis
+		return l
+	}
+	t.service, t.version, t.uptime, t.site, t.repo, t.port, t.access = lbl(), lbl(), lbl(), lbl(), lbl(), lbl(), lbl()
+	t.dataDir, t.cacheDir, t.logDir = lbl(), lbl(), lbl()
+	t.repo.Truncation = fyne.TextTruncateOff
+	t.repo.Wrapping = fyne.TextWrapWord
+	t.repoIcon = widget.NewIcon(nil)
+	t.noErrors = widget.NewLabel("No recent warnings or errors.")
+	t.noErrors.Importance = widget.SuccessImportance
+	t.copied.Importance = widget.SuccessImportance
+	t.copy = widget.NewButtonWithIcon("Copy diagnostics", theme.ContentCopyIcon(), t.copyDiagnostics)
+	t.copy.Importance = widget.HighImportance
+	t.openLogs = widget.NewButtonWithIcon("Open log folder", theme.FolderOpenIcon(), t.openLogFolder)
+	row := func(k string, v fyne.CanvasObject) fyne.CanvasObject { return container.New(diagCols, heading(k), v) }
+	info := widget.NewCard("Service", "", container.NewVBox(
+		row("State", t.service),
+		row("Version", t.version),
+		row("Uptime", t.uptime),
+		row("Site", t.site),
+		row("Repository", container.NewBorder(nil, nil, container.NewCenter(t.repoIcon), nil, t.repo)),
+		row("BitTorrent port", t.port),
+		row("Your access", t.access),
+		row("Data folder", t.dataDir),
+		row("Cache folder", t.cacheDir),
+		row("Log folder", container.NewBorder(nil, nil, nil, t.openLogs, t.logDir)),
+	))
+	errHeader := container.New(errorCols, heading("Time"), heading("Level"), heading("Package"), heading("Message"))
+	errs := widget.NewCard("Recent warnings and errors", "", container.NewVBox(errHeader, widget.NewSeparator(), t.noErrors, t.errors))
+	actions := container.NewHBox(t.copy, t.copied)
+	hint := widget.NewLabel("Paste the copied text into the helpdesk ticket: it holds the service state, the jobs and the recent errors.")
+	hint.Wrapping = fyne.TextWrapWord
+	hint.SizeName = theme.SizeNameCaptionText
+	t.scroll = container.NewVScroll(container.NewVBox(info, errs, actions, hint))
+	t.content = t.scroll
+	return t
+}
+
+func (t *diagnosticsTab) refresh() {
+	s := t.w.store
+	now := t.w.opt.Now()
+	switch {
+	case s.Connected:
+		t.service.SetText("Running · connected " + viewmodel.Ago(s.Since, now))
+		t.service.Importance = widget.SuccessImportance
+	case s.EverConnected:
+		t.service.SetText("Not reachable since " + viewmodel.Ago(s.Since, now) + ": " + s.LastError)
+		t.service.Importance = widget.DangerImportance
+	default:
+		msg := "Not reachable"
+		if s.LastError != "" {
+			msg += ": " + s.LastError
+		}
+		t.service.SetText(msg)
+		t.service.Importance = widget.DangerImportance
+	}
+	t.service.Refresh()
+	st := s.Status
+	if st == nil {
+		for _, l := range []*widget.Label{t.version, t.uptime, t.site, t.repo, t.port, t.access, t.dataDir, t.cacheDir, t.logDir} {
+			l.SetText("—")
+		}
+		t.repoIcon.SetResource(nil)
+		setEnabled(t.openLogs, false)
+		t.refreshErrors(nil)
+		return
+	}
+	t.version.SetText(fmt.Sprintf("%s (API %s) · window %s", st.Version, st.APIVersion, t.w.opt.ClientVersion))
+	if !st.Started.IsZero() {
+		t.uptime.SetText(viewmodel.Duration(now.Sub(st.Started)) + " (since " + st.Started.Local().Format("2006-01-02 15:04") + ")")
+	} else {
+		t.uptime.SetText("—")
+	}
+	t.site.SetText(orNone(st.Site, "— (the tracker has not placed this PC in a site)"))
+	t.repo.SetText(viewmodel.Reachability(st.Repository, now))
+	switch {
+	case st.Repository.URL == "":
+		t.repoIcon.SetResource(theme.QuestionIcon())
+	case st.Repository.Reachable:
+		t.repoIcon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
+	default:
+		t.repoIcon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
+	}
+	t.port.SetText(fmt.Sprint(st.ListenPort))
+	if st.Access == "control" {
+		t.access.SetText("control (may pause, cancel and throttle)")
+	} else {
+		t.access.SetText(string(st.Access) + " (view only)")
+	}
+	t.dataDir.SetText(st.DataDir)
+	t.cacheDir.SetText(st.CacheDir)
+	t.logDir.SetText(orNone(st.LogDir, "—"))
+	setEnabled(t.openLogs, st.LogDir != "")
+	t.refreshErrors(st.RecentErrors)
+}
+
+func (t *diagnosticsTab) refreshErrors(es []api.LogEntry) {
+	if t.shown && slices.Equal(es, t.lastErrors) {
+		return
+	}
+	t.lastErrors, t.shown = slices.Clone(es), true
+	objs := make([]fyne.CanvasObject, 0, len(es))
+	sorted := slices.Clone(es)
+	slices.SortStableFunc(sorted, func(a, b api.LogEntry) int { return b.Time.Compare(a.Time) }) // newest first
+	for _, e := range sorted {
+		level := widget.NewLabel(e.Level)
+		if e.Level == "error" {
+			level.Importance = widget.DangerImportance
+		} else {
+			level.Importance = widget.WarningImportance
+		}
+		msg := widget.NewLabel(e.Message)
+		msg.Wrapping = fyne.TextWrapWord
+		objs = append(objs, container.New(errorCols, widget.NewLabel(e.Time.Local().Format("Jan 02 15:04:05")), level,
+			widget.NewLabel(orNone(e.Job, "—")), msg))
+	}
+	t.errors.Objects = objs
+	t.errors.Refresh()
+	if len(es) == 0 {
+		t.noErrors.Show()
+	} else {
+		t.noErrors.Hide()
+	}
+	t.scroll.Refresh()
+}
+
+func (t *diagnosticsTab) text() string {
+	return viewmodel.Diagnostics(t.w.store, "smstorrent-window "+t.w.opt.ClientVersion, t.w.opt.Now())
+}
+
+func (t *diagnosticsTab) copyDiagnostics() {
+	t.w.app.Clipboard().SetContent(t.text())
+	t.copied.SetText("Copied at " + t.w.opt.Now().Format("15:04:05"))
+}
+
+func (t *diagnosticsTab) openLogFolder() {
+	st := t.w.store.Status
+	if st == nil || st.LogDir == "" {
+		return
+	}
+	u := &url.URL{Scheme: "file", Path: filepath.ToSlash(st.LogDir)}
+	if err := t.w.app.OpenURL(u); err != nil {
+		t.w.showError("Opening the log folder", err)
+	}
+}

@@ -1,0 +1,56 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
+)
+
+// columns lays out a table row: fixed-width columns, except one that takes
+// the remaining width. Every row and the header share one columns value, so
+// their cells line up. Objects are centred vertically.
+type columns struct {
+	widths []float32
+	flex   int // index of the column that stretches
+}
+
+func (c *columns) pad() float32 { return theme.Padding() }
+
+func (c *columns) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var w, h float32
+	for i, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		m := o.MinSize()
+		if i < len(c.widths) {
+			w += max(c.widths[i], m.Width)
+		}
+		h = max(h, m.Height)
+	}
+	return fyne.NewSize(w+c.pad()*float32(len(c.widths)-1), h)
+}
+
+func (c *columns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	fixed := c.pad() * float32(len(c.widths)-1)
+	for i, w := range c.widths {
+		if i != c.flex {
+			fixed += w
+		}
+	}
+	flexW := max(c.widths[c.flex], size.Width-fixed)
+	x := float32(0)
+	for i, o := range objs {
+		if i >= len(c.widths) {
+			o.Hide()
+			continue
+		}
+		w := c.widths[i]
+		if i == c.flex {
+			w = flexW
+		}
+		h := min(o.MinSize().Height, size.Height)
+		o.Move(fyne.NewPos(x, (size.Height-h)/2))
+		o.Resize(fyne.NewSize(w, h))
+		x += w + c.pad()
+	}
+}

@@ -1,0 +1,45 @@
+package wrapper
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/windows"
+)
+
+const notExecutableHint = ""
+
+// OSInvocation describes how this process was started. On Windows the raw
+// command line is kept, so that the command receives it unchanged.
+func OSInvocation() Invocation {
+	dir, _ := os.Getwd()
+	return Invocation{
+		Args:        os.Args,
+		CommandLine: windows.UTF16PtrToString(windows.GetCommandLine()),
+		Dir:         dir,
+		Stdin:       os.Stdin,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+	}
+}
+
+// setRawCommandLine makes CreateProcess receive raw as the command line,
+// instead of the arguments re-quoted by os/exec.
+func setRawCommandLine(cmd *exec.Cmd, raw string) {
+	if raw == "" {
+		return
+	}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.CmdLine = raw
+}
+
+// exitCode is the command's exit code, all 32 bits of it.
+func exitCode(ps *os.ProcessState) int {
+	if ps == nil {
+		return FailCommand.Code
+	}
+	return int(ps.Sys().(syscall.WaitStatus).ExitCode)
+}

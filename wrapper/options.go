@@ -1,0 +1,210 @@
+package wrapper
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/service/api"
+)
+
+// DefaultWait is how long --wait without a duration waits.
+const DefaultWait = time.Hour
+
+// Options are the wrapper's flags and the command to run.
+type Options struct {
+	Package   string        // --package; "" means from the current directory
+	Priority  api.Priority  // --priority
+	RetryCode int           // --retry-code
+	Wait      time.Duration // --wait; 0 means do not wait
+	// MapToRetry holds failure names (Failure.Name) that exit with RetryCode.
+	MapToRetry map[string]bool
+	Log        string // --log: a file, or a folder for P2PWrapper.log
+	DataDir    string // --data-dir: the service's data folder
+	Help       bool
+	Version    bool
+
+	// Command is the command and its arguments, unquoted.
+	Command []string
+	// RawCommand is the command line from the command on, exactly as the
+	// wrapper received it (Windows); "" when the arguments came as a vector.
+	RawCommand string
+}
+
+// ErrUsage marks command-line errors.
+var ErrUsage = errors.New("usage")
+
+func usageErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUsage, fmt.Sprintf(format, args...))
+}
+
+// Usage is the --help text.
+const Usage = `Usage: P2PWrapper [flags] [--] <command> [arguments...]
+
+Runs <command> from the package's folder in the SMSTorrent cache once the
+package has been downloaded by the local SMSTorrent service. Until then it
+starts or continues the download and exits with the retry code, which SCCM
+retries later. The package ID is the last element of the current directory
+(\\dp01\SMSPKGD$\PS100012 gives PS100012) unless --package names it.
+
+Flags (before the command; "--" ends them):
+  --package ID           package ID (default: last element of the current directory)
+  --priority P           download priority: foreground, high, normal, low (default normal)
+  --retry-code N         exit code for "not yet, retry later" (default 1618)
+  --wait[=DURATION]      wait for the download (default 1h), showing progress,
+                         then run; on timeout exit with the retry code
+  --map-errors-to-retry LIST
+                         exit with the retry code on these failures (comma-separated,
+                         or all): service-down, access-denied, repository,
+                         unknown-package, signature, download-failed, service-error,
+                         command-not-started
+  --log PATH             log file, or folder for P2PWrapper.log (default: the
+                         service's log folder)
+  --data-dir DIR         the service's data folder (default: as the service)
+  --version              print the version
+  --help                 print this help
+
+Exit codes: the command's own, or 1618 retry, 1639 usage, 1062 service-down,
+5 access-denied, 1231 repository, 1168 unknown-package, 577 signature,
+1619 download-failed, 1064 service-error, 2 command-not-started.
+See docs/WRAPPER.md.
+`
+
+// parseFlags parses the wrapper's flags in args (args[0] is the wrapper
+// itself) up to the first argument that is not a flag, or "--". It returns
+// the options and the index in args where the command starts.
+func parseFlags(args []string) (Options, int, error) {
+	o := Options{Priority: api.Normal, RetryCode: DefaultRetryCode}
+	i := 1
+	for i < len(args) {
+		a := args[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if a == "/?" && i == 1 {
+			o.Help = true
+			return o, len(args), nil
+		}
+		if len(a) < 2 || a[0] != '-' {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		// value returns the flag's value: after "=", or the next argument.
+		value := func() (string, error) {
+			if hasVal {
+				return val, nil
+			}
+			if i+1 >= len(args) {
+				return "", usageErr("flag --%s needs a value", name)
+			}
+			i++
+			return args[i], nil
+		}
+		switch strings.ToLower(name) {
+		case "package":
+			v, err := value()
+			if err != nil {
+				return o, 0, err
+			}
+			if err := pkgsign.ValidID(v); err != nil {
+				return o, 0, usageErr("--package: %v", err)
+			}
+			o.Package = v
+		case "priority":
+			v, err := value()
+			if err != nil {
+				return o, 0, err
+			}
+			p, err := api.ParsePriority(v)
+			if err != nil {
+				return o, 0, usageErr("--priority: %v", err)
+			}
+			o.Priority = p
+		case "retry-code":
+			v, err := value()
+			if err != nil {
+				return o, 0, err
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 || n > 0xFFFFFFFF {
+				return o, 0, usageErr("--retry-code: %q is not an exit code", v)
+			}
+			o.RetryCode = int(n)
+		case "wait":
+			o.Wait = DefaultWait
+			v := val
+			if !hasVal && i+1 < len(args) && looksLikeDuration(args[i+1]) {
+				i++
+				v, hasVal = args[i], true
+			}
+			if hasVal {
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return o, 0, usageErr("--wait: %q is not a positive duration like 30m or 2h", v)
+				}
+				o.Wait = d
+			}
+		case "map-errors-to-retry":
+			v, err := value()
+			if err != nil {
+				return o, 0, err
+			}
+			if o.MapToRetry, err = parseRetryMap(v); err != nil {
+				return o, 0, usageErr("%v", err)
+			}
+		case "log":
+			v, err := value()
+			if err != nil {
+				return o, 0, err
+			}
+			o.Log = v
+		case "data-dir":
+			v, err := value()
+			if err != nil {
+				return o, 0, err
+			}
+			o.DataDir = v
+		case "help", "h", "?":
+			o.Help = true
+		case "version":
+			o.Version = true
+		default:
+			return o, 0, usageErr("unknown flag %s (put \"--\" before a command that starts with '-')", a)
+		}
+		i++
+	}
+	return o, i, nil
+}
+
+// looksLikeDuration reports whether s is a Go duration such as 30m or 1h30m,
+// so that "--wait 30m cmd" takes 30m as the duration and "--wait cmd" does not.
+func looksLikeDuration(s string) bool {
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return false
+	}
+	_, err := time.ParseDuration(s)
+	return err == nil
+}
+
+// PackageIDFromDir returns the package ID named by a working directory:
+// its last element, with Windows or slash separators and trailing
+// separators ignored (\\dp01\SMSPKGD$\PS100012\ gives PS100012).
+func PackageIDFromDir(dir string) (string, error) {
+	trimmed := strings.TrimRight(dir, `\/`)
+	elems := strings.FieldsFunc(trimmed, func(r rune) bool { return r == '\\' || r == '/' })
+	if len(elems) == 0 {
+		return "", usageErr("the current directory %q names no package: use --package", dir)
+	}
+	id := elems[len(elems)-1]
+	if len(elems) >= 2 && strings.EqualFold(elems[len(elems)-2], "ccmcache") {
+		return "", usageErr("the current directory %q is in the SCCM client cache, not on a distribution point: use --package", dir)
+	}
+	if err := pkgsign.ValidID(id); err != nil {
+		return "", usageErr("the current directory %q does not end in a package ID (like \\\\dp01\\SMSPKGD$\\PS100012): use --package", dir)
+	}
+	return id, nil
+}

@@ -1,0 +1,499 @@
+// Package wrapper is P2PWrapper, the piece of SMSTorrent that SCCM runs.
+//
+// An SCCM program "msiexec.exe /i office.msi /qn" becomes
+// "P2PWrapper.exe msiexec.exe /i office.msi /qn". The wrapper asks the local
+// SMSTorrent service (through service/api only) whether the package is in
+// its cache and complete. If not, it has the service fetch the package's
+// torrent from the repository and start or continue the download, and exits
+// with SCCM's retry code, so that SCCM runs the program again later (or, with
+// --wait, waits). Once the package is complete it marks the package used,
+// runs the command in the package's cache folder with the command line
+// exactly as it was given, and exits with the command's exit code.
+//
+// Every step and failure goes to a CMTrace-format log (P2PWrapper.log in the
+// service's log folder). docs/WRAPPER.md documents flags and exit codes.
+package wrapper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/smstorrent/smstorrent/service/api"
+	"github.com/smstorrent/smstorrent/wrapper/cmtrace"
+	"github.com/smstorrent/smstorrent/wrapper/winargs"
+)
+
+// Version is the wrapper's version, set at build time with
+// -ldflags "-X github.com/smstorrent/smstorrent/wrapper.Version=...".
+var Version = "dev"
+
+// LogName is the wrapper's log file name.
+const LogName = "P2PWrapper.log"
+
+// Component is the component name in log entries.
+const Component = "P2PWrapper"
+
+// Timeouts of calls to the service. Adding a package can take long: the
+// service fetches and verifies the torrent from the repository first.
+const (
+	callTimeout = 30 * time.Second
+	addTimeout  = 2 * time.Minute
+)
+
+// Invocation is how the wrapper was started. OSInvocation returns the real one.
+type Invocation struct {
+	// Args is the argument vector; Args[0] is the wrapper.
+	Args []string
+	// CommandLine is the raw command line (Windows). When set, the
+	// arguments are split from it and the command receives its tail
+	// unchanged; Args is ignored.
+	CommandLine string
+	// Dir is the current directory, which names the package.
+	Dir string
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+
+	// Client talks to the service; nil means a client for Options.DataDir.
+	Client *api.Client
+}
+
+type runner struct {
+	inv    Invocation
+	opts   Options
+	client *api.Client
+	log    *cmtrace.Logger
+	id     string
+}
+
+// Run runs the wrapper and returns its exit code.
+func Run(ctx context.Context, inv Invocation) int {
+	if inv.Stdout == nil {
+		inv.Stdout = io.Discard
+	}
+	if inv.Stderr == nil {
+		inv.Stderr = io.Discard
+	}
+	r := &runner{inv: inv}
+	defer func() {
+		if r.log != nil {
+			r.log.Close()
+		}
+	}()
+	return r.run(ctx)
+}
+
+// parse fills r.opts from the invocation.
+func (r *runner) parse() error {
+	args := r.inv.Args
+	var raw []winargs.Arg
+	if r.inv.CommandLine != "" {
+		raw = winargs.Split(r.inv.CommandLine)
+		args = winargs.Values(raw)
+	}
+	opts, k, err := parseFlags(args)
+	r.opts = opts
+	if err != nil || opts.Help || opts.Version {
+		return err
+	}
+	if k >= len(args) {
+		return usageErr("no command given (P2PWrapper [flags] <command> [arguments...])")
+	}
+	r.opts.Command = args[k:]
+	if r.inv.CommandLine != "" {
+		// The command gets the rest of the line as typed; split it the way
+		// the command's own runtime will (its first element by the
+		// program-name rule).
+		r.opts.RawCommand = winargs.Tail(r.inv.CommandLine, raw, k)
+		r.opts.Command = winargs.Values(winargs.Split(r.opts.RawCommand))
+	}
+	return nil
+}
+
+func (r *runner) run(ctx context.Context) int {
+	err := r.parse()
+	if err == nil && r.opts.Help {
+		fmt.Fprint(r.inv.Stdout, Usage)
+		return 0
+	}
+	if err == nil && r.opts.Version {
+		fmt.Fprintf(r.inv.Stdout, "P2PWrapper %s\n", Version)
+		return 0
+	}
+	r.client = r.inv.Client
+	if r.client == nil {
+		r.client = &api.Client{DataDir: r.opts.DataDir}
+	}
+	if err == nil {
+		r.id = r.opts.Package
+		if r.id == "" {
+			r.id, err = PackageIDFromDir(r.inv.Dir)
+		}
+	}
+	if err != nil {
+		r.openLog(nil)
+		return r.fail(FailUsage, "%s; see P2PWrapper --help", strings.TrimPrefix(err.Error(), ErrUsage.Error()+": "))
+	}
+
+	sctx, cancel := context.WithTimeout(ctx, callTimeout)
+	st, stErr := r.client.Status(sctx)
+	cancel()
+	if stErr != nil {
+		st = nil
+	}
+	r.openLog(st)
+	r.log.Infof("version %s: package %s, command %s, directory %s", Version, r.id, r.commandText(), r.inv.Dir)
+	if stErr != nil {
+		return r.apiFail("asking the service for its status", stErr)
+	}
+
+	jctx, cancel := context.WithTimeout(ctx, callTimeout)
+	job, err := r.client.Job(jctx, r.id)
+	cancel()
+	switch {
+	case api.IsNotFound(err):
+		job = nil
+	case err != nil:
+		return r.apiFail(fmt.Sprintf("asking the service about package %s", r.id), err)
+	}
+	if job != nil && job.State == api.StateTransferred {
+		return r.runCommand(ctx, job)
+	}
+
+	job, code, done := r.startOrContinue(ctx, job)
+	if done {
+		return code
+	}
+	if job.State == api.StateTransferred {
+		return r.runCommand(ctx, job)
+	}
+	if r.opts.Wait == 0 {
+		r.log.Infof("package %s is not complete yet (%s): exiting with the retry code %d so that SCCM runs the program again later",
+			r.id, describe(job), r.opts.RetryCode)
+		return r.opts.RetryCode
+	}
+	job, code, done = r.wait(ctx, job)
+	if done {
+		return code
+	}
+	return r.runCommand(ctx, job)
+}
+
+// startOrContinue has the service start or continue the download: Add
+// fetches the torrent if the service lacks it, resumes a paused job, retries
+// one in error and raises the priority if asked. It returns the job, or an
+// exit code with done set.
+func (r *runner) startOrContinue(ctx context.Context, prev *api.Job) (_ *api.Job, code int, done bool) {
+	switch {
+	case prev == nil || prev.State == api.StateCancelled:
+		r.log.Infof("package %s is not in the cache: the service fetches its torrent from the repository and downloads it (priority %s)", r.id, r.opts.Priority)
+	case prev.State == api.StateError:
+		r.log.Warnf("the download of package %s is in error: %s; asking the service to retry", r.id, prev.Error)
+	case prev.State == api.StateSuspended:
+		r.log.Infof("the download of package %s is paused; asking the service to resume it", r.id)
+	default:
+		r.log.Infof("package %s is downloading: %s", r.id, describe(prev))
+	}
+	actx, cancel := context.WithTimeout(ctx, addTimeout)
+	job, err := r.client.Add(actx, api.AddRequest{PackageID: r.id, Priority: r.opts.Priority})
+	cancel()
+	if err != nil {
+		if !(api.IsRepository(err) && r.opts.Wait > 0) {
+			return nil, r.apiFail(fmt.Sprintf("asking the service to download package %s", r.id), err), true
+		}
+		// Waiting: the service keeps the job and retries the repository.
+		r.log.Warnf("the repository could not deliver package %s yet: %v", r.id, err)
+		jctx, cancel := context.WithTimeout(ctx, callTimeout)
+		job, err = r.client.Job(jctx, r.id)
+		cancel()
+		if err != nil {
+			return nil, r.apiFail(fmt.Sprintf("asking the service about package %s", r.id), err), true
+		}
+	}
+	if r.opts.Wait > 0 {
+		return job, 0, false
+	}
+	switch {
+	case prev != nil && prev.State == api.StateError:
+		return nil, r.fail(FailDownload, "package %s could not be downloaded: %s (the service retries it)", r.id, prev.Error), true
+	case job.State == api.StateError:
+		return nil, r.fail(FailDownload, "package %s could not be downloaded: %s", r.id, job.Error), true
+	case job.State == api.StateTransientError && job.InfoHash == "":
+		// No torrent yet: the repository is what fails.
+		return nil, r.fail(FailRepository, "the repository could not deliver the torrent of package %s yet: %s (the service keeps trying)", r.id, job.Error), true
+	case job.State == api.StateTransientError:
+		r.log.Warnf("package %s: %s (the service retries by itself)", r.id, job.Error)
+	}
+	return job, 0, false
+}
+
+// wait follows the job until it is complete, fails, or --wait runs out.
+// Progress comes from the service's event stream, with a slow poll as a
+// safety net for missed events.
+func (r *runner) wait(ctx context.Context, job *api.Job) (_ *api.Job, code int, done bool) {
+	r.log.Infof("waiting up to %s for package %s", r.opts.Wait, r.id)
+	wctx, cancel := context.WithTimeout(ctx, r.opts.Wait)
+	updates := make(chan api.Job, 64)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	wg.Go(func() {
+		r.client.Watch(wctx, func(ev api.Event) {
+			var js []api.Job
+			switch ev.Type {
+			case api.EventSnapshot:
+				js = ev.Jobs
+			case api.EventJob, api.EventJobTransferred, api.EventJobError:
+				if ev.Job != nil {
+					js = []api.Job{*ev.Job}
+				}
+			}
+			for _, j := range js {
+				if j.ID == r.id {
+					select {
+					case updates <- j:
+					default: // the poll below catches up
+					}
+				}
+			}
+		})
+	})
+	poll := time.NewTicker(2 * time.Second)
+	defer poll.Stop()
+	p := &progress{w: r.inv.Stdout}
+	p.show(job)
+	warned := false
+	for {
+		var j *api.Job
+		select {
+		case <-wctx.Done():
+			if ctx.Err() != nil {
+				r.log.Warnf("interrupted while waiting for package %s (%s): exiting with the retry code %d", r.id, describe(job), r.opts.RetryCode)
+			} else {
+				r.log.Warnf("package %s is still not complete after waiting %s (%s): exiting with the retry code %d so that SCCM runs the program again later",
+					r.id, r.opts.Wait, describe(job), r.opts.RetryCode)
+			}
+			return nil, r.opts.RetryCode, true
+		case u := <-updates:
+			j = &u
+		case <-poll.C:
+			pctx, pcancel := context.WithTimeout(wctx, callTimeout)
+			u, err := r.client.Job(pctx, r.id)
+			pcancel()
+			switch {
+			case err == nil:
+				j = u
+			case wctx.Err() != nil:
+				continue
+			case api.IsNotFound(err):
+				return nil, r.fail(FailDownload, "the download of package %s was removed from the service while waiting", r.id), true
+			default:
+				if !warned {
+					r.log.Warnf("while waiting for package %s: %v (still waiting)", r.id, err)
+					warned = true
+				}
+				continue
+			}
+		}
+		job = j
+		p.show(job)
+		switch job.State {
+		case api.StateTransferred:
+			// Events may carry a trimmed job: fetch the whole one.
+			fctx, fcancel := context.WithTimeout(ctx, callTimeout)
+			full, err := r.client.Job(fctx, r.id)
+			fcancel()
+			if err != nil {
+				return nil, r.apiFail(fmt.Sprintf("asking the service about package %s", r.id), err), true
+			}
+			return full, 0, false
+		case api.StateError:
+			return nil, r.fail(FailDownload, "the download of package %s failed: %s", r.id, job.Error), true
+		case api.StateCancelled:
+			return nil, r.fail(FailDownload, "the download of package %s was cancelled on this PC", r.id), true
+		}
+	}
+}
+
+// runCommand runs the command in the package folder and returns its exit code.
+func (r *runner) runCommand(ctx context.Context, job *api.Job) int {
+	dir := job.Path
+	if st, err := os.Stat(dir); dir == "" || err != nil || !st.IsDir() {
+		return r.fail(FailServiceError, "the service says package %s is complete, but its folder %q is not there", r.id, dir)
+	}
+	mctx, cancel := context.WithTimeout(ctx, callTimeout)
+	_, err := r.client.MarkUsed(mctx, r.id)
+	cancel()
+	if err != nil {
+		r.log.Warnf("could not mark package %s as used, so it may stop being seeded early: %v", r.id, err)
+	}
+	path, err := resolveCommand(r.opts.Command[0], dir)
+	if err != nil {
+		return r.fail(FailCommand, "cannot run %q for package %s: %v", r.opts.Command[0], r.id, err)
+	}
+	cmd := &exec.Cmd{
+		Path:   path,
+		Args:   r.opts.Command,
+		Dir:    dir,
+		Stdin:  r.inv.Stdin,
+		Stdout: r.inv.Stdout,
+		Stderr: r.inv.Stderr,
+	}
+	setRawCommandLine(cmd, r.opts.RawCommand)
+	r.log.Infof("package %s is complete in %s: running %s", r.id, dir, r.commandText())
+	// Ctrl-C reaches the command too; the wrapper stays to report its exit code.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	defer signal.Stop(sig)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return r.fail(FailCommand, "cannot start %s for package %s: %v", path, r.id, err)
+	}
+	err = cmd.Wait()
+	code := exitCode(cmd.ProcessState)
+	if cmd.ProcessState == nil {
+		return r.fail(FailCommand, "running %s for package %s: %v", path, r.id, err)
+	}
+	took := time.Since(start).Round(time.Millisecond)
+	if code == 0 {
+		r.log.Infof("the command exited with code 0 after %s", took)
+	} else {
+		r.log.Warnf("the command exited with code %d after %s; P2PWrapper exits with the same code", code, took)
+	}
+	return code
+}
+
+// resolveCommand finds the program to run: a file in the package folder
+// first (as Windows finds programs in the current directory), then PATH.
+func resolveCommand(name, dir string) (string, error) {
+	if name == "" {
+		return "", errors.New("empty command")
+	}
+	if filepath.IsAbs(name) {
+		return exec.LookPath(name)
+	}
+	if strings.ContainsAny(name, "/"+string(filepath.Separator)) {
+		return exec.LookPath(filepath.Join(dir, name))
+	}
+	if p, err := exec.LookPath(filepath.Join(dir, name)); err == nil {
+		return p, nil
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("not found in the package folder or on PATH%s", notExecutableHint)
+	}
+	return p, nil
+}
+
+// apiFail turns an error from the service into a one-line message, a log
+// entry and an exit code.
+func (r *runner) apiFail(doing string, err error) int {
+	var vm *api.VersionMismatchError
+	switch {
+	case api.IsServiceDown(err) || errors.Is(err, context.DeadlineExceeded):
+		return r.fail(FailServiceDown, "the SMSTorrent service is not running or not answering (%s: %v); start it (smstorrent-service start)", doing, err)
+	case errors.Is(err, api.ErrNoToken) || api.IsUnauthorized(err) || api.IsForbidden(err):
+		return r.fail(FailAccessDenied, "not allowed to control the SMSTorrent service (%s: %v); run P2PWrapper as SYSTEM or an administrator, as SCCM does", doing, err)
+	case api.IsSignature(err):
+		return r.fail(FailSignature, "the torrent of package %s was refused (%s: %v); publish it with a key in the service's trusted_keys", r.id, doing, err)
+	case api.IsRepository(err):
+		return r.fail(FailRepository, "the package repository could not deliver package %s (%s: %v); check the service's repository URL and the network", r.id, doing, err)
+	case api.IsNotFound(err):
+		return r.fail(FailUnknownPackage, "the repository has no package %s (%s: %v); check the package ID and that the package is published", r.id, doing, err)
+	case errors.As(err, &vm):
+		return r.fail(FailServiceError, "%s: %v", doing, err)
+	case errors.Is(err, context.Canceled):
+		return r.fail(FailServiceError, "%s: interrupted", doing)
+	default:
+		return r.fail(FailServiceError, "%s: %v", doing, err)
+	}
+}
+
+// fail logs a failure as an error and returns its exit code, or the retry
+// code if --map-errors-to-retry names it.
+func (r *runner) fail(f Failure, format string, args ...any) int {
+	msg := fmt.Sprintf(format, args...)
+	code := f.Code
+	if r.opts.MapToRetry[f.Name] {
+		code = r.opts.RetryCode
+		msg += fmt.Sprintf(" [%s; exit code %d, the retry code, by --map-errors-to-retry]", f.Name, code)
+	} else {
+		msg += fmt.Sprintf(" [%s; exit code %d]", f.Name, code)
+	}
+	r.log.Errorf("%s", msg)
+	return code
+}
+
+// openLog opens the CMTrace log: --log, else the service's log folder, else
+// <data dir>/logs, else the temporary folder; if none can be written, the
+// messages still go to stderr.
+func (r *runner) openLog(st *api.Status) {
+	lopts := cmtrace.Options{Component: Component, Mirror: &prefixWriter{w: r.inv.Stderr, prefix: "P2PWrapper: "}}
+	var paths []string
+	if l := r.opts.Log; l != "" {
+		if fi, err := os.Stat(l); (err == nil && fi.IsDir()) || strings.HasSuffix(l, "/") || strings.HasSuffix(l, `\`) {
+			l = filepath.Join(l, LogName)
+		}
+		paths = append(paths, l)
+	} else {
+		if st != nil && st.LogDir != "" {
+			paths = append(paths, filepath.Join(st.LogDir, LogName))
+		}
+		dataDir := r.opts.DataDir
+		if dataDir == "" {
+			dataDir = api.DefaultDataDir()
+		}
+		paths = append(paths, filepath.Join(dataDir, "logs", LogName))
+	}
+	paths = append(paths, filepath.Join(os.TempDir(), LogName))
+	var errs []error
+	for _, p := range paths {
+		l, err := cmtrace.Open(p, lopts)
+		if err == nil {
+			r.log = l
+			if len(errs) > 0 {
+				l.Warnf("logging to %s: %v", p, errors.Join(errs...))
+			}
+			return
+		}
+		errs = append(errs, err)
+	}
+	r.log = cmtrace.Discard(lopts)
+	r.log.Warnf("no log file: %v", errors.Join(errs...))
+}
+
+// commandText is the command line for the log.
+func (r *runner) commandText() string {
+	if r.opts.RawCommand != "" {
+		return r.opts.RawCommand
+	}
+	q := make([]string, len(r.opts.Command))
+	for i, a := range r.opts.Command {
+		q[i] = winargs.Quote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+// prefixWriter prefixes every write (one log line) with a fixed string.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	if _, err := p.w.Write(append([]byte(p.prefix), b...)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
