@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/pkgid"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -110,7 +110,7 @@ func parseFlags(args []string) (Options, int, error) {
 			if err != nil {
 				return o, 0, err
 			}
-			if err := pkgsign.ValidID(v); err != nil {
+			if err := pkgid.ValidID(v); err != nil {
 				return o, 0, usageErr("--package: %v", err)
 			}
 			o.Package = v
@@ -203,7 +203,7 @@ func PackageIDFromDir(dir string) (string, error) {
 	if len(elems) >= 2 && strings.EqualFold(elems[len(elems)-2], "ccmcache") {
 		return "", usageErr("the current directory %q is in the SCCM client cache, not on a distribution point: use --package", dir)
 	}
-	if err := pkgsign.ValidID(id); err != nil {
+	if err := pkgid.ValidID(id); err != nil {
 		return "", usageErr("the current directory %q does not end in a package ID (like \\\\dp01\\SMSPKGD$\\PS100012): use --package", dir)
 	}
 	return id, nil

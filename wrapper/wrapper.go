@@ -225,9 +225,13 @@ func (r *runner) startOrContinue(ctx context.Context, prev *api.Job) (_ *api.Job
 	switch {
 	case prev != nil && prev.State == api.StateError:
 		return nil, r.fail(FailDownload, "package %s could not be downloaded: %s (the service retries it)", r.id, prev.Error), true
+	case job.State == api.StateError && job.ErrorCode == api.ErrorSignature:
+		return nil, r.fail(FailSignature, "package %s was refused: %s", r.id, job.Error), true
+	case job.State == api.StateError && job.ErrorCode == api.ErrorNotFound:
+		return nil, r.fail(FailUnknownPackage, "package %s is not published: %s", r.id, job.Error), true
 	case job.State == api.StateError:
 		return nil, r.fail(FailDownload, "package %s could not be downloaded: %s", r.id, job.Error), true
-	case job.State == api.StateTransientError && job.InfoHash == "":
+	case job.State == api.StateTransientError && job.ErrorCode == api.ErrorRepository:
 		// No torrent yet: the repository is what fails.
 		return nil, r.fail(FailRepository, "the repository could not deliver the torrent of package %s yet: %s (the service keeps trying)", r.id, job.Error), true
 	case job.State == api.StateTransientError:

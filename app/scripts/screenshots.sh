@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Takes the window screenshots in docs/screenshots under Xvfb, with the
 # window's in-memory demo service (--demo-fake): every tab in the light
-# theme, the Downloads tab in the dark theme and as a read-only user.
+# theme, the Downloads tab in the dark theme and as a read-only user, and the
+# window with no service running.
 # Usage: app/scripts/screenshots.sh [display]   (run from the repository root
 # after `make build`; needs xvfb, xdotool, imagemagick, dbus-x11).
 set -euo pipefail
@@ -14,9 +15,14 @@ Xvfb "$disp" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 & xvfb=$!
 trap 'kill $xvfb 2>/dev/null; rm -rf "$rt"' EXIT
 sleep 1
 
-shoot() { # theme access page file
-	FYNE_THEME=$1 dbus-run-session -- sh -c 'echo $$ > "$0/window.pid"; exec ./bin/smstorrent-window --demo-fake --demo-access "$1" --page "$2"' \
-		"$rt" "$2" "$3" >/dev/null 2>&1 &
+shoot() { # theme access page file; access "offline" runs without a service
+	if [ "$2" = offline ]; then
+		src=(--data-dir "$rt/no-service")
+	else
+		src=(--demo-fake --demo-access "$2")
+	fi
+	FYNE_THEME=$1 dbus-run-session -- sh -c 'echo $$ > "$0/window.pid"; p=$1; shift; exec ./bin/smstorrent-window --page "$p" "$@"' \
+		"$rt" "$3" "${src[@]}" >/dev/null 2>&1 &
 	local session=$!
 	local wid=""
 	for _ in $(seq 100); do
@@ -34,4 +40,5 @@ shoot light control bandwidth bandwidth.png
 shoot light control diagnostics diagnostics.png
 shoot light read downloads downloads-readonly.png
 shoot dark control downloads downloads-dark.png
+shoot light offline downloads service-not-running.png
 ls -la "$out"

@@ -87,6 +87,15 @@ const (
 	StateCancelled      State = "cancelled"       // cancelled; content removed
 )
 
+// Job error codes (Job.ErrorCode).
+const (
+	ErrorRepository = "repository" // the repository cannot deliver the torrent (retried)
+	ErrorTracker    = "tracker"    // no tracker answers (retried)
+	ErrorSignature  = "signature"  // the torrent is no longer accepted
+	ErrorNotFound   = "not_found"  // the repository does not publish the package
+	ErrorDisk       = "disk"       // the package cannot be written
+)
+
 // Final reports whether the job will not transfer any more data by itself.
 func (s State) Final() bool { return s == StateError || s == StateTransferred || s == StateCancelled }
 
@@ -106,7 +115,10 @@ type Job struct {
 	State    State    `json:"state"`
 	Priority Priority `json:"priority"`
 	// Error says what went wrong and what to do, in StateTransientError and StateError.
-	Error     string    `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// ErrorCode classifies Error: ErrorRepository, ErrorTracker,
+	// ErrorSignature, ErrorNotFound, ErrorDisk; empty without an error.
+	ErrorCode string    `json:"error_code,omitempty"`
 	NextRetry time.Time `json:"next_retry,omitzero"`
 
 	BytesTotal int64          `json:"bytes_total"`

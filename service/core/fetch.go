@@ -20,6 +20,7 @@ type fetchError struct {
 	transient bool // retry later: network, server errors
 	notFound  bool // the repository does not publish the package
 	config    bool // the service is not configured to fetch
+	refused   bool // the repository refused us (access, allowlist)
 }
 
 func (e *fetchError) Error() string { return e.err.Error() }
@@ -48,7 +49,7 @@ func (s *Service) fetch(ctx context.Context, id string) ([]byte, *pkgsign.Packag
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 		return nil, nil, &fetchError{err: fmt.Errorf("repository answered %s", resp.Status), transient: true}
 	case resp.StatusCode != http.StatusOK:
-		return nil, nil, &fetchError{err: fmt.Errorf("repository refused the request: %s", resp.Status)}
+		return nil, nil, &fetchError{err: fmt.Errorf("repository %s refused the request (%s): check that this PC is in the tracker's allow_networks", s.cfg.Repository, resp.Status), refused: true}
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, pkgsign.MaxTorrentSize+1))
 	if err != nil {
@@ -79,6 +80,14 @@ func (s *Service) backgroundFetch(id string) {
 		var fe *fetchError
 		if errors.As(err, &fe) && !fe.transient {
 			j.rec.Fatal = fmt.Sprintf("%v: publish the package (or fix trusted_keys), then resume the job", err)
+			switch {
+			case fe.notFound:
+				j.rec.FatalCode = api.ErrorNotFound
+			case fe.refused, fe.config:
+				j.rec.FatalCode = api.ErrorRepository
+			default:
+				j.rec.FatalCode = api.ErrorSignature
+			}
 			s.log.Error("package refused", "job", id, "err", err)
 		} else {
 			s.setFetchError(j, err)

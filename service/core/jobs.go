@@ -75,6 +75,9 @@ func (s *Service) Add(ctx context.Context, r api.AddRequest) (api.Job, error) {
 		if fe.config {
 			return api.Job{}, api.Errorf(http.StatusConflict, api.CodeConflict, "%v", ferr)
 		}
+		if fe.refused {
+			return api.Job{}, api.Errorf(http.StatusBadGateway, api.CodeRepository, "%v", ferr)
+		}
 		return api.Job{}, signatureError(ferr)
 	}
 	// The repository is unreachable: keep the job and retry by itself.
@@ -144,7 +147,7 @@ func (s *Service) addVerified(pkg *pkgsign.Package, b []byte, prio api.Priority,
 		s.log.Info("package updated", "job", pkg.ID, "from", j.rec.Version, "to", pkg.Version)
 		s.dropTorrent(j)
 		j.rec.Completed = timeZero
-		j.rec.Fatal = ""
+		j.rec.Fatal, j.rec.FatalCode = "", ""
 		j.writeErr = ""
 		if prio.Rank() > j.rec.Priority.Rank() {
 			j.rec.Priority = prio
@@ -281,7 +284,7 @@ func (s *Service) Resume(id string) (api.Job, error) {
 }
 
 func (s *Service) retryLocked(j *job) {
-	j.rec.Fatal = ""
+	j.rec.Fatal, j.rec.FatalCode = "", ""
 	j.writeErr = ""
 	j.fetchErr = ""
 	j.retries = 0

@@ -45,13 +45,18 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 	switch {
 	case r.Fatal != "":
 		out.Error = r.Fatal
+		out.ErrorCode = r.FatalCode
+		if out.ErrorCode == "" {
+			out.ErrorCode = api.ErrorSignature
+		}
 	case j.writeErr != "":
-		out.Error = j.writeErr
+		out.Error, out.ErrorCode = j.writeErr, api.ErrorDisk
 	case j.fetchErr != "":
 		out.Error = "fetching the torrent from the repository failed: " + j.fetchErr + "; retrying by itself"
+		out.ErrorCode = api.ErrorRepository
 		out.NextRetry = j.nextRetry
 	case state == api.StateTransientError:
-		out.Error = s.trackers.problem(j.pkg)
+		out.Error, out.ErrorCode = s.trackers.problem(j.pkg), api.ErrorTracker
 	}
 	if j.t != nil && j.t.Info() != nil {
 		out.BytesDone = j.t.BytesCompleted()

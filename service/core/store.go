@@ -21,6 +21,7 @@ type record struct {
 	Suspended bool         `json:"suspended,omitempty"`
 	// Fatal is the message of an Error state; empty otherwise.
 	Fatal     string    `json:"fatal,omitempty"`
+	FatalCode string    `json:"fatal_code,omitempty"`
 	Added     time.Time `json:"added"`
 	Completed time.Time `json:"completed,omitzero"`
 	LastUsed  time.Time `json:"last_used,omitzero"`

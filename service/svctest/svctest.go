@@ -100,18 +100,20 @@ func MakePackage(t testing.TB, key Key, id, version, src, announce string, piece
 
 // Tracker is a running tracker and repository.
 type Tracker struct {
-	Announce   string // http://127.0.0.1:port/announce
-	Repository string // http://127.0.0.1:port
+	Announce   string // http://127.0.0.2:port/announce
+	Repository string // http://127.0.0.2:port
 	Server     *tserver.Server
 	stop       func()
 }
 
-// StartTracker runs the real tracker with one site for 127.0.0.1 and
-// OriginIP as origin, trusting key.
+// StartTracker runs the real tracker on OriginIP with one site for
+// 127.0.0.1 and OriginIP as origin, trusting key.
 func StartTracker(t testing.TB, key Key) *Tracker {
 	t.Helper()
 	c := &tconfig.Config{
-		Listen:        "127.0.0.1:0",
+		// On the origin's address: peers at the tracker's address count as
+		// servers, so branch peers on 127.0.0.1 stay site peers.
+		Listen:        OriginIP + ":0",
 		DataDir:       t.TempDir(),
 		AdminToken:    AdminToken,
 		TrustedKeys:   []string{key.Pub},
