@@ -243,7 +243,7 @@ func TestRunFailures(t *testing.T) {
 			f.addErr = api.Errorf(http.StatusBadGateway, api.CodeRepository, "dial tcp 10.0.0.1:8080: connection refused")
 		}},
 		{name: "repository still unreachable on a later run", want: FailRepository, setup: func(f *fakeService) {
-			f.setJob(api.Job{ID: "PS100012", State: api.StateTransientError, Error: "repository http://repo unreachable"})
+			f.setJob(api.Job{ID: "PS100012", State: api.StateTransientError, Error: "repository http://repo unreachable", ErrorCode: api.ErrorRepository})
 		}},
 		{name: "unknown package", want: FailUnknownPackage, setup: func(f *fakeService) {
 			f.addErr = api.Errorf(http.StatusNotFound, api.CodeNotFound, "the repository has no package PS100012")
