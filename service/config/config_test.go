@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseRate(t *testing.T) {
@@ -105,6 +106,34 @@ func TestKeysDocumented(t *testing.T) {
 		}
 		if !strings.Contains(string(b), "| `"+tag+"` |") {
 			t.Errorf("docs/CONFIG.md does not document %q", tag)
+		}
+	}
+}
+
+func TestScheduleWindows(t *testing.T) {
+	loc := time.UTC
+	at := func(day, hh, mm int) time.Time { return time.Date(2026, 11, day, hh, mm, 0, 0, loc) } // 2026-11-02 is a Monday
+	office := Window{Days: []string{"mon-fri"}, From: "08:00", To: "18:00"}
+	night := Window{Days: []string{"fri"}, From: "22:00", To: "06:00"}
+	wrap := Window{Days: []string{"sat-mon"}, From: "00:00", To: "24:00"}
+	cases := []struct {
+		w    Window
+		t    time.Time
+		want bool
+	}{
+		{office, at(2, 8, 0), true}, {office, at(2, 17, 59), true}, {office, at(2, 18, 0), false},
+		{office, at(2, 7, 59), false}, {office, at(7, 9, 0), false}, {office, at(6, 9, 0), true},
+		{night, at(6, 23, 0), true}, {night, at(7, 5, 0), true}, {night, at(7, 6, 0), false}, {night, at(5, 23, 0), false},
+		{wrap, at(8, 12, 0), true}, {wrap, at(9, 12, 0), true}, {wrap, at(10, 12, 0), false},
+	}
+	for _, c := range cases {
+		if got := c.w.Contains(c.t); got != c.want {
+			t.Errorf("%v at %s: %v, want %v", c.w.Days, c.t.Format("Mon 15:04"), got, c.want)
+		}
+	}
+	for _, bad := range []Window{{Days: []string{"mon"}, From: "8am", To: "18:00"}, {Days: []string{"funday"}, From: "08:00", To: "18:00"}, {From: "08:00", To: "18:00"}, {Days: []string{"*"}, From: "08:00", To: "08:00"}} {
+		if err := bad.validate(); err == nil {
+			t.Errorf("%+v accepted", bad)
 		}
 	}
 }
