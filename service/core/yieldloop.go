@@ -5,6 +5,8 @@ import (
 	"math"
 	"net"
 	"time"
+
+	"github.com/smstorrent/smstorrent/service/api"
 )
 
 // yieldState is the bandwidth controller's view, kept under Service.mu.
@@ -83,7 +85,7 @@ func (s *Service) foregroundMoving() bool {
 		if j.rec.Priority.Background() || j.t == nil {
 			continue
 		}
-		if j.state == "transferring" || j.downRate > 0 {
+		if j.state == api.StateTransferring || j.downRate > 0 {
 			return true
 		}
 	}
