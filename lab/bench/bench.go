@@ -37,6 +37,9 @@ type Config struct {
 	// Timeout bounds each system's distribution; 0 means a default derived
 	// from the physical bound (12x, at least 90 s).
 	Timeout time.Duration
+	// ServiceConfig holds extra keys for every smstorrent-service
+	// configuration the lab writes (over the lab's own), e.g. {"yield": false}.
+	ServiceConfig map[string]any
 	// Keep leaves the work folder (with the package copies) in place.
 	Keep bool
 	Log  *slog.Logger
@@ -283,7 +286,11 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 					missing = append(missing, h.Name)
 				}
 			}
-			res.ClientDoneS = secondsSince(t0, doneAt)
+			// Keep what was measured up to the time limit, for the notes.
+			if after, err := lab.Counters(ctx); err == nil {
+				res.fill(cfg, pkg.Size, time.Since(t0), secondsSince(t0, doneAt), after.Sub(before), lab)
+				res.SourcesByClient = sys.peers(ctx, e)
+			}
 			return fail(fmt.Errorf("not complete after %s: %v", cfg.Timeout, missing))
 		case <-tick.C:
 		}

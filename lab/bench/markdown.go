@@ -31,7 +31,7 @@ func (r *Report) Markdown(chart string) string {
 	p("| system | time to all (s) | × bound | WAN into each branch (copies) | WAN out of each branch (copies) | sent by hq (copies) | between branches (copies) |\n")
 	p("|---|---:|---:|---|---|---:|---:|\n")
 	for _, s := range r.Systems {
-		if !s.OK {
+		if !s.OK && len(s.WAN) == 0 {
 			p("| %s | failed | | | | | |\n", s.Label)
 			continue
 		}
@@ -40,7 +40,11 @@ func (r *Report) Markdown(chart string) string {
 			in = append(in, fmt.Sprintf("%s %.3f", w.Branch, w.InCopies))
 			out = append(out, fmt.Sprintf("%s %.3f", w.Branch, w.OutCopies))
 		}
-		p("| %s | %.1f | %.2f | %s | %s | %.2f | %.3f |\n", s.Label, s.TimeToAllS, s.RatioToBound,
+		time := fmt.Sprintf("%.1f", s.TimeToAllS)
+		if !s.OK {
+			time = fmt.Sprintf("failed: %d of %d done at %.0f", len(s.ClientDoneS), r.Branches*r.ClientsPerBranch, s.TimeToAllS)
+		}
+		p("| %s | %s | %.2f | %s | %s | %.2f | %.3f |\n", s.Label, time, s.RatioToBound,
 			strings.Join(in, ", "), strings.Join(out, ", "), s.HQSentCopies, s.BetweenBranchesCopies)
 	}
 	p("\nTargets for SMSTorrent: time ≤ 1.25 × bound; WAN into each branch ≤ 1.05 copies; between branches ≈ 0; sent by hq ≤ 1.1 × branches = %.2f copies. ", 1.1*float64(r.Branches))
@@ -48,8 +52,12 @@ func (r *Report) Markdown(chart string) string {
 	for _, s := range r.Systems {
 		p("**%s**", s.Label)
 		if !s.OK {
-			p(": failed — %s\n\n", oneLine(s.Error))
-			continue
+			p(": failed — %s.", oneLine(s.Error))
+			if len(s.WAN) == 0 {
+				p("\n\n")
+				continue
+			}
+			p(" Up to then:")
 		}
 		var miss []string
 		t := s.Targets

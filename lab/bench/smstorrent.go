@@ -132,6 +132,9 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 			"trusted_keys":    []string{pubKey},
 			"server_networks": []string{e.lab.HQNet.String()},
 		}
+		for k, v := range e.cfg.ServiceConfig {
+			cfg[k] = v
+		}
 		if h == hq {
 			// The origin has the package in its cache before it starts.
 			cache := filepath.Join(hdir, "data", "cache", e.pkg.ID)

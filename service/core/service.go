@@ -89,7 +89,6 @@ type job struct {
 
 	fetching  bool
 	fetchErr  string
-	fatalCode string // api.Error* code of rec.Fatal
 	nextRetry time.Time
 	retries   int
 	writeErr  string

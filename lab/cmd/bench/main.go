@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,7 @@ func main() {
 	fs.StringVar(&o.out, "out", filepath.Join("lab", "results", "latest.json"), "JSON results file")
 	fs.StringVar(&o.markdown, "markdown", filepath.Join("docs", "BENCHMARKS.md"), "Markdown file whose lab section is rewritten (empty: none)")
 	fs.StringVar(&o.chart, "chart", filepath.Join("docs", "bench-distribution.png"), "chart PNG (empty: none)")
+	serviceCfg := fs.String("service-config", "", `extra keys for every smstorrent-service configuration, as a JSON object (e.g. '{"yield":false}')`)
 	fs.StringVar(&o.render, "render", "", "only redraw the Markdown section and chart from this results file (no lab)")
 	_ = fs.Parse(os.Args[1:])
 	topo.WANRateBits = int64(*wanMbit * 1e6)
@@ -52,6 +54,12 @@ func main() {
 	o.cfg.PackageBytes = *pkgMiB << 20
 	o.cfg.Systems = strings.Split(*systems, ",")
 	o.cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if *serviceCfg != "" {
+		if err := json.Unmarshal([]byte(*serviceCfg), &o.cfg.ServiceConfig); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -service-config:", err)
+			os.Exit(2)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// A second Ctrl-C ends the process at once; what is left is swept by the next run.
