@@ -18,6 +18,9 @@ import (
 // rate, ETA, peers, priority, actions. The package column stretches.
 var downloadCols = &columns{widths: []float32{200, 132, 220, 86, 70, 124, 130, 84}, flex: 0}
 
+const emptyDownloads = "Nothing is downloading. Packages appear here when Software Center or " +
+	"Configuration Manager starts installing them."
+
 type downloadsTab struct {
 	w       *Window
 	content fyne.CanvasObject
@@ -34,8 +37,7 @@ type downloadsTab struct {
 func newDownloadsTab(w *Window) *downloadsTab {
 	t := &downloadsTab{w: w, rows: map[string]*jobRow{}, list: container.NewVBox(),
 		summary: widget.NewLabel(""), note: widget.NewLabel("")}
-	t.empty = widget.NewLabel("Nothing is downloading. Packages appear here when Software Center or " +
-		"Configuration Manager starts installing them.")
+	t.empty = widget.NewLabel(emptyDownloads)
 	t.empty.Wrapping = fyne.TextWrapWord
 	t.note.SizeName = theme.SizeNameCaptionText
 	t.note.Truncation = fyne.TextTruncateEllipsis
@@ -93,6 +95,11 @@ func (t *downloadsTab) refresh() {
 	}
 	t.list.Objects = objs
 	t.list.Refresh()
+	if !s.EverConnected {
+		t.empty.SetText("No information yet: the service has not answered.")
+	} else {
+		t.empty.SetText(emptyDownloads)
+	}
 	if len(jobs) == 0 {
 		t.empty.Show()
 	} else {

@@ -253,7 +253,7 @@ func (w *Window) refreshHeader() {
 			viewmodel.Rate(s.Status.DownRate), viewmodel.Rate(s.Status.UpRate)))
 	case s.Connected:
 		w.header.SetText("Connected")
-	case s.EverConnected:
+	case s.EverConnected || s.LastError != "":
 		w.header.SetText("Service not running")
 	default:
 		w.header.SetText("Connecting…")

@@ -29,9 +29,13 @@ shoot() { # theme access page file; access "offline" runs without a service
 		wid=$(xdotool search --name '^SMSTorrent$' 2>/dev/null | head -1) && [ -n "$wid" ] && break
 		sleep 0.1
 	done
+	[ -n "$wid" ] || { echo "no window for $4" >&2; exit 1; }
 	sleep 3 # let the demo stream a few live seconds
 	/usr/bin/import -window "$wid" "$out/$4"
-	kill -TERM "$(cat "$rt/window.pid")"
+	local pid
+	pid=$(cat "$rt/window.pid")
+	kill -TERM "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done # it holds the single-instance lock
 	wait "$session" 2>/dev/null || true
 }
 shoot light control downloads downloads.png

@@ -40,6 +40,9 @@ type Config struct {
 	// ServiceConfig holds extra keys for every smstorrent-service
 	// configuration the lab writes (over the lab's own), e.g. {"yield": false}.
 	ServiceConfig map[string]any
+	// Priority, when set, is passed to the clients' `ctl add --priority`
+	// (the service's default otherwise).
+	Priority string
 	// Keep leaves the work folder (with the package copies) in place.
 	Keep bool
 	Log  *slog.Logger
@@ -185,6 +188,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		WANDelay:         delayText(cfg.Topo.WANDelay),
 		WANDelayMS:       float64(cfg.Topo.WANDelay) / float64(time.Millisecond),
 		PackageBytes:     cfg.PackageBytes,
+		ServiceConfig:    cfg.ServiceConfig,
+		Priority:         cfg.Priority,
 		BoundSeconds:     bound,
 	}
 	for _, name := range cfg.Systems {

@@ -97,6 +97,9 @@ func TestSmoke(t *testing.T) {
 		WorkDir:      t.TempDir(),
 		BinDir:       bin,
 		Timeout:      30 * time.Second,
+		// Foreground: the smoke run checks the path, not the background
+		// bandwidth policy (which yields to other traffic).
+		Priority: "foreground",
 	})
 	for _, ns := range netlab.ListNamespaces("") {
 		if strings.HasPrefix(ns, prefix) {

@@ -25,6 +25,16 @@ func (r *Report) Markdown(chart string) string {
 	p("Measured by `make bench` (lab/cmd/bench) on %s UTC. Topology: hq — core — %d branch routers, each WAN link shaped to %g Mbit/s in both directions with `tc tbf`, %d clients per branch on an unshaped bridged LAN; added WAN delay: %s. Package: %d MiB (one file). Physical bound (package bits / WAN rate): **%.1f s**. See [LAB.md](LAB.md) for the topology and the meaning of every figure.\n\n",
 		r.Generated.Format("2006-01-02 15:04"), r.Branches, float64(r.WANRateBits)/1e6, r.ClientsPerBranch,
 		r.WANDelay, r.PackageBytes>>20, r.BoundSeconds)
+	if len(r.ServiceConfig) > 0 {
+		var kv []string
+		for _, k := range sortedKeys(r.ServiceConfig) {
+			kv = append(kv, fmt.Sprintf("`%s: %v`", k, r.ServiceConfig[k]))
+		}
+		p("SMSTorrent's services ran with these settings changed from their defaults: %s (`-service-config`).\n\n", strings.Join(kv, ", "))
+	}
+	if r.Priority != "" {
+		p("SMSTorrent's clients added the job with `--priority %s`.\n\n", r.Priority)
+	}
 	if chart != "" {
 		p("![clients complete over time, and traffic in package copies](%s)\n\n", chart)
 	}
@@ -159,20 +169,25 @@ func UpdateMarkdownFile(path, section string) error {
 
 // sourcesByBranch sums the services' per-client source figures by branch.
 func sourcesByBranch(s SystemResult, size int64) string {
-	type acc struct{ site, server int64 }
+	type acc struct {
+		site, server int64
+		perClient    []string
+	}
 	by := map[string]*acc{}
-	for client, m := range s.SourcesByClient {
+	for _, client := range sortedKeys(s.SourcesByClient) {
+		m := s.SourcesByClient[client]
 		b, _, _ := strings.Cut(client, "c")
 		if by[b] == nil {
 			by[b] = &acc{}
 		}
 		by[b].site += m["site"]
 		by[b].server += m["server"]
+		by[b].perClient = append(by[b].perClient, fmt.Sprintf("%s %.2f", client, float64(m["server"])/float64(size)))
 	}
 	var ss []string
 	for _, b := range sortedKeys(by) {
-		ss = append(ss, fmt.Sprintf("%s from servers %.2f, from site peers %.2f", b,
-			float64(by[b].server)/float64(size), float64(by[b].site)/float64(size)))
+		ss = append(ss, fmt.Sprintf("%s from servers %.2f (%s), from site peers %.2f", b,
+			float64(by[b].server)/float64(size), strings.Join(by[b].perClient, ", "), float64(by[b].site)/float64(size)))
 	}
 	return strings.Join(ss, "; ")
 }

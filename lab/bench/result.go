@@ -20,6 +20,11 @@ type Report struct {
 	WANDelay         string    `json:"wan_delay"`
 	WANDelayMS       float64   `json:"wan_delay_ms"`
 	PackageBytes     int64     `json:"package_bytes"`
+	// ServiceConfig lists keys the lab set in every smstorrent-service
+	// configuration beyond its own (bench -service-config).
+	ServiceConfig map[string]any `json:"service_config_overrides,omitempty"`
+	// Priority is the clients' job priority if the lab set one.
+	Priority string `json:"priority,omitempty"`
 	// BoundSeconds is package bits / WAN rate.
 	BoundSeconds float64        `json:"physical_bound_s"`
 	Systems      []SystemResult `json:"systems"`

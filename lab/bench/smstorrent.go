@@ -196,8 +196,12 @@ func (s *smstorrentSystem) start(ctx context.Context, e *env) error {
 	errs := make([]error, len(clients))
 	var wg sync.WaitGroup
 	for i, h := range clients {
+		args := []string{"add", e.pkg.ID, "--json"}
+		if e.cfg.Priority != "" {
+			args = append(args, "--priority", e.cfg.Priority)
+		}
 		wg.Go(func() {
-			if _, err := s.ctl(ctx, e, h, "add", e.pkg.ID, "--json"); err != nil {
+			if _, err := s.ctl(ctx, e, h, args...); err != nil {
 				errs[i] = fmt.Errorf("%s: ctl add: %w", h.Name, err)
 			}
 		})

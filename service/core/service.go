@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -162,7 +163,7 @@ func New(opts Options) (*Service, error) {
 	s.bw.cfgDown, s.bw.cfgUp = int64(cfg.LimitDown), int64(cfg.LimitUp)
 	s.bw.schedule = cfg.Schedule
 	s.yield.limDown, s.yield.limUp = math.Inf(1), math.Inf(1)
-	if cfg.Yield && cfg.ProbeAddr() != "" {
+	if cfg.Yield && cfg.ProbeAddr() != "" && !loopbackAddr(cfg.ProbeAddr()) {
 		s.yield.down = newDelayController(cfg.YieldTarget.D())
 		s.yield.up = newDelayController(cfg.YieldTarget.D())
 	}
@@ -584,3 +585,17 @@ func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 	return minLevel{h.Handler.WithAttrs(as), h.min}
 }
 func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.min} }
+
+// loopbackAddr reports whether host:port is on this machine: there is no
+// shared link to give way on, and a busy CPU would read as queueing delay.
+func loopbackAddr(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}

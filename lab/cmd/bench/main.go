@@ -47,6 +47,7 @@ func main() {
 	fs.StringVar(&o.markdown, "markdown", filepath.Join("docs", "BENCHMARKS.md"), "Markdown file whose lab section is rewritten (empty: none)")
 	fs.StringVar(&o.chart, "chart", filepath.Join("docs", "bench-distribution.png"), "chart PNG (empty: none)")
 	serviceCfg := fs.String("service-config", "", `extra keys for every smstorrent-service configuration, as a JSON object (e.g. '{"yield":false}')`)
+	fs.StringVar(&o.cfg.Priority, "priority", "", "SMSTorrent clients' job priority for ctl add (default: the service's default)")
 	fs.StringVar(&o.render, "render", "", "only redraw the Markdown section and chart from this results file (no lab)")
 	_ = fs.Parse(os.Args[1:])
 	topo.WANRateBits = int64(*wanMbit * 1e6)
