@@ -296,14 +296,20 @@ func (c *Config) Servers() ([]netip.Prefix, error) {
 	return ps, nil
 }
 
+// JSON is c as indented JSON.
+func (c *Config) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(c, "", "  ")
+	return append(b, '\n'), err
+}
+
 // Write saves c as indented JSON at path.
 func (c *Config) Write(path string) error {
-	b, err := json.MarshalIndent(c, "", "  ")
+	b, err := c.JSON()
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return os.WriteFile(path, b, 0o644)
 }

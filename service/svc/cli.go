@@ -58,10 +58,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "ctl":
 		return ctl.Main(ctx, cfg, rest, stdout, stderr)
 	case "check-config":
-		if err := cfg.Write("/dev/stdout"); err != nil {
+		b, err := cfg.JSON()
+		if err != nil {
 			fmt.Fprintln(stderr, "error:", err)
 			return 1
 		}
+		_, _ = stdout.Write(b)
 		return 0
 	case "run":
 		return runService(cfg, stderr)
