@@ -146,7 +146,7 @@ func (r *chartRenderer) draw() {
 	r.span.Move(fyne.NewPos(plotX+plotW-ss.Width, plotY+plotH+theme.Padding()))
 	r.span.Resize(ss)
 
-	samples := h.Samples()
+	samples := buckets(h.Samples(), h.Span/chartPoints)
 	var end time.Time
 	if n := len(samples); n > 0 {
 		end = samples[n-1].At
@@ -158,6 +158,35 @@ func (r *chartRenderer) draw() {
 	y := func(v int64) float32 { return plotY + plotH*(1-float32(v)/float32(top)) }
 	r.down = r.series(r.down, samples, x, y, func(s viewmodel.Sample) int64 { return s.Down }, downColor())
 	r.up = r.series(r.up, samples, x, y, func(s viewmodel.Sample) int64 { return s.Up }, upColor())
+}
+
+// chartPoints is how many points a line has at most: the service reports
+// rates several times a second, which would draw a jagged band.
+const chartPoints = 150
+
+// buckets averages samples over consecutive spans of width w, so that the
+// lines show the trend; each bucket is placed at its last sample.
+func buckets(ss []viewmodel.Sample, w time.Duration) []viewmodel.Sample {
+	if w <= 0 || len(ss) == 0 {
+		return ss
+	}
+	out := make([]viewmodel.Sample, 0, chartPoints+1)
+	var sumD, sumU int64
+	n := int64(0)
+	start := ss[0].At
+	for i, s := range ss {
+		sumD += s.Down
+		sumU += s.Up
+		n++
+		if i == len(ss)-1 || ss[i+1].At.Sub(start) >= w {
+			out = append(out, viewmodel.Sample{At: s.At, Down: sumD / n, Up: sumU / n})
+			sumD, sumU, n = 0, 0, 0
+			if i+1 < len(ss) {
+				start = ss[i+1].At
+			}
+		}
+	}
+	return out
 }
 
 func (r *chartRenderer) series(lines []*canvas.Line, ss []viewmodel.Sample, x func(time.Time) float32,

@@ -142,11 +142,12 @@ func (w *Window) Window() fyne.Window { return w.win }
 // is done. Events reach the widgets through fyne.Do.
 func (w *Window) Start(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(w.ctx, cancel) // the window closed
 	go func() {
-		<-w.ctx.Done()
-		cancel()
+		defer cancel()
+		defer stop()
+		w.b.Watch(ctx, w.enqueue)
 	}()
-	go w.b.Watch(ctx, w.enqueue)
 }
 
 // enqueue hands an event from the Watch goroutine to the Fyne thread.
@@ -194,23 +195,18 @@ func (w *Window) Apply(evs ...api.Event) {
 			all = true
 		}
 	}
-	switch {
-	case all:
+	if all {
 		w.refresh()
 		return
-	case jobs:
-		w.downloads.refresh()
-		w.seeding.refresh()
-	case status:
-		w.seeding.refreshSummary()
 	}
 	if status {
 		w.refreshHeader()
 		w.refreshBanner() // the access may change with the token
 		w.bandwidth.refresh()
-		w.downloads.refresh()
 	}
-	if jobs || status {
+	if jobs || status { // rows depend on the access as well as on the jobs
+		w.downloads.refresh()
+		w.seeding.refresh()
 		w.diagnostic.refresh()
 	}
 }

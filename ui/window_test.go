@@ -16,6 +16,7 @@ import (
 
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui/demo"
+	"github.com/smstorrent/smstorrent/ui/viewmodel"
 )
 
 var fixedNow = time.Date(2026, 11, 20, 10, 30, 0, 0, time.UTC)
@@ -411,4 +412,26 @@ func containsText(o fyne.CanvasObject, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestChartBuckets(t *testing.T) {
+	var ss []viewmodel.Sample
+	for i := range 50 { // five samples a second for ten seconds
+		ss = append(ss, viewmodel.Sample{At: fixedNow.Add(time.Duration(i) * 200 * time.Millisecond), Down: int64(i % 2 * 100), Up: 10})
+	}
+	got := buckets(ss, 2*time.Second)
+	if len(got) != 5 {
+		t.Fatalf("%d buckets, want 5", len(got))
+	}
+	for _, b := range got {
+		if b.Down != 50 || b.Up != 10 {
+			t.Errorf("bucket %+v, want the averages 50 and 10", b)
+		}
+	}
+	if !got[4].At.Equal(ss[49].At) {
+		t.Error("the last bucket does not end at the newest sample")
+	}
+	if len(buckets(nil, time.Second)) != 0 || len(buckets(ss, 0)) != len(ss) {
+		t.Error("edge cases")
+	}
 }

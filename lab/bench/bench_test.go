@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,4 +149,26 @@ func buildSMSTorrent(ctx context.Context, t *testing.T, dir string) bool {
 		}
 	}
 	return true
+}
+
+func TestMedianRun(t *testing.T) {
+	runs := []SystemResult{
+		{OK: true, TimeToAllS: 30},
+		{OK: false, Error: "x"},
+		{OK: true, TimeToAllS: 10},
+		{OK: true, TimeToAllS: 20},
+	}
+	m := medianRun(runs)
+	if m.TimeToAllS != 20 {
+		t.Errorf("median = %v, want 20", m.TimeToAllS)
+	}
+	if want := []float64{30, -1, 10, 20}; !slices.Equal(m.RunsTimeToAllS, want) {
+		t.Errorf("runs = %v, want %v", m.RunsTimeToAllS, want)
+	}
+	if f := medianRun([]SystemResult{{Error: "a"}, {Error: "b"}}); f.Error != "a" {
+		t.Errorf("all failed: got %+v", f)
+	}
+	if one := medianRun([]SystemResult{{OK: true, TimeToAllS: 5}}); one.RunsTimeToAllS != nil {
+		t.Errorf("single run lists runs: %v", one.RunsTimeToAllS)
+	}
 }

@@ -88,6 +88,17 @@ func (r *Report) Markdown(chart string) string {
 		} else {
 			p(": misses %s.", strings.Join(miss, "; "))
 		}
+		if len(s.RunsTimeToAllS) > 1 {
+			var ts []string
+			for _, t := range s.RunsTimeToAllS {
+				if t < 0 {
+					ts = append(ts, "failed")
+				} else {
+					ts = append(ts, fmt.Sprintf("%.1f", t))
+				}
+			}
+			p(" Median of %d runs (time to all: %s s); the figures are the median run's.", len(s.RunsTimeToAllS), strings.Join(ts, ", "))
+		}
 		p(" Clients complete at %s s.", joinTimes(s.ClientDoneS))
 		p(" Who fed the WAN links (bytes the core forwarded, by sender, in copies): %s.", feeders(s, r.PackageBytes))
 		if len(s.SourcesByClient) > 0 {

@@ -50,6 +50,9 @@ type SystemResult struct {
 	TimeToAllS   float64 `json:"time_to_all_s"`
 	BoundS       float64 `json:"physical_bound_s"`
 	RatioToBound float64 `json:"ratio_to_bound"`
+	// RunsTimeToAllS lists every run's time (-1: failed) when the system
+	// ran more than once; the figures are those of the median run.
+	RunsTimeToAllS []float64 `json:"runs_time_to_all_s,omitempty"`
 	// ClientDoneS is each client's completion time.
 	ClientDoneS map[string]float64 `json:"client_done_s"`
 	// WAN is per branch; in = towards the branch. Shaper counters (frames).

@@ -57,10 +57,13 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// One tray per session as well: a second tray just opens the window.
+	// One tray per session as well: a second start (the Run key at logon
+	// plus a user's double click) shows the window if it is open and exits.
 	self, err := instance.Acquire(dir, "tray")
 	if errors.Is(err, instance.ErrRunning) {
-		return instance.Send(dir, "window", "show")
+		_ = instance.Send(dir, "window", "show")
+		fmt.Fprintln(os.Stderr, "smstorrent-tray: already running in this session")
+		return nil
 	}
 	if err != nil {
 		return err

@@ -1,0 +1,330 @@
+package yield
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/smstorrent/smstorrent/lab/netlab"
+)
+
+// trSystem is the baseline: Transmission over uTP (libutp's LEDBAT,
+// 100 ms target). opentracker and an origin transmission-daemon in hq; on
+// the background client a fresh transmission-daemon per run. Transmission
+// 3.00 cannot turn TCP peer connections off, so the client's namespace
+// rejects TCP to and from the peer port: the only peer path left is uTP.
+type trSystem struct {
+	torrent []byte
+	origin  *trRPC
+	rpc     *trRPC
+	proc    *netlab.Proc
+	dlDir   string
+	peers   map[string]int // peer kinds seen while polling
+}
+
+const (
+	trTrackerPort = 6970
+	trPeerPort    = 51413
+	trRPCPort     = 9091
+)
+
+func (s *trSystem) name() string { return "transmission" }
+
+func (s *trSystem) setup(ctx context.Context, e *env) error {
+	for _, t := range []string{"transmission-daemon", "transmission-create", "opentracker", "iptables"} {
+		if _, err := exec.LookPath(t); err != nil {
+			return fmt.Errorf("%s not installed (make deps): %w", t, err)
+		}
+	}
+	hq := e.lab.HQ
+	dir, err := e.lab.HostDir(hq, "transmission")
+	if err != nil {
+		return err
+	}
+	torrentPath := filepath.Join(dir, "package.torrent")
+	announce := fmt.Sprintf("http://%s:%d/announce", hq.Addr, trTrackerPort)
+	if out, err := exec.CommandContext(ctx, "transmission-create", "-p", "-t", announce, "-o", torrentPath,
+		filepath.Join(e.pkg.dir, e.pkg.name)).CombinedOutput(); err != nil {
+		return fmt.Errorf("transmission-create: %w: %s", err, out)
+	}
+	mi, err := metainfo.LoadFromFile(torrentPath)
+	if err != nil {
+		return err
+	}
+	if s.torrent, err = os.ReadFile(torrentPath); err != nil {
+		return err
+	}
+	otDir := filepath.Join(dir, "opentracker")
+	if err := os.MkdirAll(otDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(otDir, "whitelist.txt"), []byte(mi.HashInfoBytes().HexString()+"\n"), 0o644); err != nil {
+		return err
+	}
+	conf := "access.whitelist whitelist.txt\ntracker.rootdir " + otDir + "\n"
+	if err := os.WriteFile(filepath.Join(otDir, "opentracker.conf"), []byte(conf), 0o644); err != nil {
+		return err
+	}
+	ot, err := e.lab.Start(netlab.Cmd{NS: hq.NS, Label: "hq-opentracker", Path: "opentracker", Dir: otDir,
+		Args: []string{"-f", filepath.Join(otDir, "opentracker.conf"), "-i", hq.Addr.String(),
+			"-p", fmt.Sprint(trTrackerPort), "-P", fmt.Sprint(trTrackerPort), "-u", "nobody"}})
+	if err != nil {
+		return err
+	}
+	// TCP between peers off on the client: reject the peer port both ways.
+	for _, rule := range [][]string{
+		{"OUTPUT", "-p", "tcp", "--dport", fmt.Sprint(trPeerPort)},
+		{"INPUT", "-p", "tcp", "--dport", fmt.Sprint(trPeerPort)},
+	} {
+		args := append([]string{"netns", "exec", e.bg.NS, "iptables", "-w", "5", "-A"}, rule...)
+		args = append(args, "-j", "REJECT", "--reject-with", "tcp-reset")
+		if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("iptables: %w: %s", err, out)
+		}
+	}
+	p, rpc, err := s.startDaemon(e, hq, "origin", e.pkg.dir)
+	if err != nil {
+		return err
+	}
+	s.origin = rpc
+	if err := s.waitRPC(ctx, p, rpc); err != nil {
+		return fmt.Errorf("origin: %w", err)
+	}
+	if err := rpc.add(ctx, s.torrent, e.pkg.dir); err != nil {
+		return fmt.Errorf("origin: %w", err)
+	}
+	for {
+		st, err := rpc.status(ctx)
+		if err != nil {
+			return fmt.Errorf("origin: %w", err)
+		}
+		if st.PercentDone >= 1 && st.Status == 6 {
+			return ot.Exited()
+		}
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			return fmt.Errorf("origin not seeding: %+v: %w", st, err)
+		}
+	}
+}
+
+func (s *trSystem) startDaemon(e *env, h *netlab.Host, run, downloadDir string) (*netlab.Proc, *trRPC, error) {
+	cfgDir, err := e.lab.HostDir(h, "transmission-config-"+run)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(downloadDir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	settings := map[string]any{
+		"bind-address-ipv4":              h.Addr.String(),
+		"bind-address-ipv6":              "::1",
+		"peer-port":                      trPeerPort,
+		"peer-port-random-on-start":      false,
+		"port-forwarding-enabled":        false,
+		"dht-enabled":                    false,
+		"lpd-enabled":                    false,
+		"pex-enabled":                    false,
+		"utp-enabled":                    true,
+		"download-dir":                   downloadDir,
+		"incomplete-dir-enabled":         false,
+		"start-added-torrents":           true,
+		"ratio-limit-enabled":            false,
+		"idle-seeding-limit-enabled":     false,
+		"speed-limit-down-enabled":       false,
+		"speed-limit-up-enabled":         false,
+		"alt-speed-enabled":              false,
+		"blocklist-enabled":              false,
+		"watch-dir-enabled":              false,
+		"rpc-enabled":                    true,
+		"rpc-bind-address":               "127.0.0.1",
+		"rpc-port":                       trRPCPort,
+		"rpc-authentication-required":    false,
+		"rpc-whitelist-enabled":          false,
+		"rpc-host-whitelist-enabled":     false,
+		"message-level":                  2,
+		"scrape-paused-torrents-enabled": false,
+	}
+	if err := writeJSON(filepath.Join(cfgDir, "settings.json"), settings); err != nil {
+		return nil, nil, err
+	}
+	p, err := e.lab.Start(netlab.Cmd{NS: h.NS, Label: h.Name + "-transmission-" + run, Path: "transmission-daemon",
+		Args: []string{"-f", "-g", cfgDir, "--log-error"}})
+	if err != nil {
+		return nil, nil, err
+	}
+	rpc := &trRPC{client: netlab.HTTPClient(h.NS, 10*time.Second), url: fmt.Sprintf("http://127.0.0.1:%d/transmission/rpc", trRPCPort)}
+	return p, rpc, nil
+}
+
+func (s *trSystem) waitRPC(ctx context.Context, p *netlab.Proc, rpc *trRPC) error {
+	return retry(ctx, 30*time.Second, func() error {
+		if err := p.Exited(); err != nil {
+			return stop(err)
+		}
+		return rpc.call(ctx, "session-get", map[string]any{"fields": []string{"version"}}, nil)
+	})
+}
+
+func (s *trSystem) startClient(ctx context.Context, e *env, run string) error {
+	dir, err := e.lab.HostDir(e.bg, "transmission-"+run)
+	if err != nil {
+		return err
+	}
+	s.dlDir = dir
+	s.peers = map[string]int{}
+	p, rpc, err := s.startDaemon(e, e.bg, run, dir)
+	if err != nil {
+		return err
+	}
+	s.proc, s.rpc = p, rpc
+	return s.waitRPC(ctx, p, rpc)
+}
+
+func (s *trSystem) add(ctx context.Context, e *env) error {
+	return s.rpc.add(ctx, s.torrent, s.dlDir)
+}
+
+func (s *trSystem) poll(ctx context.Context, e *env) (StatusSample, error) {
+	var res struct {
+		Torrents []struct {
+			RateDownload int64 `json:"rateDownload"`
+			Peers        []struct {
+				IsUTP bool `json:"isUTP"`
+			} `json:"peers"`
+		} `json:"torrents"`
+	}
+	if err := s.rpc.call(ctx, "torrent-get", map[string]any{"fields": []string{"rateDownload", "peers"}}, &res); err != nil {
+		return StatusSample{}, err
+	}
+	if len(res.Torrents) == 0 {
+		return StatusSample{}, errors.New("no torrent")
+	}
+	t := res.Torrents[0]
+	st := StatusSample{DownRate: t.RateDownload}
+	for _, p := range t.Peers {
+		if p.IsUTP {
+			st.UTPPeers++
+		} else {
+			st.TCPPeers++
+		}
+	}
+	return st, nil
+}
+
+func (s *trSystem) check(ctx context.Context, e *env) string {
+	st, err := s.rpc.status(ctx)
+	if err != nil {
+		return "status: " + err.Error()
+	}
+	if st.PercentDone >= 1 {
+		return "the package was complete before the end of the run (make it larger)"
+	}
+	return ""
+}
+
+func (s *trSystem) stopClient(e *env) error {
+	var err error
+	if s.proc != nil {
+		err = s.proc.Stop(5 * time.Second)
+		s.proc = nil
+	}
+	if s.dlDir != "" && !e.cfg.Keep {
+		os.RemoveAll(s.dlDir)
+	}
+	return err
+}
+
+// trRPC talks to one transmission-daemon's RPC inside its namespace.
+type trRPC struct {
+	client  *http.Client
+	url     string
+	mu      sync.Mutex
+	session string
+}
+
+type trStatus struct {
+	PercentDone float64 `json:"percentDone"`
+	Status      int     `json:"status"`
+}
+
+func (r *trRPC) call(ctx context.Context, method string, args any, result any) error {
+	body, err := json.Marshal(map[string]any{"method": method, "arguments": args})
+	if err != nil {
+		return err
+	}
+	for range 3 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		req.Header.Set("X-Transmission-Session-Id", r.session)
+		r.mu.Unlock()
+		resp, err := r.client.Do(req)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode == http.StatusConflict {
+			r.mu.Lock()
+			r.session = resp.Header.Get("X-Transmission-Session-Id")
+			r.mu.Unlock()
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("rpc %s: %s: %s", method, resp.Status, data)
+		}
+		var env struct {
+			Result    string          `json:"result"`
+			Arguments json.RawMessage `json:"arguments"`
+		}
+		if err := json.Unmarshal(data, &env); err != nil {
+			return fmt.Errorf("rpc %s: %w", method, err)
+		}
+		if env.Result != "success" {
+			return fmt.Errorf("rpc %s: %s", method, env.Result)
+		}
+		if result != nil {
+			return json.Unmarshal(env.Arguments, result)
+		}
+		return nil
+	}
+	return fmt.Errorf("rpc %s: no session id", method)
+}
+
+func (r *trRPC) add(ctx context.Context, torrent []byte, downloadDir string) error {
+	return r.call(ctx, "torrent-add", map[string]any{
+		"metainfo":     base64.StdEncoding.EncodeToString(torrent),
+		"download-dir": downloadDir,
+		"paused":       false,
+	}, nil)
+}
+
+func (r *trRPC) status(ctx context.Context) (trStatus, error) {
+	var res struct {
+		Torrents []trStatus `json:"torrents"`
+	}
+	if err := r.call(ctx, "torrent-get", map[string]any{"fields": []string{"percentDone", "status"}}, &res); err != nil {
+		return trStatus{}, err
+	}
+	if len(res.Torrents) == 0 {
+		return trStatus{}, errors.New("no torrent")
+	}
+	return res.Torrents[0], nil
+}
