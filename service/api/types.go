@@ -222,9 +222,11 @@ type Status struct {
 	CacheDir   string       `json:"cache_dir"`
 	LogDir     string       `json:"log_dir"`
 	Repository Reachability `json:"repository"`
-	Bandwidth  Bandwidth    `json:"bandwidth"`
-	DownRate   int64        `json:"down_rate"`
-	UpRate     int64        `json:"up_rate"`
+	// Tracker is the last announce connection: host:port, whether it answered.
+	Tracker   Reachability `json:"tracker"`
+	Bandwidth Bandwidth    `json:"bandwidth"`
+	DownRate  int64        `json:"down_rate"`
+	UpRate    int64        `json:"up_rate"`
 	// Jobs counts jobs per state.
 	Jobs         map[State]int `json:"jobs"`
 	CacheBytes   int64         `json:"cache_bytes"`

@@ -13,6 +13,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/service/api"
 )
 
 // peerCounters counts payload bytes received per torrent, split into bytes
@@ -64,11 +65,12 @@ type trackerHealth struct {
 	local   netip.Addr
 	mu      sync.Mutex
 	lastErr map[string]string // host:port -> error of the last dial; "" if it worked
+	lastAt  map[string]time.Time
 	addrs   map[netip.Addr]bool
 }
 
 func newTrackerHealth(listenHost string) *trackerHealth {
-	h := &trackerHealth{lastErr: map[string]string{}, addrs: map[netip.Addr]bool{}}
+	h := &trackerHealth{lastErr: map[string]string{}, lastAt: map[string]time.Time{}, addrs: map[netip.Addr]bool{}}
 	if a, err := netip.ParseAddr(listenHost); err == nil && !a.IsUnspecified() {
 		h.local = a
 	}
@@ -83,6 +85,7 @@ func (h *trackerHealth) dial(ctx context.Context, network, addr string) (net.Con
 	c, err := d.DialContext(ctx, network, addr)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.lastAt[addr] = time.Now()
 	if err != nil {
 		h.lastErr[addr] = err.Error()
 		return nil, err
@@ -92,6 +95,23 @@ func (h *trackerHealth) dial(ctx context.Context, network, addr string) (net.Con
 		h.addrs[ap.Addr().Unmap()] = true
 	}
 	return c, nil
+}
+
+// reachability summarises the trackers dialled so far: reachable if any
+// answered on its last dial.
+func (h *trackerHealth) reachability() api.Reachability {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var r api.Reachability
+	for addr, e := range h.lastErr {
+		c := api.Reachability{URL: addr, Reachable: e == "", Checked: h.lastAt[addr], Error: e}
+		switch {
+		case r.URL == "", c.Reachable && !r.Reachable,
+			c.Reachable == r.Reachable && c.Checked.After(r.Checked):
+			r = c
+		}
+	}
+	return r
 }
 
 func (h *trackerHealth) isServer(a netip.Addr) bool {

@@ -131,6 +131,7 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 		CacheDir:     s.cfg.CacheDir,
 		LogDir:       s.cfg.LogDir,
 		Repository:   s.repo,
+		Tracker:      s.trackers.reachability(),
 		Bandwidth:    s.describeBandwidth(s.now()),
 		DownRate:     int64(s.downRate),
 		UpRate:       int64(s.upRate),

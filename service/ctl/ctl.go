@@ -332,6 +332,13 @@ func printStatus(w io.Writer, st *api.Status) {
 		}
 	}
 	fmt.Fprintf(w, "repository\t%s\n", repo)
+	if t := st.Tracker; t.URL != "" {
+		state := "reachable"
+		if !t.Reachable {
+			state = "UNREACHABLE: " + t.Error
+		}
+		fmt.Fprintf(w, "tracker\t%s (%s)\n", t.URL, state)
+	}
 	fmt.Fprintf(w, "rates\tdown %s, up %s\n", rate(st.DownRate), rate(st.UpRate))
 	printBandwidth(w, st.Bandwidth)
 	cacheCap := "no cap"
