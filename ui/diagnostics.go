@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -23,8 +24,8 @@ type diagnosticsTab struct {
 	content fyne.CanvasObject
 
 	service, version, uptime, site, repo, port, access *widget.Label
-	dataDir, cacheDir, logDir                          *widget.Label
-	repoIcon                                           *widget.Icon
+	tracker, dataDir, cacheDir, logDir                 *widget.Label
+	repoIcon, trackerIcon                              *widget.Icon
 	errors                                             *fyne.Container
 	noErrors                                           *widget.Label
 	copy, openLogs                                     *widget.Button
@@ -42,10 +43,12 @@ func newDiagnosticsTab(w *Window) *diagnosticsTab {
 		return l
 	}
 	t.service, t.version, t.uptime, t.site, t.repo, t.port, t.access = lbl(), lbl(), lbl(), lbl(), lbl(), lbl(), lbl()
-	t.dataDir, t.cacheDir, t.logDir = lbl(), lbl(), lbl()
-	t.repo.Truncation = fyne.TextTruncateOff
-	t.repo.Wrapping = fyne.TextWrapWord
-	t.repoIcon = widget.NewIcon(nil)
+	t.tracker, t.dataDir, t.cacheDir, t.logDir = lbl(), lbl(), lbl(), lbl()
+	for _, l := range []*widget.Label{t.repo, t.tracker} {
+		l.Truncation = fyne.TextTruncateOff
+		l.Wrapping = fyne.TextWrapWord
+	}
+	t.repoIcon, t.trackerIcon = widget.NewIcon(nil), widget.NewIcon(nil)
 	t.noErrors = widget.NewLabel("No recent warnings or errors.")
 	t.noErrors.Importance = widget.SuccessImportance
 	t.copied.Importance = widget.SuccessImportance
@@ -59,6 +62,7 @@ func newDiagnosticsTab(w *Window) *diagnosticsTab {
 		row("Uptime", t.uptime),
 		row("Site", t.site),
 		row("Repository", container.NewBorder(nil, nil, container.NewCenter(t.repoIcon), nil, t.repo)),
+		row("Tracker", container.NewBorder(nil, nil, container.NewCenter(t.trackerIcon), nil, t.tracker)),
 		row("BitTorrent port", t.port),
 		row("Your access", t.access),
 		row("Data folder", t.dataDir),
@@ -97,10 +101,11 @@ func (t *diagnosticsTab) refresh() {
 	t.service.Refresh()
 	st := s.Status
 	if st == nil {
-		for _, l := range []*widget.Label{t.version, t.uptime, t.site, t.repo, t.port, t.access, t.dataDir, t.cacheDir, t.logDir} {
+		for _, l := range []*widget.Label{t.version, t.uptime, t.site, t.repo, t.tracker, t.port, t.access, t.dataDir, t.cacheDir, t.logDir} {
 			l.SetText("—")
 		}
 		t.repoIcon.SetResource(nil)
+		t.trackerIcon.SetResource(nil)
 		setEnabled(t.openLogs, false)
 		t.refreshErrors(nil)
 		return
@@ -112,15 +117,8 @@ func (t *diagnosticsTab) refresh() {
 		t.uptime.SetText("—")
 	}
 	t.site.SetText(orNone(st.Site, "— (the tracker has not placed this PC in a site)"))
-	t.repo.SetText(viewmodel.Reachability(st.Repository, now))
-	switch {
-	case st.Repository.URL == "":
-		t.repoIcon.SetResource(theme.QuestionIcon())
-	case st.Repository.Reachable:
-		t.repoIcon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
-	default:
-		t.repoIcon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
-	}
+	showReach(t.repo, t.repoIcon, st.Repository, now)
+	showReach(t.tracker, t.trackerIcon, st.Tracker, now)
 	t.port.SetText(fmt.Sprint(st.ListenPort))
 	if st.Access == "control" {
 		t.access.SetText("control (may pause, cancel and throttle)")
@@ -181,5 +179,18 @@ func (t *diagnosticsTab) openLogFolder() {
 	u := &url.URL{Scheme: "file", Path: filepath.ToSlash(st.LogDir)}
 	if err := t.w.app.OpenURL(u); err != nil {
 		t.w.showError("Opening the log folder", err)
+	}
+}
+
+// showReach shows a server's reachability as text and an icon.
+func showReach(l *widget.Label, icon *widget.Icon, r api.Reachability, now time.Time) {
+	l.SetText(viewmodel.Reachability(r, now))
+	switch {
+	case r.URL == "":
+		icon.SetResource(theme.QuestionIcon())
+	case r.Reachable:
+		icon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
+	default:
+		icon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
 	}
 }

@@ -293,6 +293,7 @@ func Diagnostics(s *Store, client string, now time.Time) string {
 	line("Site", orDash(st.Site))
 	line("Access", string(st.Access))
 	line("Repository", reach(st.Repository, now))
+	line("Tracker", reach(st.Tracker, now))
 	line("BitTorrent port", fmt.Sprint(st.ListenPort))
 	line("Data folder", st.DataDir)
 	line("Cache folder", st.CacheDir)
