@@ -1,0 +1,85 @@
+package core_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/smstorrent/smstorrent/service/api"
+	"github.com/smstorrent/smstorrent/service/svc"
+	"github.com/smstorrent/smstorrent/service/svctest"
+)
+
+// BenchmarkLoopbackTransfer moves one 64 MiB package from an origin service
+// to a fresh branch service over loopback (TCP), and, in the same run, the
+// same bytes over plain HTTP from a file server as the baseline. It reports
+// MB/s for both and SMSTorrent's ratio to the baseline; then the same
+// transfer with an 8 MiB/s download limit, to show the limiter's accuracy.
+//
+//	go test -run '^$' -bench LoopbackTransfer -benchtime 3x ./service/core
+func BenchmarkLoopbackTransfer(b *testing.B) {
+	const size = 64 << 20
+	key := svctest.NewKey(b)
+	tr := svctest.StartTracker(b, key)
+	src := b.TempDir()
+	svctest.WriteFiles(b, src, map[string]int{"payload.bin": size})
+	pkg := svctest.MakePackage(b, key, "BENCH", "1", src, tr.Announce, 256<<10)
+	tr.Publish(b, pkg)
+	svctest.StartOrigin(b, key, tr, pkg)
+	hs := httptest.NewServer(http.FileServer(http.Dir(src)))
+	defer hs.Close()
+
+	httpOnce := func() time.Duration {
+		start := time.Now()
+		resp, err := http.Get(hs.URL + "/payload.bin")
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := os.Create(filepath.Join(b.TempDir(), "out"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(f, resp.Body); err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		f.Sync()
+		f.Close()
+		return time.Since(start)
+	}
+	torrentOnce := func(limit int64) time.Duration {
+		cfg := svctest.Config(b, key, tr.Repository, "127.0.0.1")
+		in := svctest.StartService(b, cfg, svc.Options{})
+		c := in.Client(true)
+		if limit > 0 {
+			if _, err := c.Throttle(context.Background(), api.ThrottleRequest{Down: limit}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		start := time.Now()
+		if _, err := c.Add(context.Background(), api.AddRequest{PackageID: pkg.ID}); err != nil {
+			b.Fatal(err)
+		}
+		svctest.WaitJob(b, c, pkg.ID, 5*time.Minute, "transferred", func(j *api.Job) bool { return j.State == api.StateTransferred })
+		d := time.Since(start)
+		in.Stop()
+		return d
+	}
+	var tHTTP, tTorrent, tLimited time.Duration
+	for range b.N {
+		tHTTP += httpOnce()
+		tTorrent += torrentOnce(0)
+		tLimited += torrentOnce(8 << 20)
+	}
+	mbps := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
+	b.ReportMetric(mbps(tHTTP), "http_MB/s")
+	b.ReportMetric(mbps(tTorrent), "smstorrent_MB/s")
+	b.ReportMetric(mbps(tTorrent)/mbps(tHTTP), "ratio_vs_http")
+	b.ReportMetric(mbps(tLimited), "limited8MiB_MB/s")
+	b.ReportMetric(mbps(tLimited)/(8*1.048576), "limited_ratio_to_limit")
+}
