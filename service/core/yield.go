@@ -31,6 +31,7 @@ type delayController struct {
 	congested    bool      // the delay is above target
 	congestedAt  time.Time // since when
 	capacity     float64   // the rate that flowed when the queue last passed the target
+	lastQd       time.Duration
 	calmSince    time.Time
 	lastUpdate   time.Time
 	lastDecrease time.Time
@@ -147,6 +148,7 @@ func (c *delayController) Update(now time.Time, rate float64) float64 {
 	}
 	used := math.Max(rate, c.floor)
 	above := qd > c.target
+	defer func() { c.lastQd = qd }()
 	switch {
 	case above && !c.congested:
 		// The queue just passed the target: what flows now is about what
@@ -161,9 +163,10 @@ func (c *delayController) Update(now time.Time, rate float64) float64 {
 		c.slowStart = false
 		c.lastDecrease = now
 	case above:
-		// Still above target after that: other traffic wants the path.
-		// Give way, harder the further above target (down to x0.06/s).
-		if now.Sub(c.congestedAt) >= 500*time.Millisecond {
+		// Still above target after that, and the queue is not draining:
+		// other traffic wants the path. Give way, harder the further above
+		// target (down to x0.06/s). A queue that drains is our own, emptying.
+		if now.Sub(c.congestedAt) >= 500*time.Millisecond && qd >= c.lastQd-c.target/10 {
 			f := math.Min(0.9, math.Max(0.5, float64(c.target)/float64(qd)))
 			c.limit = math.Max(c.floor, math.Min(c.limit, used)*math.Pow(f, dt/0.25))
 			c.lastDecrease = now
@@ -172,7 +175,7 @@ func (c *delayController) Update(now time.Time, rate float64) float64 {
 		c.congested = false
 	case c.slowStart:
 		c.congested = false
-		c.limit = math.Min(c.limit*math.Pow(1.6, dt/0.25), used*1.6)
+		c.limit = math.Min(c.limit*math.Pow(1.6, dt/0.25), c.headroom(used, 4))
 		if qd > c.target/4 || c.limit >= c.ssCeil {
 			c.slowStart = false
 		}
@@ -180,16 +183,24 @@ func (c *delayController) Update(now time.Time, rate float64) float64 {
 		c.congested = false
 		// Probe upwards gently, faster the emptier the queue.
 		off := float64(c.target-qd) / float64(c.target)
-		c.limit = math.Min(c.limit+math.Max(c.capacity, used)*0.08*off*dt, used*1.1)
-		if !c.calmSince.IsZero() && now.Sub(c.calmSince) > time.Second && c.limit < 0.5*c.capacity {
+		c.limit = math.Min(c.limit+math.Max(c.capacity, used)*0.12*off*dt, math.Max(c.limit, c.headroom(used, 2)))
+		if !c.calmSince.IsZero() && now.Sub(c.calmSince) > time.Second && c.limit < 0.7*c.capacity {
 			// Cut far below what the path carried, and the path is idle
 			// again: take it back quickly.
 			c.slowStart = true
 			c.limit = math.Max(c.limit, 0.1*c.capacity)
-			c.ssCeil = 0.95 * c.capacity
+			c.ssCeil = 0.9 * c.capacity
 		}
 	}
 	return c.limit
+}
+
+// headroom is how far the limit may run ahead of what flows: the engine's
+// rate lags its limit (requests in flight, 16 KiB chunks), so a cap close to
+// the measured rate would hold the limit down; a loose one only keeps a
+// transfer that is slow for other reasons from collecting a huge limit.
+func (c *delayController) headroom(used, factor float64) float64 {
+	return math.Max(used*factor, 16*c.floor)
 }
 
 // Yielding reports whether the controller cut the rate recently.

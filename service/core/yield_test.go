@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -55,24 +56,46 @@ type trace struct {
 
 // simulate runs the controller against the link with the foreground on
 // between fgFrom and fgTo.
-func simulate(l *link, target time.Duration, total, fgFrom, fgTo time.Duration) trace {
+// simulateLag runs the controller against the link with the foreground on
+// between fgFrom and fgTo, with an engine whose sending rate follows the
+// limit with a first-order lag (requests in flight) and whose bytes arrive
+// in 16 KiB chunks, measured like the service does (EWMA of 250 ms windows).
+func simulateLag(l *link, target time.Duration, total, fgFrom, fgTo, lag time.Duration) trace {
 	c := newDelayController(target)
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const dt = 10 * time.Millisecond
 	c.Sample(start, l.rtt()) // the service probes before transfers start
 	limit := c.Update(start, 0)
 	var tr trace
-	var bgBytes float64
-	var lastRate float64
+	var bgBytes, chunkCarry float64
+	var lastRate, offered float64
 	lastUpdate := time.Duration(0)
 	for el := time.Duration(0); el < total; el += dt {
 		now := start.Add(el)
 		fgOn := el >= fgFrom && el < fgTo
-		offer := math.Min(limit, l.capacity*2)
-		bg, fg := l.step(dt.Seconds(), offer, fgOn)
-		bgBytes += bg * dt.Seconds()
+		want := math.Min(limit, l.capacity*2)
+		if lag > 0 {
+			offered += (want - offered) * dt.Seconds() / lag.Seconds()
+		} else {
+			offered = want
+		}
+		bg, fg := l.step(dt.Seconds(), offered, fgOn)
+		if lag > 0 {
+			// Count whole chunks only.
+			chunkCarry += bg * dt.Seconds()
+			n := math.Floor(chunkCarry / (16 << 10))
+			bgBytes += n * (16 << 10)
+			chunkCarry -= n * (16 << 10)
+		} else {
+			bgBytes += bg * dt.Seconds()
+		}
 		if el-lastUpdate >= 250*time.Millisecond {
-			lastRate = bgBytes / (el - lastUpdate).Seconds()
+			r := bgBytes / (el - lastUpdate).Seconds()
+			if lag > 0 {
+				lastRate = 0.3*r + 0.7*lastRate
+			} else {
+				lastRate = r
+			}
 			bgBytes = 0
 			lastUpdate = el
 			c.Sample(now, l.rtt())
@@ -127,12 +150,16 @@ func (tr trace) firstTime(from time.Duration, cond func(i int) bool) time.Durati
 }
 
 func TestControllerOnSyntheticLink(t *testing.T) {
-	for _, queueMS := range []int{40, 110, 300} {
-		t.Run(time.Duration(queueMS*int(time.Millisecond)).String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		queueMS int
+		lag     time.Duration
+	}{{40, 0}, {110, 0}, {300, 0}, {40, 300 * time.Millisecond}, {110, 300 * time.Millisecond}, {300, 300 * time.Millisecond}} {
+		queueMS, lag := tc.queueMS, tc.lag
+		t.Run(fmt.Sprintf("queue%dms/lag%v", queueMS, lag), func(t *testing.T) {
 			capacity := 20e6 / 8 // 20 Mbit/s
 			l := &link{capacity: capacity, buffer: capacity * float64(queueMS) / 1000, base: 40 * time.Millisecond}
 			target := 25 * time.Millisecond
-			tr := simulate(l, target, 60*time.Second, 20*time.Second, 40*time.Second)
+			tr := simulateLag(l, target, 60*time.Second, 20*time.Second, 40*time.Second, lag)
 
 			idle := mean(tr.window(10*time.Second, 20*time.Second, tr.bg)) / capacity
 			qdIdle := mean(tr.window(10*time.Second, 20*time.Second, tr.qd))

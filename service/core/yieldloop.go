@@ -29,6 +29,7 @@ func (s *Service) runYield(ctx context.Context, addr string) {
 	t := time.NewTicker(probeInterval)
 	defer t.Stop()
 	var lastRead, lastWritten int64
+	var down, up float64
 	last := time.Now()
 	for {
 		select {
@@ -42,8 +43,9 @@ func (s *Service) runYield(ctx context.Context, addr string) {
 		read, written := st.BytesReadUsefulData.Int64(), st.BytesWrittenData.Int64()
 		el := time.Since(last).Seconds()
 		last = time.Now()
-		down := float64(read-lastRead) / el
-		up := float64(written-lastWritten) / el
+		// Smooth over about a second: chunks arrive in 16 KiB steps.
+		down = 0.3*float64(read-lastRead)/el + 0.7*down
+		up = 0.3*float64(written-lastWritten)/el + 0.7*up
 		lastRead, lastWritten = read, written
 		s.mu.Lock()
 		y := &s.yield
