@@ -20,7 +20,7 @@ func (r *Report) Markdown(chart string) string {
 	p(". One branch behind a %g Mbit/s WAN link (`tc tbf` both ways, queue limit set per case), +%g ms round trip to hq. ",
 		float64(r.WANRateBits)/1e6, 2*r.WANDelayMS)
 	p("Client 1 downloads a %d MiB package in the background (SMSTorrent: `ctl add` at the default priority, `yield` on; or Transmission 3.00 over uTP only); ", r.PackageBytes>>20)
-	p("client 2 runs a bulk HTTP download from hq (the sender's congestion control per case) for %gs, starting %gs after the background download was added; the background runs %gs more. ",
+	p("client 2 runs a bulk HTTP download from hq (the sender's congestion control per case) for %gs, starting %gs after the background's first MiB arrived; the background runs %gs more. ",
 		r.Phases["fg"], r.Phases["alone"], r.Phases["after"])
 	p("Client 3 measures the RTT to hq (TCP handshakes, 10/s). Rates are the branch router's per-port counters, scaled to the WAN shaper's bytes. See [LAB.md](LAB.md#yield-scenario) for the scenario and the figures' definitions.\n\n")
 	if chart != "" {
@@ -42,14 +42,18 @@ func (r *Report) Markdown(chart string) string {
 			p("| %g ms | %s (alone %.1f Mbit/s) | %s | %s | %s | %s | %s | %s |\n", c.QueueMS, c.CC, c.FgAloneMbit, run.Label,
 				mark(fmt.Sprintf("%.2f", run.FgRatio), run.FgRatio >= t.FgRatioMin),
 				mark(fmt.Sprintf("%.2f", run.IdleShare), run.IdleShare >= t.IdleShareMin),
-				mark(fmt.Sprintf("%.0f / %.0f ms", run.AddedDelayMS, run.AddedDelayP95MS), run.AddedDelayMS <= t.AddedDelayMS),
+				mark(num(run.AddedDelayMS, 0)+" / "+num(run.AddedDelayP95MS, 0)+" ms", run.AddedDelayMS <= t.AddedDelayMS),
 				mark(secs(run.GiveWayS), run.GiveWayS >= 0 && run.GiveWayS <= t.GiveWayS),
 				mark(secs(run.TakeBackS), run.TakeBackS >= 0 && run.TakeBackS <= t.TakeBackS))
 		}
 	}
+	p("\n")
+	for _, line := range r.targetSummary() {
+		p("- %s\n", line)
+	}
 	p("\n✓ meets the target, ✗ misses it; \"never\" = not within the phase. ")
 	p("*fg with ÷ alone*: the foreground's rate next to the background, from %gs after it started to its end, ÷ its rate alone in the same case (same window). ", r.Phases["settle"])
-	p("*Share of idle link*: the background's rate alone, from %gs after the add until the foreground starts, ÷ the line rate. ", r.Phases["settle"])
+	p("*Share of idle link*: the background's rate alone, from %gs after its first MiB until the foreground starts, ÷ the line rate. ", r.Phases["settle"])
 	p("*Added delay*: RTT to hq in that window minus the RTT with nothing running (median; p95 for reference; the target applies to the median). ")
 	p("*Give way*: from the foreground's start until its rate (±250 ms average) is ≥ 90%% of its rate alone and stays there 1 s. *Take back*: from its stop until the background is ≥ 90%% of the line for 1 s.\n\n")
 
@@ -68,15 +72,42 @@ func (r *Report) Markdown(chart string) string {
 	}
 	p("\n")
 	var notes []string
+	type stalled struct {
+		n, of        int
+		alone, after float64
+	}
+	still := map[string]*stalled{}
+	var order []string
 	for _, c := range r.Cases {
 		for _, run := range c.Runs {
-			if run.Error != "" {
-				notes = append(notes, fmt.Sprintf("%g ms / %s / %s: %s", c.QueueMS, c.CC, run.Label, oneLine(run.Error)))
+			for _, m := range []string{run.Error, run.Note} {
+				if m != "" {
+					notes = append(notes, fmt.Sprintf("%g ms / %s / %s: %s", c.QueueMS, c.CC, run.Label, oneLine(m)))
+				}
+			}
+			if run.Series == nil {
+				continue
+			}
+			st, ok := still[run.Label]
+			if !ok {
+				st = &stalled{}
+				still[run.Label] = st
+				order = append(order, run.Label)
+			}
+			st.of++
+			if run.IdleShare < 0.5 {
+				st.n++
+				st.alone, st.after = max(st.alone, run.AloneMbit), max(st.after, run.AfterMbit)
 			}
 		}
 	}
+	for _, l := range order {
+		if st := still[l]; st.n > 0 {
+			notes = append(notes, fmt.Sprintf("%s barely moved in %d of %d cases (at most %.1f Mbit/s alone and %.1f Mbit/s after the foreground), so its foreground figures there are met trivially", l, st.n, st.of, st.alone, st.after))
+		}
+	}
 	if len(notes) > 0 {
-		p("Problems in this run: %s.\n\n", strings.Join(notes, "; "))
+		p("Notes from this run: %s.\n\n", strings.Join(notes, "; "))
 	}
 	return b.String()
 }
@@ -125,6 +156,88 @@ func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "|", "/")
 	if len(s) > 300 {
 		s = s[:300] + "…"
+	}
+	return s
+}
+
+// targetSummary says per system, figure by figure, in how many cases the
+// target was met and the range measured.
+func (r *Report) targetSummary() []string {
+	t := r.Targets
+	type fig struct {
+		name string
+		get  func(SystemRun) float64
+		ok   func(float64) bool
+		unit string
+		prec int
+	}
+	figs := []fig{
+		{"fg with ÷ alone", func(s SystemRun) float64 { return s.FgRatio }, func(v float64) bool { return v >= t.FgRatioMin }, "", 2},
+		{"share of idle link", func(s SystemRun) float64 { return s.IdleShare }, func(v float64) bool { return v >= t.IdleShareMin }, "", 2},
+		{"added delay", func(s SystemRun) float64 { return s.AddedDelayMS }, func(v float64) bool { return v <= t.AddedDelayMS }, " ms", 0},
+		{"give way", func(s SystemRun) float64 { return s.GiveWayS }, func(v float64) bool { return v >= 0 && v <= t.GiveWayS }, " s", 1},
+		{"take back", func(s SystemRun) float64 { return s.TakeBackS }, func(v float64) bool { return v >= 0 && v <= t.TakeBackS }, " s", 1},
+	}
+	var systems []string
+	runs := map[string][]SystemRun{}
+	for _, c := range r.Cases {
+		for _, run := range c.Runs {
+			if run.Series == nil {
+				continue
+			}
+			if _, ok := runs[run.System]; !ok {
+				systems = append(systems, run.System)
+			}
+			runs[run.System] = append(runs[run.System], run)
+		}
+	}
+	var out []string
+	for _, sys := range systems {
+		var parts []string
+		for _, f := range figs {
+			n, lo, hi, never := 0, 0.0, 0.0, 0
+			first := true
+			for _, run := range runs[sys] {
+				v := f.get(run)
+				if f.ok(v) {
+					n++
+				}
+				if v < 0 && f.unit == " s" {
+					never++
+					continue
+				}
+				if first || v < lo {
+					lo = v
+				}
+				if first || v > hi {
+					hi = v
+				}
+				first = false
+			}
+			rng := ""
+			switch {
+			case first:
+				rng = "never"
+			case num(lo, f.prec) == num(hi, f.prec):
+				rng = num(lo, f.prec) + f.unit
+			default:
+				rng = num(lo, f.prec) + "–" + num(hi, f.prec) + f.unit
+			}
+			if never > 0 && !first {
+				rng += fmt.Sprintf(", never in %d", never)
+			}
+			parts = append(parts, fmt.Sprintf("%s %d/%d (%s)", f.name, n, len(runs[sys]), rng))
+		}
+		out = append(out, fmt.Sprintf("**%s** meets the targets in: %s.", Labels[sys], strings.Join(parts, "; ")))
+	}
+	return out
+}
+
+// num formats v with prec decimals, without a minus sign on zero.
+func num(v float64, prec int) string {
+	s := fmt.Sprintf("%.*f", prec, v)
+	if strings.Trim(s, "-0.") == "" {
+		s = strings.TrimPrefix(s, "-")
 	}
 	return s
 }

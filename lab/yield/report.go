@@ -45,12 +45,12 @@ type Case struct {
 	CC      string  `json:"cc"`
 	// The foreground alone: its rate after Settle, seconds to 90 % of it,
 	// the idle RTT before it and the queueing delay it built.
-	FgAloneMbit    float64 `json:"fg_alone_mbit"`
-	FgAloneRampS   float64 `json:"fg_alone_ramp_s"`
-	IdleRTTMS      float64 `json:"idle_rtt_ms"`
-	FgAloneQueueMS float64 `json:"fg_alone_queue_ms"`
-	Error          string  `json:"error,omitempty"`
-	Runs           []SystemRun   `json:"runs"`
+	FgAloneMbit    float64     `json:"fg_alone_mbit"`
+	FgAloneRampS   float64     `json:"fg_alone_ramp_s"`
+	IdleRTTMS      float64     `json:"idle_rtt_ms"`
+	FgAloneQueueMS float64     `json:"fg_alone_queue_ms"`
+	Error          string      `json:"error,omitempty"`
+	Runs           []SystemRun `json:"runs"`
 }
 
 // SystemRun is one background system's timeline in one case. Rates are wire
@@ -61,6 +61,8 @@ type SystemRun struct {
 	Label  string `json:"label"`
 	OK     bool   `json:"ok"`
 	Error  string `json:"error,omitempty"`
+	// Note says what was unusual about a run that still measured.
+	Note string `json:"note,omitempty"`
 	// FgRatio: foreground rate next to the background (after Settle) ÷ alone.
 	FgRatio         float64 `json:"fg_ratio"`
 	FgWithMbit      float64 `json:"fg_with_mbit"`
@@ -70,7 +72,10 @@ type SystemRun struct {
 	IdleShare float64 `json:"idle_share"`
 	AloneMbit float64 `json:"alone_mbit"`
 	AfterMbit float64 `json:"after_mbit"`
-	// RampS: from the add to ≥ 90 % of the line, held 1 s.
+	// FlowWaitS: from the add until the first MiB had arrived (the alone
+	// phase starts then).
+	FlowWaitS float64 `json:"flow_wait_s"`
+	// RampS: from the first MiB to ≥ 90 % of the line, held 1 s.
 	RampS float64 `json:"ramp_s"`
 	// Delay from the probe client: idle RTT; median and p95 added by the
 	// background alone; RTT while both run.
@@ -127,12 +132,12 @@ type SeriesPoint struct {
 	FgMbit float64 `json:"fg"`
 }
 
-func (r *SystemRun) summarize(ph Phases, fgStart, fgStop float64) {
+func (r *SystemRun) summarize(ph Phases, flow, fgStart, fgStop float64) {
 	phases := []struct {
 		name     string
 		from, to float64
 	}{
-		{"alone", ph.Settle.Seconds(), fgStart},
+		{"alone", flow + ph.Settle.Seconds(), fgStart},
 		{"fg", fgStart, fgStop},
 		{"after", fgStop, 1e9},
 	}

@@ -41,6 +41,9 @@ type Phases struct {
 	Fg time.Duration `json:"fg"`
 	// After: the background alone again after the foreground stopped.
 	After time.Duration `json:"after"`
+	// FlowWait bounds the wait for the background's first MiB after the
+	// add; the alone phase starts then.
+	FlowWait time.Duration `json:"flow_wait"`
 	// Settle is left out at the start of the alone and foreground phases
 	// when averaging (the ramp and the give-way have their own figures).
 	Settle time.Duration `json:"settle"`
@@ -48,14 +51,14 @@ type Phases struct {
 
 // DefaultPhases keep six cases of two systems under about 13 minutes.
 func DefaultPhases() Phases {
-	return Phases{Idle: 3 * time.Second, FgAlone: 12 * time.Second, Alone: 16 * time.Second,
-		Fg: 20 * time.Second, After: 12 * time.Second, Settle: 5 * time.Second}
+	return Phases{Idle: 3 * time.Second, FgAlone: 12 * time.Second, FlowWait: 20 * time.Second,
+		Alone: 14 * time.Second, Fg: 18 * time.Second, After: 12 * time.Second, Settle: 4 * time.Second}
 }
 
 // QuickPhases are for the smoke run.
 func QuickPhases() Phases {
-	return Phases{Idle: 2 * time.Second, FgAlone: 6 * time.Second, Alone: 10 * time.Second,
-		Fg: 10 * time.Second, After: 8 * time.Second, Settle: 3 * time.Second}
+	return Phases{Idle: 2 * time.Second, FgAlone: 6 * time.Second, FlowWait: 15 * time.Second,
+		Alone: 8 * time.Second, Fg: 10 * time.Second, After: 8 * time.Second, Settle: 3 * time.Second}
 }
 
 // Config says what to run.
@@ -428,6 +431,16 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 	if err := sys.add(ctx, e); err != nil {
 		return fail(fmt.Errorf("adding the download: %w", err))
 	}
+	// The phases start when data flows (announce, connect, unchoke — up to
+	// 10 s for Transmission's rechoke), bounded by FlowWait.
+	tFlow, flowing, err := e.waitFlow(ctx, tAdd, ph.FlowWait)
+	if err != nil {
+		return fail(err)
+	}
+	r.FlowWaitS = round(tFlow.Sub(tAdd).Seconds(), 2)
+	if !flowing {
+		r.Note = fmt.Sprintf("less than 1 MiB had arrived %s after the add; the phases started anyway", ph.FlowWait)
+	}
 	// The client's own view, once a second, until the end.
 	pctx, pcancel := context.WithCancel(ctx)
 	polled := make(chan []StatusSample, 1)
@@ -456,7 +469,7 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 		pcancel()
 		return <-polled
 	}
-	if err := sleep(ctx, time.Until(tAdd.Add(ph.Alone))); err != nil {
+	if err := sleep(ctx, time.Until(tFlow.Add(ph.Alone))); err != nil {
 		stopPoll()
 		return fail(err)
 	}
@@ -498,11 +511,11 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 	fgSm := smooth(rates(samples, fgPick, k), 250*time.Millisecond)
 
 	// Alone: share of the idle link and the delay added.
-	aloneFrom := tAdd.Add(ph.Settle)
+	aloneFrom := tFlow.Add(ph.Settle)
 	aloneRate := meanRate(samples, bgPick, k, aloneFrom, fgStart)
 	r.AloneMbit = mbit(aloneRate)
 	r.IdleShare = round(aloneRate/line, 3)
-	r.RampS = round(sustained(bgSm, tAdd, fgStart, 0.9*line, time.Second), 2)
+	r.RampS = round(sustained(bgSm, tFlow, fgStart, 0.9*line, time.Second), 2)
 	rtts, _ := readRTTLog(e.rtt.Log)
 	idle, _, _ := rttStats(rtts, tIdle, tAdd)
 	med, p95, _ := rttStats(rtts, aloneFrom, fgStart)
@@ -535,9 +548,33 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 	}
 	r.FgStartS = round(fgStart.Sub(tAdd).Seconds(), 2)
 	r.FgStopS = round(fgStop.Sub(tAdd).Seconds(), 2)
-	r.summarize(ph, r.FgStartS, r.FgStopS)
+	r.summarize(ph, r.FlowWaitS, r.FgStartS, r.FgStopS)
 	r.OK = r.Error == ""
 	return r
+}
+
+// waitFlow waits until at least 1 MiB has reached the background client
+// since from, at most limit; it returns when that happened (or the limit).
+func (e *env) waitFlow(ctx context.Context, from time.Time, limit time.Duration) (time.Time, bool, error) {
+	var base uint64
+	have := false
+	for {
+		ss := e.sample.between(from.Add(-300*time.Millisecond), time.Now())
+		if len(ss) > 0 {
+			if !have {
+				base, have = ss[0].C1, true
+			}
+			if last := ss[len(ss)-1]; last.C1-base >= 1<<20 {
+				return last.At, true, nil
+			}
+		}
+		if time.Since(from) >= limit {
+			return time.Now(), false, nil
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return time.Time{}, false, err
+		}
+	}
 }
 
 func findBinaries(binDir string, systems []string) (binaries, error) {
@@ -586,5 +623,5 @@ func mbit(bytesPerSec float64) float64 { return round(bytesPerSec*8/1e6, 2) }
 
 func phaseSeconds(p Phases) map[string]float64 {
 	return map[string]float64{"idle": p.Idle.Seconds(), "fg_alone": p.FgAlone.Seconds(), "alone": p.Alone.Seconds(),
-		"fg": p.Fg.Seconds(), "after": p.After.Seconds(), "settle": p.Settle.Seconds()}
+		"fg": p.Fg.Seconds(), "after": p.After.Seconds(), "settle": p.Settle.Seconds(), "flow_wait_max": p.FlowWait.Seconds()}
 }

@@ -54,8 +54,6 @@ type trace struct {
 	bg, fg, qd []float64
 }
 
-// simulate runs the controller against the link with the foreground on
-// between fgFrom and fgTo.
 // simulateLag runs the controller against the link with the foreground on
 // between fgFrom and fgTo, with an engine whose sending rate follows the
 // limit with a first-order lag (requests in flight) and whose bytes arrive
