@@ -59,6 +59,7 @@ type Service struct {
 	tick    time.Duration
 
 	cl       *torrent.Client
+	tcpLn    net.Listener // our peer TCP listener (capped receive buffers)
 	pc       *completion
 	unclean  bool // the last run did not shut down cleanly
 	stor     storage.ClientImplCloser
@@ -244,11 +245,14 @@ func (s *Service) openEngine() error {
 		cc.DisableIPv6 = a.Is4()
 		cc.DisableIPv4 = a.Is6()
 	}
+	// uTP is the engine's own; TCP is ours (see tcp.go), so the engine's
+	// built-in TCP stays off.
+	useTCP := false
 	cc.DisableTCP, cc.DisableUTP = true, true
 	for _, t := range cfg.Transports {
 		switch t {
 		case "tcp":
-			cc.DisableTCP = false
+			useTCP = true
 		case "utp":
 			cc.DisableUTP = false
 		}
@@ -271,6 +275,22 @@ func (s *Service) openEngine() error {
 		pc.Close()
 		return fmt.Errorf("starting the BitTorrent engine on port %d: %w", cfg.ListenPort, err)
 	}
+	if useTCP {
+		// The same port as uTP when there is one, so one announced port serves both.
+		port := cfg.ListenPort
+		if !cc.DisableUTP {
+			port = cl.LocalPort()
+		}
+		ln, err := listenTCP(host, port)
+		if err != nil {
+			cl.Close()
+			pc.Close()
+			return fmt.Errorf("listening for peers on TCP port %d: %w", port, err)
+		}
+		s.tcpLn = ln
+		cl.AddDialer(newTCPDialer(host))
+		cl.AddListener(ln)
+	}
 	s.cl = cl
 	return nil
 }
@@ -291,6 +311,9 @@ func (s *Service) Close() error {
 	}
 	s.mu.Unlock()
 	s.cl.Close()
+	if s.tcpLn != nil {
+		s.tcpLn.Close()
+	}
 	if s.stor != nil {
 		s.stor.Close()
 	}

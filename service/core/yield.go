@@ -156,9 +156,11 @@ func (c *delayController) Update(now time.Time, rate float64) float64 {
 		// queue drains.
 		c.congested = true
 		c.congestedAt = now
-		// Contention makes the flowing rate understate the path, so the
-		// estimate only decays slowly.
-		c.capacity = math.Max(used, 0.8*c.capacity)
+		// Contention makes the flowing rate understate the path: only a
+		// rate near the last estimate updates it, and then it may fall slowly.
+		if used > 0.5*c.capacity {
+			c.capacity = math.Max(used, 0.8*c.capacity)
+		}
 		c.limit = math.Max(c.floor, 0.9*math.Min(c.limit, used))
 		c.slowStart = false
 		c.lastDecrease = now
@@ -166,7 +168,13 @@ func (c *delayController) Update(now time.Time, rate float64) float64 {
 		// Still above target after that, and the queue is not draining:
 		// other traffic wants the path. Give way, harder the further above
 		// target (down to x0.06/s). A queue that drains is our own, emptying.
-		if now.Sub(c.congestedAt) >= 500*time.Millisecond && qd >= c.lastQd-c.target/10 {
+		// Our own cut takes a while to show: data already requested, and
+		// socket buffers, keep arriving. So cut again only when the queue
+		// is not draining and either our rate has clearly fallen (someone
+		// else fills the path) or the queue has stayed up for long.
+		since := now.Sub(c.congestedAt)
+		others := used < 0.8*c.capacity || since >= 2500*time.Millisecond
+		if since >= time.Second && qd >= c.lastQd-c.target/10 && others {
 			f := math.Min(0.9, math.Max(0.5, float64(c.target)/float64(qd)))
 			c.limit = math.Max(c.floor, math.Min(c.limit, used)*math.Pow(f, dt/0.25))
 			c.lastDecrease = now

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net"
+	"os"
 	"time"
 
 	"github.com/smstorrent/smstorrent/service/api"
@@ -18,6 +19,9 @@ type yieldState struct {
 	measuring bool
 	probeErr  string
 }
+
+// traceYield logs every controller step (SMSTORRENT_TRACE_YIELD=1), for the lab.
+var traceYield = os.Getenv("SMSTORRENT_TRACE_YIELD") == "1"
 
 // probeInterval is how often the path to hq is measured and the limits moved.
 const probeInterval = 250 * time.Millisecond
@@ -60,6 +64,10 @@ func (s *Service) runYield(ctx context.Context, addr string) {
 		y.limUp = y.up.Update(now, up)
 		y.qd, y.base = y.down.Queueing(now), y.down.Base()
 		y.measuring = y.qd >= 0
+		if traceYield {
+			s.log.Info("yield", "rtt", rtt, "qd", y.qd, "base", y.base, "down", int64(down), "limit", y.limDown,
+				"ss", y.down.slowStart, "cong", y.down.congested, "cap", int64(y.down.capacity), "err", err)
+		}
 		s.applyLimits()
 		s.mu.Unlock()
 	}
