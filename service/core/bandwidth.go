@@ -72,12 +72,13 @@ func (s *Service) describeBandwidth(now time.Time) api.Bandwidth {
 		out.BaseDelayMS = y.base.Milliseconds()
 	}
 	ed, eu := s.effective(now)
-	out.EffectiveDown, out.EffectiveUp = ed, eu
+	wd, wu := s.wanLimits()
+	out.EffectiveDown, out.EffectiveUp = minLimit(ed, wd), minLimit(eu, wu)
 	if y.down != nil && (y.down.Yielding(now) || y.up.Yielding(now)) && !s.foregroundMoving() {
 		out.Yielding = true
 		out.Reason = "yielding"
-		out.Detail = fmt.Sprintf("giving way to other traffic: the delay to hq is %d ms over its %d ms base (target %d ms); background transfers limited to down %s, up %s",
-			y.qd.Milliseconds(), y.base.Milliseconds(), s.cfg.YieldTarget.D().Milliseconds(), rateText(ed), rateText(eu))
+		out.Detail = fmt.Sprintf("giving way to other traffic: the delay to hq is %d ms over its %d ms base (target %d ms); transfers across the WAN limited to down %s, up %s (transfers inside the site are not held back)",
+			y.qd.Milliseconds(), y.base.Milliseconds(), s.cfg.YieldTarget.D().Milliseconds(), rateText(out.EffectiveDown), rateText(out.EffectiveUp))
 	}
 	if y.probeErr != "" && s.cfg.Yield {
 		out.Detail += "; cannot measure the path to hq (" + y.probeErr + "), so not yielding"
@@ -85,26 +86,39 @@ func (s *Service) describeBandwidth(now time.Time) api.Bandwidth {
 	return out
 }
 
-// effective returns the limits applied to the engine now (0 = unlimited):
-// the policy, lowered by the delay controller unless a foreground job is
-// moving data. Called with s.mu.
+// effective returns the policy limits applied to the whole engine now
+// (0 = unlimited). Called with s.mu.
 func (s *Service) effective(now time.Time) (down, up int64) {
 	down, up, _, _ = s.bw.policy(now)
+	return down, up
+}
+
+// wanLimits returns the yield limits for traffic that crosses the WAN
+// (0 = unlimited): the delay controller's, unless a foreground job is moving
+// data. Called with s.mu.
+func (s *Service) wanLimits() (down, up int64) {
 	if s.yield.down == nil || s.foregroundMoving() {
-		return down, up
+		return 0, 0
 	}
-	lower := func(pol int64, ctrl float64) int64 {
-		c, ok := finite(ctrl)
+	lim := func(x float64) int64 {
+		v, ok := finite(x)
 		if !ok {
-			return pol
+			return 0
 		}
-		c = max(c, 1)
-		if pol == 0 || c < pol {
-			return c
-		}
-		return pol
+		return max(v, 1)
 	}
-	return lower(down, s.yield.limDown), lower(up, s.yield.limUp)
+	return lim(s.yield.limDown), lim(s.yield.limUp)
+}
+
+// minLimit combines two limits where 0 means unlimited.
+func minLimit(a, b int64) int64 {
+	switch {
+	case a == 0:
+		return b
+	case b == 0:
+		return a
+	}
+	return min(a, b)
 }
 
 func rateText(n int64) string { return config.Rate(n).String() }
@@ -128,11 +142,15 @@ func setLimit(l *rate.Limiter, bps int64) {
 	}
 }
 
-// applyLimits moves the engine's limiters to the policy. Called with s.mu.
+// applyLimits moves the engine's limiters to the policy and the WAN
+// limiters to the delay controller. Called with s.mu.
 func (s *Service) applyLimits() {
 	d, u := s.effective(s.now())
 	setLimit(s.down, d)
 	setLimit(s.up, u)
+	wd, wu := s.wanLimits()
+	setLimit(s.wanDown, wd)
+	setLimit(s.wanUp, wu)
 }
 
 // Throttle sets or clears the helpdesk throttle. It takes effect at once.

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	g "github.com/anacrolix/generics"
@@ -63,10 +64,14 @@ type Service struct {
 	pc       *completion
 	unclean  bool // the last run did not shut down cleanly
 	stor     storage.ClientImplCloser
-	down, up *rate.Limiter
-	trackers *trackerHealth
-	peers    *peerCounters
-	store    store
+	down, up *rate.Limiter // policy: limits, schedule, helpdesk throttle
+	// wanDown and wanUp hold back traffic that crosses the WAN (servers,
+	// other sites) while yielding; site peers are never held back by them.
+	wanDown, wanUp      *rate.Limiter
+	wanRead, wanWritten atomic.Int64
+	trackers            *trackerHealth
+	peers               *peerCounters
+	store               store
 
 	mu        sync.Mutex
 	jobs      map[string]*job
@@ -262,6 +267,8 @@ func (s *Service) openEngine() error {
 	// Bursts stay at least one chunk (16 KiB) or peer connections fail.
 	s.down = rate.NewLimiter(rate.Inf, 1<<20)
 	s.up = rate.NewLimiter(rate.Inf, 1<<20)
+	s.wanDown = rate.NewLimiter(rate.Inf, 1<<20)
+	s.wanUp = rate.NewLimiter(rate.Inf, 1<<20)
 	cc.DownloadRateLimiter = s.down
 	cc.UploadRateLimiter = s.up
 	// The engine logs every failed piece hash at INFO; keep warnings only.
@@ -288,8 +295,8 @@ func (s *Service) openEngine() error {
 			return fmt.Errorf("listening for peers on TCP port %d: %w", port, err)
 		}
 		s.tcpLn = ln
-		cl.AddDialer(newTCPDialer(host))
-		cl.AddListener(ln)
+		cl.AddDialer(newTCPDialer(host, s.wrapPeerConn))
+		cl.AddListener(wanListener{ln, s.wrapPeerConn})
 	}
 	s.cl = cl
 	return nil
@@ -621,4 +628,13 @@ func loopbackAddr(hostport string) bool {
 	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.IsLoopback()
+}
+
+// wrapPeerConn puts connections to servers and other sites under the WAN
+// (yield) limiters.
+func (s *Service) wrapPeerConn(c net.Conn) net.Conn {
+	if !s.classify(c.RemoteAddr()) {
+		return c
+	}
+	return &wanConn{Conn: c, down: s.wanDown, up: s.wanUp, read: &s.wanRead, written: &s.wanWritten}
 }

@@ -168,13 +168,11 @@ func (c *delayController) Update(now time.Time, rate float64) float64 {
 		// Still above target after that, and the queue is not draining:
 		// other traffic wants the path. Give way, harder the further above
 		// target (down to x0.06/s). A queue that drains is our own, emptying.
-		// Our own cut takes a while to show: data already requested, and
-		// socket buffers, keep arriving. So cut again only when the queue
-		// is not draining and either our rate has clearly fallen (someone
-		// else fills the path) or the queue has stayed up for long.
-		since := now.Sub(c.congestedAt)
-		others := used < 0.8*c.capacity || since >= 2500*time.Millisecond
-		if since >= time.Second && qd >= c.lastQd-c.target/10 && others {
+		// Our own cut takes a moment to show (data in flight), so cut
+		// again only when the queue has stayed up for a second and is not
+		// draining. Several PCs of a site sharing the link all see the same
+		// delay and all cut, like LEDBAT flows sharing a bottleneck.
+		if now.Sub(c.congestedAt) >= time.Second && qd >= c.lastQd-c.target/10 {
 			f := math.Min(0.9, math.Max(0.5, float64(c.target)/float64(qd)))
 			c.limit = math.Max(c.floor, math.Min(c.limit, used)*math.Pow(f, dt/0.25))
 			c.lastDecrease = now

@@ -43,8 +43,8 @@ func (s *Service) runYield(ctx context.Context, addr string) {
 		}
 		rtt, err := probe(ctx, addr)
 		now := s.now()
-		st := s.cl.Stats()
-		read, written := st.BytesReadUsefulData.Int64(), st.BytesWrittenData.Int64()
+		// Only traffic that crosses the WAN counts and is held back.
+		read, written := s.wanRead.Load(), s.wanWritten.Load()
 		el := time.Since(last).Seconds()
 		last = time.Now()
 		// Smooth over about a second: chunks arrive in 16 KiB steps.
