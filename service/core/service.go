@@ -633,7 +633,11 @@ func loopbackAddr(hostport string) bool {
 // wrapPeerConn puts connections to servers and other sites under the WAN
 // (yield) limiters.
 func (s *Service) wrapPeerConn(c net.Conn) net.Conn {
-	if !s.classify(c.RemoteAddr()) {
+	wan := s.classify(c.RemoteAddr())
+	if traceYield {
+		s.log.Info("peer connection", "remote", c.RemoteAddr(), "wan", wan)
+	}
+	if !wan {
 		return c
 	}
 	return &wanConn{Conn: c, down: s.wanDown, up: s.wanUp, read: &s.wanRead, written: &s.wanWritten}

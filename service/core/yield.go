@@ -32,6 +32,8 @@ type delayController struct {
 	congestedAt  time.Time // since when
 	capacity     float64   // the rate that flowed when the queue last passed the target
 	lastQd       time.Duration
+	recentPeak   float64
+	recentPeakAt time.Time
 	calmSince    time.Time
 	lastUpdate   time.Time
 	lastDecrease time.Time
@@ -147,7 +149,14 @@ func (c *delayController) Update(now time.Time, rate float64) float64 {
 		c.calmSince = time.Time{}
 	}
 	used := math.Max(rate, c.floor)
-	above := qd > c.target
+	// The smoothed rate lags; the highest of the last two seconds is a
+	// better measure of what the path carried when the queue built up.
+	if used > c.recentPeak || now.Sub(c.recentPeakAt) > 2*time.Second {
+		c.recentPeak, c.recentPeakAt = used, now
+	}
+	// Hysteresis: once congested, the episode lasts until the queue is
+	// well below target, so a delay hovering at the target keeps cutting.
+	above := qd > c.target || c.congested && qd > c.target/2
 	defer func() { c.lastQd = qd }()
 	switch {
 	case above && !c.congested:
@@ -158,8 +167,8 @@ func (c *delayController) Update(now time.Time, rate float64) float64 {
 		c.congestedAt = now
 		// Contention makes the flowing rate understate the path: only a
 		// rate near the last estimate updates it, and then it may fall slowly.
-		if used > 0.5*c.capacity {
-			c.capacity = math.Max(used, 0.8*c.capacity)
+		if c.recentPeak > 0.5*c.capacity {
+			c.capacity = math.Max(c.recentPeak, 0.8*c.capacity)
 		}
 		c.limit = math.Max(c.floor, 0.9*math.Min(c.limit, used))
 		c.slowStart = false
