@@ -22,7 +22,16 @@ type Report struct {
 	PackageBytes int64              `json:"package_bytes"`
 	Phases       map[string]float64 `json:"phases_s"`
 	Targets      Targets            `json:"targets"`
-	Cases        []Case             `json:"cases"`
+	// ServiceBinary is the smstorrent-service the run copied and used.
+	ServiceBinary *BinaryInfo `json:"service_binary,omitempty"`
+	Cases         []Case      `json:"cases"`
+}
+
+// BinaryInfo identifies an executable the run used.
+type BinaryInfo struct {
+	Path     string    `json:"path"`
+	Modified time.Time `json:"modified"`
+	SHA256   string    `json:"sha256"`
 }
 
 // Targets are issue 7's.
@@ -45,12 +54,17 @@ type Case struct {
 	CC      string  `json:"cc"`
 	// The foreground alone: its rate after Settle, seconds to 90 % of it,
 	// the idle RTT before it and the queueing delay it built.
-	FgAloneMbit    float64     `json:"fg_alone_mbit"`
-	FgAloneRampS   float64     `json:"fg_alone_ramp_s"`
-	IdleRTTMS      float64     `json:"idle_rtt_ms"`
-	FgAloneQueueMS float64     `json:"fg_alone_queue_ms"`
-	Error          string      `json:"error,omitempty"`
-	Runs           []SystemRun `json:"runs"`
+	FgAloneMbit float64 `json:"fg_alone_mbit"`
+	// FgAlonePortMbit is the same, unscaled: the ratio's denominator.
+	FgAlonePortMbit float64 `json:"fg_alone_port_mbit"`
+	fgAlonePort     float64
+	FgAloneRampS    float64 `json:"fg_alone_ramp_s"`
+	IdleRTTMS       float64 `json:"idle_rtt_ms"`
+	FgAloneQueueMS  float64 `json:"fg_alone_queue_ms"`
+	// CounterScale: WAN shaper bytes ÷ router port bytes over the phase.
+	CounterScale float64     `json:"counter_scale"`
+	Error        string      `json:"error,omitempty"`
+	Runs         []SystemRun `json:"runs"`
 }
 
 // SystemRun is one background system's timeline in one case. Rates are wire

@@ -232,6 +232,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			os.RemoveAll(runDir)
 		}
 	}()
+	// Run private copies: a rebuild of bin/ during the run must not mix
+	// versions between cases.
+	snap, err := snapshotBinaries(bins, filepath.Join(runDir, "bin"))
+	if err != nil {
+		return nil, fmt.Errorf("yield: copying the executables: %w", err)
+	}
+	bins = snap.bins
 	pkg, err := makePackage(filepath.Join(runDir, "src", "package"), cfg.PackageBytes)
 	if err != nil {
 		return nil, fmt.Errorf("yield: making the package: %w", err)
@@ -252,7 +259,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{
 		Generated: time.Now().UTC(), Quick: cfg.Quick, WANRateBits: cfg.WANRateBits,
 		WANDelayMS: ms(cfg.WANDelay), PackageBytes: cfg.PackageBytes, Phases: phaseSeconds(cfg.Phases),
-		Targets: DefaultTargets(), LabID: lab.ID,
+		Targets: DefaultTargets(), LabID: lab.ID, ServiceBinary: snap.info,
 	}
 	if err := e.startCommon(ctx); err != nil {
 		return rep, err
@@ -363,6 +370,10 @@ func (e *env) runCase(ctx context.Context, depth time.Duration, cc string, syste
 	tag := fmt.Sprintf("%dms-%s", depth.Milliseconds(), cc)
 	e.log.Info("case: foreground alone", "case", tag)
 	t0 := time.Now()
+	before, err := e.lab.Counters(ctx)
+	if err != nil {
+		return c, err
+	}
 	if err := sleep(ctx, ph.Idle); err != nil {
 		return c, err
 	}
@@ -371,12 +382,22 @@ func (e *env) runCase(ctx context.Context, depth time.Duration, cc string, syste
 		c.Error = err.Error()
 		return c, nil
 	}
-	k := 1.0 // the port counters are calibrated per run; alone, c2 carries everything
+	after, err := e.lab.Counters(ctx)
+	if err != nil {
+		return c, err
+	}
+	// The same scale as the runs', so that the ratio compares like with like.
+	k := e.counterScale(before, after)
+	c.CounterScale = round(k, 4)
 	samples := e.sample.between(t0, fe.Add(time.Second))
 	fgPick := func(s sample) uint64 { return s.C2 }
-	c.FgAloneMbit = mbit(meanRate(samples, fgPick, k, fs.Add(ph.Settle), fe))
-	fgSm := smooth(rates(samples, fgPick, k), 250*time.Millisecond)
-	c.FgAloneRampS = round(sustained(fgSm, fs, fe, 0.9*c.FgAloneMbit*1e6/8, time.Second), 2)
+	// The ratio and the give-way compare the foreground with itself on the
+	// same port counter, unscaled: the scale depends on the traffic mix.
+	c.fgAlonePort = meanRate(samples, fgPick, 1, fs.Add(ph.Settle), fe)
+	c.FgAlonePortMbit = mbit(c.fgAlonePort)
+	c.FgAloneMbit = mbit(k * c.fgAlonePort)
+	fgSm := smooth(rates(samples, fgPick, 1), 250*time.Millisecond)
+	c.FgAloneRampS = round(sustained(fgSm, fs, fe, 0.9*c.fgAlonePort, time.Second), 2)
 	rtts, _ := readRTTLog(e.rtt.Log)
 	idle, _, _ := rttStats(rtts, t0, fs)
 	full, _, _ := rttStats(rtts, fs.Add(ph.Settle), fe)
@@ -492,17 +513,8 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 		r.Error = msg
 	}
 
-	// Calibrate the router's port counters against the WAN shaper's own
-	// (frames as the shaper meters them): k = shaper bytes / port bytes.
 	samples := e.sample.between(tIdle, tEnd)
-	all := e.sample.between(before.At.Add(-200*time.Millisecond), after.At.Add(200*time.Millisecond))
-	k := 1.0
-	if len(all) >= 2 {
-		port := float64((all[len(all)-1].C1 + all[len(all)-1].C2 + all[len(all)-1].C3) - (all[0].C1 + all[0].C2 + all[0].C3))
-		if wan := float64(after.Sub(before).WANIn["b1"]); port > 0 && wan > 0 {
-			k = wan / port
-		}
-	}
+	k := e.counterScale(before, after)
 	r.CounterScale = round(k, 4)
 	line := float64(e.cfg.WANRateBits) / 8
 	bgPick := func(s sample) uint64 { return s.C1 }
@@ -523,14 +535,14 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 	r.AddedDelayMS, r.AddedDelayP95MS = round(med-idle, 1), round(p95-idle, 1)
 
 	// Foreground next to the background.
-	fgAlone := c.FgAloneMbit * 1e6 / 8
-	fgWith := meanRate(samples, fgPick, k, fgStart.Add(ph.Settle), fgStop)
-	r.FgWithMbit = mbit(fgWith)
+	fgWith := meanRate(samples, fgPick, 1, fgStart.Add(ph.Settle), fgStop)
+	r.FgWithMbit = mbit(k * fgWith)
 	r.FgWithWholeMbit = mbit(meanRate(samples, fgPick, k, fgStart, fgStop))
 	r.BgDuringFgMbit = mbit(meanRate(samples, bgPick, k, fgStart.Add(ph.Settle), fgStop))
-	if fgAlone > 0 {
-		r.FgRatio = round(fgWith/fgAlone, 3)
-		r.GiveWayS = round(sustained(fgSm, fgStart, fgStop, 0.9*fgAlone, time.Second), 2)
+	if c.fgAlonePort > 0 {
+		fgPort := smooth(rates(samples, fgPick, 1), 250*time.Millisecond)
+		r.FgRatio = round(fgWith/c.fgAlonePort, 3)
+		r.GiveWayS = round(sustained(fgPort, fgStart, fgStop, 0.9*c.fgAlonePort, time.Second), 2)
 	}
 	fmed, fp95, _ := rttStats(rtts, fgStart.Add(ph.Settle), fgStop)
 	r.FgRTTMS, r.FgRTTP95MS = round(fmed, 1), round(fp95, 1)
@@ -551,6 +563,24 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 	r.summarize(ph, r.FlowWaitS, r.FgStartS, r.FgStopS)
 	r.OK = r.Error == ""
 	return r
+}
+
+// counterScale calibrates the router's port counters against the WAN
+// shaper's own between two counter readings (frames as the shaper meters
+// them): shaper bytes into the branch ÷ bytes the router sent to its
+// clients' ports. 1 when there is too little to compare.
+func (e *env) counterScale(before, after netlab.Counters) float64 {
+	all := e.sample.between(before.At.Add(-200*time.Millisecond), after.At.Add(200*time.Millisecond))
+	if len(all) < 2 {
+		return 1
+	}
+	first, last := all[0], all[len(all)-1]
+	port := float64((last.C1 + last.C2 + last.C3) - (first.C1 + first.C2 + first.C3))
+	wan := float64(after.Sub(before).WANIn[e.lab.Branches[0].Name])
+	if port < 1<<20 || wan <= 0 {
+		return 1
+	}
+	return wan / port
 }
 
 // waitFlow waits until at least 1 MiB has reached the background client
@@ -593,6 +623,59 @@ func findBinaries(binDir string, systems []string) (binaries, error) {
 		*p = abs
 	}
 	return b, nil
+}
+
+// snapshot is the run's private copy of the executables.
+type snapshot struct {
+	bins binaries
+	info *BinaryInfo
+}
+
+// snapshotBinaries copies the service and tracker into dir and describes
+// the service's build; without SMSTorrent it returns bins unchanged.
+func snapshotBinaries(bins binaries, dir string) (snapshot, error) {
+	if bins.service == "" {
+		return snapshot{bins: bins}, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return snapshot{}, err
+	}
+	st, err := os.Stat(bins.service)
+	if err != nil {
+		return snapshot{}, err
+	}
+	info := &BinaryInfo{Path: bins.service, Modified: st.ModTime().UTC()}
+	out := binaries{}
+	for _, c := range []struct{ src, dst *string }{{&bins.service, &out.service}, {&bins.tracker, &out.tracker}} {
+		*c.dst = filepath.Join(dir, filepath.Base(*c.src))
+		sum, err := copyFile(*c.src, *c.dst)
+		if err != nil {
+			return snapshot{}, err
+		}
+		if c.src == &bins.service {
+			info.SHA256 = sum
+		}
+	}
+	return snapshot{bins: out, info: info}, nil
+}
+
+// copyFile copies an executable and returns its SHA-256.
+func copyFile(src, dst string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
+		out.Close()
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), out.Close()
 }
 
 const payloadName = "payload.bin"
