@@ -1,14 +1,10 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +14,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/smstorrent/smstorrent/lab/netlab"
+	"github.com/smstorrent/smstorrent/lab/trrpc"
 )
 
 // transmissionSystem is the setup of the Russian seed: opentracker in hq,
@@ -26,7 +23,7 @@ import (
 // from what a closed swarm needs (no DHT, PEX, LPD, port mapping, no limits).
 type transmissionSystem struct {
 	torrent []byte
-	rpc     map[string]*trRPC // by host name
+	rpc     map[string]*trrpc.Client // by host name
 	procs   map[string]*netlab.Proc
 }
 
@@ -91,7 +88,7 @@ func (s *transmissionSystem) setup(ctx context.Context, e *env) error {
 	}
 
 	// Daemons: hq (origin, with the file already in its download folder) and clients.
-	s.rpc = map[string]*trRPC{}
+	s.rpc = map[string]*trrpc.Client{}
 	s.procs = map[string]*netlab.Proc{}
 	hosts := append([]*netlab.Host{hq}, e.lab.Clients()...)
 	for _, h := range hosts {
@@ -108,17 +105,17 @@ func (s *transmissionSystem) setup(ctx context.Context, e *env) error {
 			if err := s.procs[h.Name].Exited(); err != nil {
 				return stop(err)
 			}
-			return s.rpc[h.Name].call(ctx, "session-get", map[string]any{"fields": []string{"version"}}, nil)
+			return s.rpc[h.Name].Call(ctx, "session-get", map[string]any{"fields": []string{"version"}}, nil)
 		}); err != nil {
 			return fmt.Errorf("%s transmission-daemon: %w", h.Name, err)
 		}
 	}
 	// The origin seeds once it has checked the data.
-	if err := s.rpc[hq.Name].add(ctx, s.torrent, filepath.Dir(e.pkg.Path())); err != nil {
+	if err := s.rpc[hq.Name].Add(ctx, s.torrent, filepath.Dir(e.pkg.Path())); err != nil {
 		return fmt.Errorf("hq: adding torrent: %w", err)
 	}
 	for {
-		st, err := s.rpc[hq.Name].status(ctx)
+		st, err := s.rpc[hq.Name].Status(ctx)
 		if err != nil {
 			return fmt.Errorf("hq: %w", err)
 		}
@@ -185,7 +182,7 @@ func (s *transmissionSystem) startDaemon(e *env, h *netlab.Host, downloadDir str
 		return err
 	}
 	s.procs[h.Name] = p
-	s.rpc[h.Name] = &trRPC{client: netlab.HTTPClient(h.NS, 10*time.Second), url: fmt.Sprintf("http://127.0.0.1:%d/transmission/rpc", trRPCPort)}
+	s.rpc[h.Name] = trrpc.New(netlab.HTTPClient(h.NS, 10*time.Second), fmt.Sprintf("http://127.0.0.1:%d/transmission/rpc", trRPCPort))
 	return nil
 }
 
@@ -198,14 +195,14 @@ func (s *transmissionSystem) start(ctx context.Context, e *env) error {
 	errs := make([]error, len(clients))
 	var wg sync.WaitGroup
 	for i, h := range clients {
-		wg.Go(func() { errs[i] = s.rpc[h.Name].add(ctx, s.torrent, filepath.Dir(s.file(e, h))) })
+		wg.Go(func() { errs[i] = s.rpc[h.Name].Add(ctx, s.torrent, filepath.Dir(s.file(e, h))) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
 func (s *transmissionSystem) done(ctx context.Context, e *env, h *netlab.Host) (time.Time, bool, error) {
-	st, err := s.rpc[h.Name].status(ctx)
+	st, err := s.rpc[h.Name].Status(ctx)
 	if err != nil {
 		return time.Time{}, false, err
 	}
@@ -222,92 +219,3 @@ func (s *transmissionSystem) peers(ctx context.Context, e *env) map[string]map[s
 }
 
 func (s *transmissionSystem) close() {}
-
-// trRPC talks to one transmission-daemon's RPC inside its namespace.
-type trRPC struct {
-	client  *http.Client
-	url     string
-	mu      sync.Mutex
-	session string
-}
-
-type trStatus struct {
-	PercentDone   float64 `json:"percentDone"`
-	LeftUntilDone int64   `json:"leftUntilDone"`
-	Status        int     `json:"status"`
-	Error         int     `json:"error"`
-	ErrorString   string  `json:"errorString"`
-	HaveValid     int64   `json:"haveValid"`
-}
-
-func (r *trRPC) call(ctx context.Context, method string, args any, result any) error {
-	body, err := json.Marshal(map[string]any{"method": method, "arguments": args})
-	if err != nil {
-		return err
-	}
-	for range 3 {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		r.mu.Lock()
-		req.Header.Set("X-Transmission-Session-Id", r.session)
-		r.mu.Unlock()
-		resp, err := r.client.Do(req)
-		if err != nil {
-			return err
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode == http.StatusConflict {
-			r.mu.Lock()
-			r.session = resp.Header.Get("X-Transmission-Session-Id")
-			r.mu.Unlock()
-			continue
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("rpc %s: %s: %s", method, resp.Status, data)
-		}
-		var env struct {
-			Result    string          `json:"result"`
-			Arguments json.RawMessage `json:"arguments"`
-		}
-		if err := json.Unmarshal(data, &env); err != nil {
-			return fmt.Errorf("rpc %s: %w", method, err)
-		}
-		if env.Result != "success" {
-			return fmt.Errorf("rpc %s: %s", method, env.Result)
-		}
-		if result != nil {
-			return json.Unmarshal(env.Arguments, result)
-		}
-		return nil
-	}
-	return fmt.Errorf("rpc %s: no session id", method)
-}
-
-func (r *trRPC) add(ctx context.Context, torrent []byte, downloadDir string) error {
-	return r.call(ctx, "torrent-add", map[string]any{
-		"metainfo":     base64.StdEncoding.EncodeToString(torrent),
-		"download-dir": downloadDir,
-		"paused":       false,
-	}, nil)
-}
-
-func (r *trRPC) status(ctx context.Context) (trStatus, error) {
-	var res struct {
-		Torrents []trStatus `json:"torrents"`
-	}
-	if err := r.call(ctx, "torrent-get", map[string]any{
-		"fields": []string{"percentDone", "leftUntilDone", "status", "error", "errorString", "haveValid"},
-	}, &res); err != nil {
-		return trStatus{}, err
-	}
-	if len(res.Torrents) == 0 {
-		return trStatus{}, errors.New("no torrent")
-	}
-	return res.Torrents[0], nil
-}

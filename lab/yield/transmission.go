@@ -1,23 +1,18 @@
 package yield
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/smstorrent/smstorrent/lab/netlab"
+	"github.com/smstorrent/smstorrent/lab/trrpc"
 )
 
 // trSystem is the baseline: Transmission over uTP (libutp's LEDBAT,
@@ -27,8 +22,8 @@ import (
 // rejects TCP to and from the peer port: the only peer path left is uTP.
 type trSystem struct {
 	torrent []byte
-	origin  *trRPC
-	rpc     *trRPC
+	origin  *trrpc.Client
+	rpc     *trrpc.Client
 	proc    *netlab.Proc
 	dlDir   string
 	peers   map[string]int // peer kinds seen while polling
@@ -102,11 +97,11 @@ func (s *trSystem) setup(ctx context.Context, e *env) error {
 	if err := s.waitRPC(ctx, p, rpc); err != nil {
 		return fmt.Errorf("origin: %w", err)
 	}
-	if err := rpc.add(ctx, s.torrent, e.pkg.dir); err != nil {
+	if err := rpc.Add(ctx, s.torrent, e.pkg.dir); err != nil {
 		return fmt.Errorf("origin: %w", err)
 	}
 	for {
-		st, err := rpc.status(ctx)
+		st, err := rpc.Status(ctx)
 		if err != nil {
 			return fmt.Errorf("origin: %w", err)
 		}
@@ -119,7 +114,7 @@ func (s *trSystem) setup(ctx context.Context, e *env) error {
 	}
 }
 
-func (s *trSystem) startDaemon(e *env, h *netlab.Host, run, downloadDir string) (*netlab.Proc, *trRPC, error) {
+func (s *trSystem) startDaemon(e *env, h *netlab.Host, run, downloadDir string) (*netlab.Proc, *trrpc.Client, error) {
 	cfgDir, err := e.lab.HostDir(h, "transmission-config-"+run)
 	if err != nil {
 		return nil, nil, err
@@ -164,16 +159,16 @@ func (s *trSystem) startDaemon(e *env, h *netlab.Host, run, downloadDir string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	rpc := &trRPC{client: netlab.HTTPClient(h.NS, 10*time.Second), url: fmt.Sprintf("http://127.0.0.1:%d/transmission/rpc", trRPCPort)}
+	rpc := trrpc.New(netlab.HTTPClient(h.NS, 10*time.Second), fmt.Sprintf("http://127.0.0.1:%d/transmission/rpc", trRPCPort))
 	return p, rpc, nil
 }
 
-func (s *trSystem) waitRPC(ctx context.Context, p *netlab.Proc, rpc *trRPC) error {
+func (s *trSystem) waitRPC(ctx context.Context, p *netlab.Proc, rpc *trrpc.Client) error {
 	return retry(ctx, 30*time.Second, func() error {
 		if err := p.Exited(); err != nil {
 			return stop(err)
 		}
-		return rpc.call(ctx, "session-get", map[string]any{"fields": []string{"version"}}, nil)
+		return rpc.Call(ctx, "session-get", map[string]any{"fields": []string{"version"}}, nil)
 	})
 }
 
@@ -193,7 +188,7 @@ func (s *trSystem) startClient(ctx context.Context, e *env, run string) error {
 }
 
 func (s *trSystem) add(ctx context.Context, e *env) error {
-	return s.rpc.add(ctx, s.torrent, s.dlDir)
+	return s.rpc.Add(ctx, s.torrent, s.dlDir)
 }
 
 func (s *trSystem) poll(ctx context.Context, e *env) (StatusSample, error) {
@@ -205,7 +200,7 @@ func (s *trSystem) poll(ctx context.Context, e *env) (StatusSample, error) {
 			} `json:"peers"`
 		} `json:"torrents"`
 	}
-	if err := s.rpc.call(ctx, "torrent-get", map[string]any{"fields": []string{"rateDownload", "peers"}}, &res); err != nil {
+	if err := s.rpc.Call(ctx, "torrent-get", map[string]any{"fields": []string{"rateDownload", "peers"}}, &res); err != nil {
 		return StatusSample{}, err
 	}
 	if len(res.Torrents) == 0 {
@@ -224,7 +219,7 @@ func (s *trSystem) poll(ctx context.Context, e *env) (StatusSample, error) {
 }
 
 func (s *trSystem) check(ctx context.Context, e *env) string {
-	st, err := s.rpc.status(ctx)
+	st, err := s.rpc.Status(ctx)
 	if err != nil {
 		return "status: " + err.Error()
 	}
@@ -244,87 +239,4 @@ func (s *trSystem) stopClient(e *env) error {
 		os.RemoveAll(s.dlDir)
 	}
 	return err
-}
-
-// trRPC talks to one transmission-daemon's RPC inside its namespace.
-type trRPC struct {
-	client  *http.Client
-	url     string
-	mu      sync.Mutex
-	session string
-}
-
-type trStatus struct {
-	PercentDone float64 `json:"percentDone"`
-	Status      int     `json:"status"`
-}
-
-func (r *trRPC) call(ctx context.Context, method string, args any, result any) error {
-	body, err := json.Marshal(map[string]any{"method": method, "arguments": args})
-	if err != nil {
-		return err
-	}
-	for range 3 {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		r.mu.Lock()
-		req.Header.Set("X-Transmission-Session-Id", r.session)
-		r.mu.Unlock()
-		resp, err := r.client.Do(req)
-		if err != nil {
-			return err
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode == http.StatusConflict {
-			r.mu.Lock()
-			r.session = resp.Header.Get("X-Transmission-Session-Id")
-			r.mu.Unlock()
-			continue
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("rpc %s: %s: %s", method, resp.Status, data)
-		}
-		var env struct {
-			Result    string          `json:"result"`
-			Arguments json.RawMessage `json:"arguments"`
-		}
-		if err := json.Unmarshal(data, &env); err != nil {
-			return fmt.Errorf("rpc %s: %w", method, err)
-		}
-		if env.Result != "success" {
-			return fmt.Errorf("rpc %s: %s", method, env.Result)
-		}
-		if result != nil {
-			return json.Unmarshal(env.Arguments, result)
-		}
-		return nil
-	}
-	return fmt.Errorf("rpc %s: no session id", method)
-}
-
-func (r *trRPC) add(ctx context.Context, torrent []byte, downloadDir string) error {
-	return r.call(ctx, "torrent-add", map[string]any{
-		"metainfo":     base64.StdEncoding.EncodeToString(torrent),
-		"download-dir": downloadDir,
-		"paused":       false,
-	}, nil)
-}
-
-func (r *trRPC) status(ctx context.Context) (trStatus, error) {
-	var res struct {
-		Torrents []trStatus `json:"torrents"`
-	}
-	if err := r.call(ctx, "torrent-get", map[string]any{"fields": []string{"percentDone", "status"}}, &res); err != nil {
-		return trStatus{}, err
-	}
-	if len(res.Torrents) == 0 {
-		return trStatus{}, errors.New("no torrent")
-	}
-	return res.Torrents[0], nil
 }
