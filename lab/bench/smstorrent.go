@@ -86,7 +86,7 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 		"origins":        map[string]any{"networks": []string{e.lab.HQNet.String()}},
 	}
 	tcfgPath := filepath.Join(dir, "tracker.json")
-	if err := writeJSON(tcfgPath, tcfg); err != nil {
+	if err := netlab.WriteJSON(tcfgPath, tcfg); err != nil {
 		return err
 	}
 	// The signed torrent of the package folder.
@@ -143,7 +143,7 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 			}
 		}
 		cfgPath := filepath.Join(hdir, "config.json")
-		if err := writeJSON(cfgPath, cfg); err != nil {
+		if err := netlab.WriteJSON(cfgPath, cfg); err != nil {
 			return err
 		}
 		s.configs[h.Name] = cfgPath
@@ -270,17 +270,7 @@ func (s *smstorrentSystem) close() {}
 
 // ctl runs `smstorrent-service ctl ARGS --config CFG` inside h's namespace.
 func (s *smstorrentSystem) ctl(ctx context.Context, e *env, h *netlab.Host, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.NS, e.bins.service, "ctl"},
-		append(args, "--config", s.configs[h.Name])...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, fmt.Errorf("ctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
+	return netlab.Output(ctx, h.NS, 20*time.Second, e.bins.service, append(append([]string{"ctl"}, args...), "--config", s.configs[h.Name])...)
 }
 
 func (s *smstorrentSystem) job(ctx context.Context, e *env, h *netlab.Host) (smsJob, error) {
@@ -293,14 +283,6 @@ func (s *smstorrentSystem) job(ctx context.Context, e *env, h *netlab.Host) (sms
 		return smsJob{}, fmt.Errorf("ctl job --json: %w", err)
 	}
 	return j, nil
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // copyTree copies the folder src to dst.

@@ -56,7 +56,7 @@ func (s *smsSystem) setup(ctx context.Context, e *env) error {
 		sites = append(sites, map[string]any{"name": b.Name, "networks": []string{b.Net.String()}})
 	}
 	tcfgPath := filepath.Join(dir, "tracker.json")
-	if err := writeJSON(tcfgPath, map[string]any{
+	if err := netlab.WriteJSON(tcfgPath, map[string]any{
 		"listen":         fmt.Sprintf("%s:%d", hq.Addr, smsTrackerPort),
 		"data_dir":       filepath.Join(dir, "tracker"),
 		"public_url":     s.repoURL,
@@ -102,7 +102,7 @@ func (s *smsSystem) setup(ctx context.Context, e *env) error {
 		return err
 	}
 	s.origin = filepath.Join(hdir, "config.json")
-	if err := writeJSON(s.origin, s.config(hq, hdir, map[string]any{"yield": false})); err != nil {
+	if err := netlab.WriteJSON(s.origin, s.config(hq, hdir, map[string]any{"yield": false})); err != nil {
 		return err
 	}
 	p, err := e.lab.Start(netlab.Cmd{NS: hq.NS, Label: "hq-origin-service", Path: e.bins.service,
@@ -157,7 +157,7 @@ func (s *smsSystem) startClient(ctx context.Context, e *env, run string) error {
 	}
 	s.dataDir = dir
 	s.client = filepath.Join(dir, "config.json")
-	if err := writeJSON(s.client, s.config(h, dir, e.cfg.ServiceConfig)); err != nil {
+	if err := netlab.WriteJSON(s.client, s.config(h, dir, e.cfg.ServiceConfig)); err != nil {
 		return err
 	}
 	s.proc, err = e.lab.Start(netlab.Cmd{NS: h.NS, Label: h.Name + "-service-" + run, Path: e.bins.service,
@@ -238,17 +238,7 @@ func (s *smsSystem) waitReady(ctx context.Context, e *env, h *netlab.Host, cfg s
 
 // ctl runs `smstorrent-service ctl ARGS --config CFG` inside h's namespace.
 func (s *smsSystem) ctl(ctx context.Context, e *env, h *netlab.Host, cfg string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.NS, e.bins.service, "ctl"},
-		append(args, "--config", cfg)...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, fmt.Errorf("ctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
+	return netlab.Output(ctx, h.NS, 20*time.Second, e.bins.service, append(append([]string{"ctl"}, args...), "--config", cfg)...)
 }
 
 type smsJob struct {
@@ -266,14 +256,6 @@ func (s *smsSystem) job(ctx context.Context, e *env, h *netlab.Host, cfg string)
 		return smsJob{}, fmt.Errorf("ctl job --json: %w", err)
 	}
 	return j, nil
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // linkTree recreates the folder src at dst with hard links to its files.

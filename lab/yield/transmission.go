@@ -151,7 +151,7 @@ func (s *trSystem) startDaemon(e *env, h *netlab.Host, run, downloadDir string) 
 		"message-level":                  2,
 		"scrape-paused-torrents-enabled": false,
 	}
-	if err := writeJSON(filepath.Join(cfgDir, "settings.json"), settings); err != nil {
+	if err := netlab.WriteJSON(filepath.Join(cfgDir, "settings.json"), settings); err != nil {
 		return nil, nil, err
 	}
 	p, err := e.lab.Start(netlab.Cmd{NS: h.NS, Label: h.Name + "-transmission-" + run, Path: "transmission-daemon",
