@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/service/api"
+	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
 	"github.com/smstorrent/smstorrent/service/svctest"
 )
@@ -41,14 +42,7 @@ func TestSeedingRetention(t *testing.T) {
 	clk := newClock()
 	cfg := svctest.Config(t, key, "", "127.0.0.1")
 	cfg.SeedDays = 3
-	var pkgs []*svctest.Package
-	for i := range 3 {
-		src := t.TempDir()
-		svctest.WriteFiles(t, src, map[string]int{"f.bin": 64 << 10})
-		p := svctest.MakePackage(t, key, fmt.Sprintf("RET%d", i), "1", src, "", 0)
-		svctest.PlaceContent(t, cfg, p)
-		pkgs = append(pkgs, p)
-	}
+	pkgs := cachedPackages(t, key, cfg, "RET", 3, 64 << 10)
 	in := svctest.StartService(t, cfg, svc.Options{Now: clk.Now})
 	c := in.Client(true)
 	ctx := context.Background()
@@ -87,14 +81,7 @@ func TestCacheCapEvictsOldestUnused(t *testing.T) {
 	clk := newClock()
 	cfg := svctest.Config(t, key, "", "127.0.0.1")
 	cfg.CacheMax = 2*(100<<10) + 1000 // room for two packages of 100 KiB
-	var pkgs []*svctest.Package
-	for i := range 3 {
-		src := t.TempDir()
-		svctest.WriteFiles(t, src, map[string]int{"f.bin": 100 << 10})
-		p := svctest.MakePackage(t, key, fmt.Sprintf("CAP%d", i), "1", src, "", 0)
-		svctest.PlaceContent(t, cfg, p)
-		pkgs = append(pkgs, p)
-	}
+	pkgs := cachedPackages(t, key, cfg, "CAP", 3, 100 << 10)
 	in := svctest.StartService(t, cfg, svc.Options{Now: clk.Now})
 	c := in.Client(true)
 	ctx := context.Background()
@@ -122,6 +109,21 @@ func TestCacheCapEvictsOldestUnused(t *testing.T) {
 	if st.CacheBytes > st.CacheLimit {
 		t.Errorf("cache %d above its limit %d", st.CacheBytes, st.CacheLimit)
 	}
+}
+
+// cachedPackages makes n signed packages of one file each and places their
+// content in cfg's cache, as if the service already held them.
+func cachedPackages(t *testing.T, key svctest.Key, cfg config.Config, prefix string, n, size int) []*svctest.Package {
+	t.Helper()
+	var pkgs []*svctest.Package
+	for i := range n {
+		src := t.TempDir()
+		svctest.WriteFiles(t, src, map[string]int{"f.bin": size})
+		p := svctest.MakePackage(t, key, fmt.Sprintf("%s%d", prefix, i), "1", src, "", 0)
+		svctest.PlaceContent(t, cfg, p)
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
 }
 
 func waitGone(t *testing.T, c *api.Client, id string) {
