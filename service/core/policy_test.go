@@ -42,7 +42,7 @@ func TestSeedingRetention(t *testing.T) {
 	clk := newClock()
 	cfg := svctest.Config(t, key, "", "127.0.0.1")
 	cfg.SeedDays = 3
-	pkgs := cachedPackages(t, key, cfg, "RET", 3, 64 << 10)
+	pkgs := cachedPackages(t, key, cfg, "RET", 3, 64<<10)
 	in := svctest.StartService(t, cfg, svc.Options{Now: clk.Now})
 	c := in.Client(true)
 	ctx := context.Background()
@@ -81,7 +81,7 @@ func TestCacheCapEvictsOldestUnused(t *testing.T) {
 	clk := newClock()
 	cfg := svctest.Config(t, key, "", "127.0.0.1")
 	cfg.CacheMax = 2*(100<<10) + 1000 // room for two packages of 100 KiB
-	pkgs := cachedPackages(t, key, cfg, "CAP", 3, 100 << 10)
+	pkgs := cachedPackages(t, key, cfg, "CAP", 3, 100<<10)
 	in := svctest.StartService(t, cfg, svc.Options{Now: clk.Now})
 	c := in.Client(true)
 	ctx := context.Background()
