@@ -7,11 +7,20 @@
 // is not served by the module proxy. See shared/DEPENDENCIES.md.
 package utp
 
+/*
+#include <stdlib.h>
+*/
+import "C"
+
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
+	"time"
 
 	libutp "github.com/anacrolix/go-libutp"
 )
@@ -33,7 +42,9 @@ type Socket interface {
 }
 
 type options struct {
-	logger *slog.Logger
+	logger      *slog.Logger
+	targetDelay time.Duration
+	recvBuffer  int
 }
 
 // Option configures a new socket.
@@ -43,6 +54,21 @@ type Option func(*options)
 // logger is kept for the adapter's own messages only.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
+}
+
+// WithTargetDelay sets the queueing delay that LEDBAT, the congestion
+// control of the socket's connections, aims for: a sender backs off when the
+// one-way delay rises this far above its base. libutp's default, 100 ms,
+// takes most of a link from a TCP download; 25 ms gives it back.
+func WithTargetDelay(d time.Duration) Option {
+	return func(o *options) { o.targetDelay = d }
+}
+
+// WithReceiveBuffer sets the receive window of the socket's connections
+// (libutp's default is 1 MiB): data a slow reader has not taken yet counts
+// against it, so a reader's rate limit reaches the sender within the window.
+func WithReceiveBuffer(n int) Option {
+	return func(o *options) { o.recvBuffer = n }
 }
 
 type socket struct {
@@ -55,15 +81,40 @@ func (s socket) SetFirewallCallback(f FirewallCallback) {
 
 var _ Socket = socket{}
 
+var seedOnce sync.Once
+
+// seedLibutp seeds the C library's rand(), which libutp v1.3.2 uses for
+// connection IDs and sequence numbers and go-libutp never seeds. Unseeded,
+// every new process makes its first connection with the same ID, and a PC
+// whose service restarts on the same address and port (a reboot) sends a
+// SYN that the origin, still holding the old connection, drops as a
+// duplicate. (Windows' C library keeps rand()'s state per thread, so
+// there this only helps the thread that seeds; the TCP fallback covers the
+// rest.)
+func seedLibutp() {
+	var b [4]byte
+	if _, err := crand.Read(b[:]); err != nil {
+		return
+	}
+	C.srand(C.uint(binary.LittleEndian.Uint32(b[:])))
+}
+
 // NewSocket listens for uTP on network ("udp", "udp4", "udp6") at addr.
 func NewSocket(network, addr string, opts ...Option) (Socket, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
+	seedOnce.Do(seedLibutp)
 	s, err := libutp.NewSocket(network, addr)
 	if err != nil {
 		return nil, err
+	}
+	if o.targetDelay > 0 {
+		s.SetOption(libutp.TargetDelay, int(o.targetDelay.Microseconds()))
+	}
+	if o.recvBuffer > 0 {
+		s.SetOption(libutp.RecvBuffer, o.recvBuffer)
 	}
 	return socket{s}, nil
 }

@@ -102,7 +102,7 @@ func (s *smsSystem) setup(ctx context.Context, e *env) error {
 		return err
 	}
 	s.origin = filepath.Join(hdir, "config.json")
-	if err := netlab.WriteJSON(s.origin, s.config(hq, hdir, map[string]any{"yield": false})); err != nil {
+	if err := netlab.WriteJSON(s.origin, s.config(hq, hdir, originConfig(e.cfg.ServiceConfig))); err != nil {
 		return err
 	}
 	p, err := e.lab.Start(netlab.Cmd{NS: hq.NS, Label: "hq-origin-service", Path: e.bins.service,
@@ -311,4 +311,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// originConfig is the origin's configuration: the lab's extra keys (the
+// transport settings must match on both ends), with yield off.
+func originConfig(extra map[string]any) map[string]any {
+	cfg := map[string]any{}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	cfg["yield"] = false
+	return cfg
 }

@@ -56,6 +56,9 @@ type Config struct {
 	// the repository, keeping the added queueing delay under YieldTarget.
 	Yield       bool     `json:"yield"`
 	YieldTarget Duration `json:"yield_target"`
+	// UTPTarget is the queueing delay that the LEDBAT congestion control
+	// of uTP connections aims for (per connection, sender side).
+	UTPTarget Duration `json:"utp_target"`
 	// YieldProbe is the host:port whose TCP handshake time is measured;
 	// default: the repository's host and port.
 	YieldProbe string `json:"yield_probe,omitempty"`
@@ -95,6 +98,7 @@ func Default() Config {
 		SeedDays:    3,
 		Yield:       true,
 		YieldTarget: Duration(25e6),
+		UTPTarget:   Duration(15e6),
 		RetryMin:    Duration(5e9),
 		RetryMax:    Duration(300e9),
 		LogMaxSize:  10 << 20,
@@ -222,6 +226,9 @@ func (c *Config) Validate() error {
 	}
 	if c.YieldTarget.D() < 5e6 || c.YieldTarget.D() > 1e9 {
 		return ferr("yield_target", "%v must be between 5ms and 1s", c.YieldTarget.D())
+	}
+	if c.UTPTarget.D() < 5e6 || c.UTPTarget.D() > 1e9 {
+		return ferr("utp_target", "%v must be between 5ms and 1s", c.UTPTarget.D())
 	}
 	if c.YieldProbe != "" {
 		if _, _, err := net.SplitHostPort(c.YieldProbe); err != nil {

@@ -67,10 +67,11 @@ type trackerHealth struct {
 	lastErr map[string]string // host:port -> error of the last dial; "" if it worked
 	lastAt  map[string]time.Time
 	addrs   map[netip.Addr]bool
+	locals  map[netip.Addr]bool // our addresses on tracker connections
 }
 
 func newTrackerHealth(listenHost string) *trackerHealth {
-	h := &trackerHealth{lastErr: map[string]string{}, lastAt: map[string]time.Time{}, addrs: map[netip.Addr]bool{}}
+	h := &trackerHealth{lastErr: map[string]string{}, lastAt: map[string]time.Time{}, addrs: map[netip.Addr]bool{}, locals: map[netip.Addr]bool{}}
 	if a, err := netip.ParseAddr(listenHost); err == nil && !a.IsUnspecified() {
 		h.local = a
 	}
@@ -94,7 +95,21 @@ func (h *trackerHealth) dial(ctx context.Context, network, addr string) (net.Con
 	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
 		h.addrs[ap.Addr().Unmap()] = true
 	}
+	if ap, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
+		h.locals[ap.Addr().Unmap()] = true
+	}
 	return c, nil
+}
+
+// localAddrs lists this machine's addresses seen on tracker connections.
+func (h *trackerHealth) localAddrs() []netip.Addr {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var as []netip.Addr
+	for a := range h.locals {
+		as = append(as, a)
+	}
+	return as
 }
 
 // reachability summarises the trackers dialled so far: reachable if any

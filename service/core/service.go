@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,7 +61,8 @@ type Service struct {
 	tick    time.Duration
 
 	cl       *torrent.Client
-	tcpLn    net.Listener // our peer TCP listener (capped receive buffers)
+	tcpLn    net.Listener  // our peer TCP listener (capped receive buffers)
+	utp      *utpTransport // our uTP socket (LEDBAT target, capped window)
 	pc       *completion
 	unclean  bool // the last run did not shut down cleanly
 	stor     storage.ClientImplCloser
@@ -250,16 +252,16 @@ func (s *Service) openEngine() error {
 		cc.DisableIPv6 = a.Is4()
 		cc.DisableIPv4 = a.Is6()
 	}
-	// uTP is the engine's own; TCP is ours (see tcp.go), so the engine's
-	// built-in TCP stays off.
-	useTCP := false
+	// Both peer sockets are ours (see utp.go and tcp.go): the engine's
+	// built-in ones stay off.
+	useTCP, useUTP := false, false
 	cc.DisableTCP, cc.DisableUTP = true, true
 	for _, t := range cfg.Transports {
 		switch t {
 		case "tcp":
 			useTCP = true
 		case "utp":
-			cc.DisableUTP = false
+			useUTP = true
 		}
 	}
 	// Our own limiters: the library's default upload limiter is shared
@@ -282,20 +284,42 @@ func (s *Service) openEngine() error {
 		pc.Close()
 		return fmt.Errorf("starting the BitTorrent engine on port %d: %w", cfg.ListenPort, err)
 	}
-	if useTCP {
-		// The same port as uTP when there is one, so one announced port serves both.
-		port := cfg.ListenPort
-		if !cc.DisableUTP {
-			port = cl.LocalPort()
+	policy := newPathPolicy(useTCP, useUTP, s.crossesWANAddr)
+	port := cfg.ListenPort
+	if useUTP {
+		network := "udp"
+		if cc.DisableIPv6 {
+			network = "udp4"
+		} else if cc.DisableIPv4 {
+			network = "udp6"
 		}
+		u, err := newUTPTransport(network, net.JoinHostPort(host, strconv.Itoa(port)), cfg.UTPTarget.D(), s.wrapPeerConn, policy, s.downLimited)
+		if err != nil {
+			cl.Close()
+			pc.Close()
+			return fmt.Errorf("listening for peers on uTP (UDP) port %d: %w", port, err)
+		}
+		s.utp = u
+		if traceYield {
+			u.trace = s.log.Info
+		}
+		// The same port for TCP, so one announced port serves both.
+		port = u.Addr().(*net.UDPAddr).Port
+		cl.AddDialer(u)
+		cl.AddListener(u)
+	}
+	if useTCP {
 		ln, err := listenTCP(host, port)
 		if err != nil {
+			if s.utp != nil {
+				s.utp.Close()
+			}
 			cl.Close()
 			pc.Close()
 			return fmt.Errorf("listening for peers on TCP port %d: %w", port, err)
 		}
 		s.tcpLn = ln
-		cl.AddDialer(newTCPDialer(host, s.wrapPeerConn))
+		cl.AddDialer(newTCPDialer(host, s.wrapPeerConn, policy))
 		cl.AddListener(wanListener{ln, s.wrapPeerConn})
 	}
 	s.cl = cl
@@ -321,17 +345,26 @@ func (s *Service) Close() error {
 	if s.tcpLn != nil {
 		s.tcpLn.Close()
 	}
-	if s.stor != nil {
-		s.stor.Close()
+	if s.utp != nil {
+		s.utp.Close()
 	}
+	// Sync the piece database before the storage closes it (the file
+	// storage closes its piece completion).
 	if s.pc != nil {
 		if serr := s.pc.sync(); serr != nil && err == nil {
 			err = serr
 		}
+	}
+	if s.stor != nil {
+		s.stor.Close()
+	}
+	if s.pc != nil {
 		s.pc.Close()
 	}
 	if err == nil {
 		_ = os.Remove(filepath.Join(s.cfg.DataDir, "state", "running"))
+	} else {
+		s.log.Error("shutting down: the next start re-verifies the cache", "err", err)
 	}
 	return err
 }
@@ -630,10 +663,46 @@ func loopbackAddr(hostport string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// wrapPeerConn puts connections to servers and other sites under the WAN
-// (yield) limiters.
+// downLimited reports whether any download limit is in force.
+func (s *Service) downLimited() bool {
+	return s.down.Limit() != rate.Inf || s.wanDown.Limit() != rate.Inf
+}
+
+// selfIsServer reports whether this service runs on a server (an origin in
+// hq): its address, bound or seen on its connections to the trackers, is a
+// server address.
+func (s *Service) selfIsServer() bool {
+	if a, err := netip.ParseAddr(s.cfg.ListenHost); err == nil && !a.IsUnspecified() {
+		return s.classify(&net.TCPAddr{IP: a.AsSlice()})
+	}
+	for _, a := range s.trackers.localAddrs() {
+		if s.classify(&net.TCPAddr{IP: a.AsSlice()}) {
+			return true
+		}
+	}
+	return false
+}
+
+// crossesWAN reports whether traffic with a peer crosses a WAN link: a PC
+// with a server or (never in practice: the tracker keeps sites apart) a
+// peer it cannot tell from one; a server with a PC.
+func (s *Service) crossesWAN(remote net.Addr) bool {
+	return s.classify(remote) != s.selfIsServer()
+}
+
+// crossesWANAddr is crossesWAN for a host:port being dialled.
+func (s *Service) crossesWANAddr(hostport string) bool {
+	ap, err := netip.ParseAddrPort(hostport)
+	if err != nil {
+		return true
+	}
+	return s.crossesWAN(net.TCPAddrFromAddrPort(ap))
+}
+
+// wrapPeerConn puts connections that cross the WAN under the WAN (yield)
+// limiters.
 func (s *Service) wrapPeerConn(c net.Conn) net.Conn {
-	wan := s.classify(c.RemoteAddr())
+	wan := s.crossesWAN(c.RemoteAddr())
 	if traceYield {
 		s.log.Info("peer connection", "remote", c.RemoteAddr(), "wan", wan)
 	}

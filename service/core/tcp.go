@@ -33,12 +33,13 @@ func setRcvBuf(network, address string, c syscall.RawConn) error {
 
 // tcpDialer dials peers with a capped receive buffer (see peerRcvBuf).
 type tcpDialer struct {
-	d    net.Dialer
-	wrap func(net.Conn) net.Conn
+	d      net.Dialer
+	wrap   func(net.Conn) net.Conn
+	policy *pathPolicy
 }
 
-func newTCPDialer(host string, wrap func(net.Conn) net.Conn) *tcpDialer {
-	td := &tcpDialer{d: net.Dialer{Control: setRcvBuf}, wrap: wrap}
+func newTCPDialer(host string, wrap func(net.Conn) net.Conn, policy *pathPolicy) *tcpDialer {
+	td := &tcpDialer{d: net.Dialer{Control: setRcvBuf}, wrap: wrap, policy: policy}
 	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
 		td.d.LocalAddr = &net.TCPAddr{IP: ip}
 	}
@@ -46,6 +47,23 @@ func newTCPDialer(host string, wrap func(net.Conn) net.Conn) *tcpDialer {
 }
 
 func (t *tcpDialer) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	switch wait := t.policy.tcpWait(addr); {
+	case wait < 0:
+		return nil, errOtherTransport
+	case wait > 0:
+		// uTP goes first across the WAN; TCP only if it has not connected.
+		start := t.policy.timeNow()
+		tm := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			tm.Stop()
+			return nil, ctx.Err()
+		case <-tm.C:
+		}
+		if t.policy.utpReachedSince(addr, start) {
+			return nil, errOtherTransport
+		}
+	}
 	c, err := t.d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -82,12 +100,24 @@ type wanConn struct {
 	written  *atomic.Int64
 }
 
+// limitedChunk is the most a wanConn moves at once under a finite limit:
+// about 50 ms at the limit (at least 1 KiB, at most the burst). Reading a
+// large buffered block (a uTP connection hands over up to its window) at a
+// low limit would otherwise sleep for seconds, and a raised limit would not
+// reach a goroutine already asleep.
+func limitedChunk(l *rate.Limiter, n int) int {
+	c := int(float64(l.Limit()) / 20)
+	c = max(c, 1<<10)
+	if b := l.Burst(); b > 0 {
+		c = min(c, b)
+	}
+	return min(c, n)
+}
+
 func (c *wanConn) Read(b []byte) (int, error) {
 	limited := c.down.Limit() != rate.Inf
 	if limited {
-		if burst := c.down.Burst(); burst > 0 && len(b) > burst {
-			b = b[:burst]
-		}
+		b = b[:limitedChunk(c.down, len(b))]
 	}
 	n, err := c.Conn.Read(b)
 	if n > 0 {
@@ -106,9 +136,7 @@ func (c *wanConn) Write(b []byte) (int, error) {
 	for len(b) > 0 {
 		chunk := b
 		if c.up.Limit() != rate.Inf {
-			if burst := c.up.Burst(); burst > 0 && len(chunk) > burst {
-				chunk = chunk[:burst]
-			}
+			chunk = chunk[:limitedChunk(c.up, len(chunk))]
 			if r := c.up.ReserveN(time.Now(), len(chunk)); r.OK() {
 				time.Sleep(r.Delay())
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/service/api"
+	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
 	"github.com/smstorrent/smstorrent/service/svctest"
 )
@@ -31,16 +32,27 @@ func rateOver(t *testing.T, c *api.Client, id string, window time.Duration) floa
 }
 
 // Changing the throttle at run time changes the measured download rate
-// within a second or two, without a restart.
+// within a second or two, without a restart: over TCP, and over uTP (the
+// transport to servers), where a throttled reader must not stall the
+// connection (see utpTransport.pokeLoop).
 func TestThrottleAtRunTime(t *testing.T) {
+	for _, transport := range []string{"tcp", "utp"} {
+		t.Run(transport, func(t *testing.T) { testThrottleAtRunTime(t, transport) })
+	}
+}
+
+func testThrottleAtRunTime(t *testing.T, transport string) {
 	key := svctest.NewKey(t)
 	tr := svctest.StartTracker(t, key)
 	src := t.TempDir()
 	svctest.WriteFiles(t, src, map[string]int{"big.bin": 40 << 20})
 	pkg := svctest.MakePackage(t, key, "THROTTLE", "1", src, tr.Announce, 256<<10)
 	tr.Publish(t, pkg)
-	svctest.StartOrigin(t, key, tr, pkg)
+	// The origin speaks only this transport; the client both (and picks
+	// uTP for a server).
+	svctest.StartOrigin(t, key, tr, pkg, func(c *config.Config) { c.Transports = []string{transport} })
 	cfg := svctest.Config(t, key, tr.Repository, "127.0.0.1")
+	cfg.Transports = []string{"tcp", "utp"}
 	cfg.LimitDown = 512 << 10
 	in := svctest.StartService(t, cfg, svc.Options{})
 	c := in.Client(true)

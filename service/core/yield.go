@@ -2,6 +2,7 @@ package core
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -12,6 +13,13 @@ import (
 // branch's link, the delay rises and every PC's background transfers back
 // off; when the link is idle again, they take it back.
 //
+// It tells its own queue from other traffic by the rate: alone, the service
+// fills the link, so a queue above target with the rate well below the
+// link's capacity (the highest rate seen recently) means someone else is
+// sending. Its own queue gets a gentle cut; other traffic a fast one, to
+// the floor within about two seconds, and the limit stays there until the
+// queue empties. Then it jumps back to half the capacity and grows.
+//
 // It is plain logic driven by Sample and Update, so tests feed it synthetic
 // delay traces. It is not safe for concurrent use.
 type delayController struct {
@@ -21,22 +29,25 @@ type delayController struct {
 	// base delay: minimum per bucket, over the last len(buckets) buckets.
 	bucketLen time.Duration
 	buckets   []bucketMin
-	// current delay: minimum of the last few samples (filters noise).
+	// current delay: samples of the last filterWindow (see Queueing).
 	recent []delaySample
 
-	limit        float64 // current limit, bytes/s; +Inf when not limiting
-	started      bool
-	slowStart    bool
-	ssCeil       float64   // leave slow start at this limit
-	congested    bool      // the delay is above target
-	congestedAt  time.Time // since when
-	capacity     float64   // the rate that flowed when the queue last passed the target
-	lastQd       time.Duration
-	recentPeak   float64
-	recentPeakAt time.Time
-	calmSince    time.Time
+	limit     float64 // current limit, bytes/s; +Inf when not limiting
+	capacity  float64 // the highest rate seen while not yielding, decaying
+	yielded   bool    // cut for other traffic; waiting for the queue to empty
+	calmSince time.Time
+	// calmNeeded is how long the queue must stay empty before a yielding
+	// controller takes the path back. A loss-based flow's sawtooth empties
+	// a shallow queue for moments, so it doubles (to calmMax) each time the
+	// controller had to give way again soon after taking the path back.
+	calmNeeded   time.Duration
+	tookBackAt   time.Time
+	interrupted  bool // the last take back met the other traffic again
 	lastUpdate   time.Time
 	lastDecrease time.Time
+	lastOwnCut   time.Time
+	lastQd       time.Duration
+	highSince    time.Time // the queue is above target since
 }
 
 type bucketMin struct {
@@ -50,9 +61,27 @@ type delaySample struct {
 }
 
 const (
-	baseBuckets   = 10
-	recentSamples = 2
-	staleAfter    = 3 * time.Second
+	baseBuckets  = 10
+	filterWindow = 1100 * time.Millisecond // about four probes
+	staleAfter   = 3 * time.Second
+	// capacityHalfLife: how fast the capacity estimate forgets a higher rate.
+	capacityHalfLife = 5 * time.Minute
+	// othersCut is the factor per 250 ms while other traffic fills the path:
+	// from 20 Mbit/s to the floor in about two seconds.
+	othersCut = 0.5
+	// othersHold is the factor per 250 ms while yielding with the queue
+	// under the target but not empty.
+	othersHold = 0.75
+	// ownCut is the factor per ownCutEvery for a queue of our own.
+	ownCut      = 0.85
+	ownCutEvery = 500 * time.Millisecond
+	// growth is the factor per 250 ms while the path is calm;
+	// growthFromLow after a take back from a small rate.
+	growth        = 1.3
+	growthFromLow = 1.5
+	// calmMin and calmMax bound calmNeeded.
+	calmMin = time.Second
+	calmMax = 3 * time.Second
 )
 
 func newDelayController(target time.Duration) *delayController {
@@ -65,9 +94,11 @@ func (c *delayController) Sample(now time.Time, rtt time.Duration) {
 		return
 	}
 	c.recent = append(c.recent, delaySample{now, rtt})
-	if len(c.recent) > recentSamples {
-		c.recent = c.recent[len(c.recent)-recentSamples:]
+	i := 0
+	for i < len(c.recent)-1 && now.Sub(c.recent[i].at) > filterWindow {
+		i++
 	}
+	c.recent = c.recent[i:]
 	n := len(c.buckets)
 	if n == 0 || now.Sub(c.buckets[n-1].start) >= c.bucketLen {
 		c.buckets = append(c.buckets, bucketMin{now, rtt})
@@ -92,119 +123,146 @@ func (c *delayController) Base() time.Duration {
 	return m
 }
 
-// Queueing is the current delay above the base, or -1 without fresh samples.
+// Queueing is the current delay above the base, or -1 without fresh
+// samples: the median of the last second's samples. A median sees the
+// standing queue of a flow that fills the link and drains it in a
+// sawtooth (a minimum sees only the troughs), and is not moved by one or
+// two probes that met a passing burst (the sender releasing a window at
+// once) or a busy CPU.
 func (c *delayController) Queueing(now time.Time) time.Duration {
-	var cur time.Duration = -1
+	var rtts []time.Duration
 	for _, s := range c.recent {
-		if now.Sub(s.at) > staleAfter {
+		if now.Sub(s.at) > staleAfter || now.Sub(s.at) > filterWindow && len(rtts) > 0 {
 			continue
 		}
-		if cur < 0 || s.rtt < cur {
-			cur = s.rtt
-		}
+		rtts = append(rtts, s.rtt)
 	}
-	if cur < 0 {
+	n := len(rtts)
+	if n == 0 {
 		return -1
 	}
-	return cur - c.Base()
+	slices.Sort(rtts)
+	med := rtts[n/2]
+	if n%2 == 0 {
+		med = (rtts[n/2-1] + rtts[n/2]) / 2
+	}
+	return max(0, med-c.Base())
 }
 
 // Update moves the limit given the measured transfer rate (bytes/s) and
 // returns it (+Inf when the controller does not limit). Call it a few
 // times a second, after Sample.
-//
-// Like TCP, it starts slowly and doubles quickly (slow start) until the
-// delay rises, then increases additively and cuts multiplicatively when
-// the queueing delay passes the target; an idle path (delay well under the
-// target for a while) sends it back to slow start, so the link is taken back
-// within seconds when other traffic stops.
 func (c *delayController) Update(now time.Time, rate float64) float64 {
 	dt := 0.25
 	if !c.lastUpdate.IsZero() {
 		dt = math.Min(math.Max(now.Sub(c.lastUpdate).Seconds(), 0.01), 2)
 	}
 	c.lastUpdate = now
+	steps := dt / 0.25
 	qd := c.Queueing(now)
 	if qd < 0 {
-		// No fresh measurement (hq unreachable, probing off): do not limit,
-		// and start slowly once measurements return.
-		c.limit = math.Inf(1)
-		c.slowStart = true
-		c.started = false
+		// No fresh measurement (hq unreachable, probing off): do not limit.
+		c.limit, c.yielded, c.calmSince = math.Inf(1), false, time.Time{}
 		return c.limit
 	}
-	if !c.started || math.IsInf(c.limit, 1) && qd > c.target {
-		// First measurement, or an unlimited transfer that filled the queue:
-		// begin from what flows (or the floor).
-		c.started = true
-		c.limit = math.Max(c.floor, rate)
-		c.slowStart = qd <= c.target
-		c.ssCeil = math.Inf(1)
+	defer func() { c.lastQd = qd }()
+	used := math.Max(rate, c.floor)
+	if !c.yielded && qd <= c.target {
+		// What the path carries to us alone.
+		c.capacity = math.Max(c.capacity*math.Exp2(-dt/capacityHalfLife.Seconds()), rate)
 	}
-	if qd < c.target/4 {
+	if qd <= c.target {
+		c.highSince = time.Time{}
+	}
+	calm := qd <= max(c.target/8, 2*time.Millisecond)
+	// Under the target, but more than the sender's LEDBAT leaves (it aims
+	// lower) and with our rate well under what the path carried: a flow
+	// that fills a shallow queue shows only part of it.
+	crowded := c.capacity > 0 && rate < 0.6*c.capacity && qd > 4*c.target/5
+	if calm {
 		if c.calmSince.IsZero() {
 			c.calmSince = now
 		}
 	} else {
 		c.calmSince = time.Time{}
 	}
-	used := math.Max(rate, c.floor)
-	// The smoothed rate lags; the highest of the last two seconds is a
-	// better measure of what the path carried when the queue built up.
-	if used > c.recentPeak || now.Sub(c.recentPeakAt) > 2*time.Second {
-		c.recentPeak, c.recentPeakAt = used, now
-	}
-	// Hysteresis: once congested, the episode lasts until the queue is
-	// well below target, so a delay hovering at the target keeps cutting.
-	above := qd > c.target || c.congested && qd > c.target/2
-	defer func() { c.lastQd = qd }()
 	switch {
-	case above && !c.congested:
-		// The queue just passed the target: what flows now is about what
-		// the path can take. Remember it and step a little below it so the
-		// queue drains.
-		c.congested = true
-		c.congestedAt = now
-		// Contention makes the flowing rate understate the path: only a
-		// rate near the last estimate updates it, and then it may fall slowly.
-		if c.recentPeak > 0.5*c.capacity {
-			c.capacity = math.Max(c.recentPeak, 0.8*c.capacity)
+	case qd > c.target || crowded:
+		if c.highSince.IsZero() {
+			c.highSince = now
 		}
-		c.limit = math.Max(c.floor, 0.9*math.Min(c.limit, used))
-		c.slowStart = false
-		c.lastDecrease = now
-	case above:
-		// Still above target after that, and the queue is not draining:
-		// other traffic wants the path. Give way, harder the further above
-		// target (down to x0.06/s). A queue that drains is our own, emptying.
-		// Our own cut takes a moment to show (data in flight), so cut
-		// again only when the queue has stayed up for a second and is not
-		// draining. Several PCs of a site sharing the link all see the same
-		// delay and all cut, like LEDBAT flows sharing a bottleneck.
-		if now.Sub(c.congestedAt) >= time.Second && qd >= c.lastQd-c.target/10 {
-			f := math.Min(0.9, math.Max(0.5, float64(c.target)/float64(qd)))
-			c.limit = math.Max(c.floor, math.Min(c.limit, used)*math.Pow(f, dt/0.25))
+		// Someone else is sending if the queue is up while we get well
+		// under what the path gave us alone, or while our own limit is
+		// well under it (then the queue cannot be ours, once the queue our
+		// last cut left has drained: a queue of our own empties at several
+		// ms per probe once we cut). Several PCs of a site sharing the
+		// link see the same delay and all cut, like LEDBAT flows sharing a
+		// bottleneck.
+		draining := qd < c.lastQd-c.target/4
+		ownSettled := now.Sub(c.highSince) >= time.Second && !draining
+		others := c.yielded || c.capacity > 0 &&
+			(rate < 0.7*c.capacity || c.limit < 0.9*c.capacity && ownSettled)
+		if others {
+			if !c.yielded {
+				switch {
+				case c.calmNeeded == 0 || now.Sub(c.tookBackAt) > 30*time.Second:
+					c.calmNeeded, c.interrupted = calmMin, false
+				case now.Sub(c.tookBackAt) < 10*time.Second:
+					c.calmNeeded = min(2*c.calmNeeded, calmMax)
+					c.interrupted = true
+				}
+			}
+			c.yielded = true
+			c.limit = math.Max(c.floor, math.Min(c.limit, used)*math.Pow(othersCut, steps))
 			c.lastDecrease = now
+		} else if (!math.IsInf(c.limit, 1) || now.Sub(c.highSince) >= time.Second) &&
+			now.Sub(c.lastOwnCut) >= ownCutEvery && !draining {
+			// Our own queue (unlimited, only if it is not a passing
+			// overshoot of the sender's LEDBAT): step a little below what
+			// flows so it drains.
+			c.limit = math.Max(c.floor, math.Min(c.limit, used)*ownCut)
+			c.lastOwnCut, c.lastDecrease = now, now
 		}
 	case math.IsInf(c.limit, 1):
-		c.congested = false
-	case c.slowStart:
-		c.congested = false
-		c.limit = math.Min(c.limit*math.Pow(1.6, dt/0.25), c.headroom(used, 4))
-		if qd > c.target/4 || c.limit >= c.ssCeil {
-			c.slowStart = false
+	case !calm:
+		if c.yielded {
+			// The other traffic is still there (a loss-based flow's queue
+			// dips under the target between its losses): keep giving way.
+			c.limit = math.Max(c.floor, math.Min(c.limit, used)*math.Pow(othersHold, steps))
+			c.lastDecrease = now
+		} else if c.limit < 1.2*used {
+			// Alone under target: probe upwards gently.
+			c.limit += 0.02 * math.Max(c.capacity, used) * dt
 		}
 	default:
-		c.congested = false
-		// Probe upwards gently, faster the emptier the queue.
-		off := float64(c.target-qd) / float64(c.target)
-		c.limit = math.Min(c.limit+math.Max(c.capacity, used)*0.12*off*dt, math.Max(c.limit, c.headroom(used, 2)))
-		if !c.calmSince.IsZero() && now.Sub(c.calmSince) > time.Second && c.limit < 0.7*c.capacity {
-			// Cut far below what the path carried, and the path is idle
-			// again: take it back quickly.
-			c.slowStart = true
-			c.limit = math.Max(c.limit, 0.1*c.capacity)
-			c.ssCeil = 0.9 * c.capacity
+		// The queue is (nearly) empty.
+		if c.yielded {
+			if now.Sub(c.calmSince) < c.calmNeeded {
+				break
+			}
+			// The other traffic stopped: take the path back.
+			c.yielded = false
+			c.tookBackAt = now
+			if c.interrupted {
+				// The last time, the other traffic was still there (a
+				// flow that keeps the queue empty, like BBR): come back
+				// from a small rate, which costs it little if it is.
+				c.limit = math.Max(c.limit, 0.15*c.capacity)
+			} else {
+				c.limit = math.Max(c.limit, 0.5*c.capacity)
+			}
+		}
+		if c.limit < 0.95*c.capacity {
+			// Quickly back towards what the path carried.
+			g := growth
+			if c.interrupted {
+				g = growthFromLow
+			}
+			c.limit = math.Min(c.limit*math.Pow(g, steps), math.Min(0.95*c.capacity, math.Max(c.limit, c.headroom(used))))
+		} else if c.limit < math.Min(1.2*used, 1.1*c.capacity) {
+			// Then probe gently: the path may carry more (the capacity
+			// follows what flows, and the cap with it).
+			c.limit += 0.03 * math.Max(c.capacity, used) * dt
 		}
 	}
 	return c.limit
@@ -214,11 +272,11 @@ func (c *delayController) Update(now time.Time, rate float64) float64 {
 // rate lags its limit (requests in flight, 16 KiB chunks), so a cap close to
 // the measured rate would hold the limit down; a loose one only keeps a
 // transfer that is slow for other reasons from collecting a huge limit.
-func (c *delayController) headroom(used, factor float64) float64 {
-	return math.Max(used*factor, 16*c.floor)
+func (c *delayController) headroom(used float64) float64 {
+	return math.Max(math.Max(used*2, 16*c.floor), 0.6*c.capacity)
 }
 
-// Yielding reports whether the controller cut the rate recently.
+// Yielding reports whether the controller is giving way or cut recently.
 func (c *delayController) Yielding(now time.Time) bool {
-	return !math.IsInf(c.limit, 1) && now.Sub(c.lastDecrease) < 5*time.Second
+	return !math.IsInf(c.limit, 1) && (c.yielded || now.Sub(c.lastDecrease) < 5*time.Second)
 }

@@ -9,22 +9,45 @@ import (
 
 // link is a fluid model of a branch's WAN bottleneck: a FIFO queue of
 // bounded size in front of a link of fixed capacity. A background flow
-// offers min(limit, capacity*2); a loss-based foreground flow (CUBIC-like)
-// keeps the buffer full while it is on.
+// offers min(limit, capacity*2); a loss-based foreground flow either keeps
+// the buffer full (greedy) or, like CUBIC, sends a window per round trip,
+// cuts it to 0.7 on a loss and grows it again: a sawtooth queue.
 type link struct {
 	capacity float64 // bytes/s
 	buffer   float64 // bytes
 	base     time.Duration
 	qbg, qfg float64 // bytes of each flow in the queue
+	sawtooth bool
+	fgWindow float64 // the sawtooth flow's window, bytes
+	// ledbat makes the background's sender delay-based, as uTP's is (the
+	// transport across the WAN): it aims at ledbatTarget of queue and
+	// halves on a loss. Otherwise it sends whatever the limit lets through.
+	ledbat   bool
+	bgRate   float64 // the LEDBAT sender's rate
+	bgLoss   bool    // the background lost data in the last step
+	sinceCut float64 // seconds since its last cut
 }
 
 func (l *link) step(dt, bgOffered float64, fgOn bool) (bgGot, fgGot float64) {
 	fgOffered := 0.0
-	if fgOn {
+	switch {
+	case fgOn && l.sawtooth:
+		// Window-based: it sends a window per round trip.
+		bdp := l.capacity * l.base.Seconds()
+		if l.fgWindow == 0 {
+			l.fgWindow = bdp
+		}
+		l.fgWindow += bdp * dt // grows by a BDP per second
+		fgOffered = l.fgWindow / l.rtt().Seconds()
+	case fgOn:
 		// A greedy loss-based sender offers a bit more than the link and
 		// so keeps the buffer full.
 		fgOffered = l.capacity * 1.05
+	default:
+		l.fgWindow = 0
 	}
+	l.sinceCut += dt
+	l.bgLoss = false
 	ab, af := bgOffered*dt, fgOffered*dt
 	// Tail drop: arrivals beyond the buffer are lost, in proportion.
 	total := l.qbg + l.qfg + ab + af
@@ -33,6 +56,12 @@ func (l *link) step(dt, bgOffered float64, fgOn bool) (bgGot, fgGot float64) {
 		keep := math.Max(0, (room-l.qbg-l.qfg)/(ab+af))
 		ab, af = ab*keep, af*keep
 		total = l.qbg + l.qfg + ab + af
+		l.bgLoss = keep < 1 && ab > 0
+		if l.sawtooth && fgOn && l.sinceCut > l.rtt().Seconds() {
+			// A loss: at most one cut per round trip.
+			l.fgWindow *= 0.7
+			l.sinceCut = 0
+		}
 	}
 	out := math.Min(l.capacity*dt, total)
 	if total > 0 {
@@ -45,6 +74,26 @@ func (l *link) step(dt, bgOffered float64, fgOn bool) (bgGot, fgGot float64) {
 	return 0, 0
 }
 
+// ledbatTarget is the sender's LEDBAT target (utp_target's default).
+const ledbatTarget = 15 * time.Millisecond
+
+// bgSend is what the background's sender offers, given what the
+// receiver's limit lets through.
+func (l *link) bgSend(dt, allowed float64) float64 {
+	if !l.ledbat {
+		return allowed
+	}
+	q := l.rtt() - l.base
+	off := float64(ledbatTarget-q) / float64(ledbatTarget)
+	l.bgRate += l.capacity * math.Max(-1, math.Min(1, off)) * dt
+	if l.bgLoss {
+		l.bgRate /= 2
+	}
+	// Receive-window limited: it does not grow far past what it may send.
+	l.bgRate = math.Max(l.capacity/100, math.Min(l.bgRate, 1.1*allowed))
+	return math.Min(l.bgRate, allowed)
+}
+
 func (l *link) rtt() time.Duration {
 	return l.base + time.Duration((l.qbg+l.qfg)/l.capacity*float64(time.Second))
 }
@@ -52,6 +101,7 @@ func (l *link) rtt() time.Duration {
 type trace struct {
 	t          []time.Duration
 	bg, fg, qd []float64
+	limit      []float64
 }
 
 // simulateLag runs the controller against the link with the foreground on
@@ -77,7 +127,7 @@ func simulateLag(l *link, target time.Duration, total, fgFrom, fgTo, lag time.Du
 		} else {
 			offered = want
 		}
-		bg, fg := l.step(dt.Seconds(), offered, fgOn)
+		bg, fg := l.step(dt.Seconds(), l.bgSend(dt.Seconds(), offered), fgOn)
 		if lag > 0 {
 			// Count whole chunks only.
 			chunkCarry += bg * dt.Seconds()
@@ -104,6 +154,7 @@ func simulateLag(l *link, target time.Duration, total, fgFrom, fgTo, lag time.Du
 			tr.bg = append(tr.bg, bg)
 			tr.fg = append(tr.fg, fg)
 			tr.qd = append(tr.qd, float64(l.rtt()-l.base)/float64(time.Millisecond))
+			tr.limit = append(tr.limit, limit)
 		}
 	}
 	return tr
@@ -149,13 +200,30 @@ func (tr trace) firstTime(from time.Duration, cond func(i int) bool) time.Durati
 
 func TestControllerOnSyntheticLink(t *testing.T) {
 	for _, tc := range []struct {
-		queueMS int
-		lag     time.Duration
-	}{{40, 0}, {110, 0}, {300, 0}, {40, 300 * time.Millisecond}, {110, 300 * time.Millisecond}, {300, 300 * time.Millisecond}} {
+		queueMS  int
+		lag      time.Duration
+		sawtooth bool
+		ledbat   bool
+	}{
+		{40, 0, false, true}, {110, 0, false, true}, {300, 0, false, true},
+		{40, 300 * time.Millisecond, false, true}, {110, 300 * time.Millisecond, false, true}, {300, 300 * time.Millisecond, false, true},
+		{40, 300 * time.Millisecond, true, true}, {110, 300 * time.Millisecond, true, true}, {300, 300 * time.Millisecond, true, true},
+		// A sender that is not delay-based (TCP, when UDP is blocked).
+		{40, 300 * time.Millisecond, true, false}, {110, 300 * time.Millisecond, false, false},
+	} {
 		queueMS, lag := tc.queueMS, tc.lag
-		t.Run(fmt.Sprintf("queue%dms/lag%v", queueMS, lag), func(t *testing.T) {
+		fg := "greedy"
+		if tc.sawtooth {
+			fg = "sawtooth"
+		}
+		bgSender := "ledbat"
+		if !tc.ledbat {
+			bgSender = "unresponsive"
+		}
+		t.Run(fmt.Sprintf("queue%dms/lag%v/%s/%s", queueMS, lag, fg, bgSender), func(t *testing.T) {
 			capacity := 20e6 / 8 // 20 Mbit/s
-			l := &link{capacity: capacity, buffer: capacity * float64(queueMS) / 1000, base: 40 * time.Millisecond}
+			l := &link{capacity: capacity, buffer: capacity * float64(queueMS) / 1000, base: 40 * time.Millisecond,
+				sawtooth: tc.sawtooth, ledbat: tc.ledbat}
 			target := 25 * time.Millisecond
 			tr := simulateLag(l, target, 60*time.Second, 20*time.Second, 40*time.Second, lag)
 
@@ -190,10 +258,11 @@ func TestControllerWithoutSamples(t *testing.T) {
 	c := newDelayController(25 * time.Millisecond)
 	now := time.Now()
 	c.Sample(now, 40*time.Millisecond)
-	for i := range recentSamples + 2 {
+	for i := range 6 {
 		c.Sample(now.Add(time.Duration(i+1)*250*time.Millisecond), 200*time.Millisecond)
 	}
-	if l := c.Update(now.Add(time.Second), 1e6); math.IsInf(l, 1) {
+	c.Update(now.Add(time.Second), 1e6)
+	if l := c.Update(now.Add(2500*time.Millisecond), 1e6); math.IsInf(l, 1) {
 		t.Fatalf("fresh high delay: no limit")
 	}
 	if l := c.Update(now.Add(10*time.Second), 1e6); !math.IsInf(l, 1) {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net"
 	"os"
@@ -26,21 +27,38 @@ var traceYield = os.Getenv("SMSTORRENT_TRACE_YIELD") == "1"
 // probeInterval is how often the path to hq is measured and the limits moved.
 const probeInterval = 250 * time.Millisecond
 
+// idleProbeInterval is how often the path is measured while nothing
+// crosses the WAN: enough to keep the base delay fresh, without thousands
+// of idle PCs knocking on hq four times a second.
+const idleProbeInterval = 10 * time.Second
+
 // runYield measures the round-trip time to the probe address (a TCP
 // handshake: SYN out, SYN-ACK back, through both directions' queues) four
-// times a second and lets the delay controllers move the engine's limits.
+// times a second while the service transfers across the WAN or has
+// background work, and lets the delay controllers move the engine's limits.
 func (s *Service) runYield(ctx context.Context, addr string) {
 	t := time.NewTicker(probeInterval)
 	defer t.Stop()
 	var lastRead, lastWritten int64
 	var down, up float64
 	last := time.Now()
+	var lastProbe, lastMoved, lastOK time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		if s.wanRead.Load() != lastRead || s.wanWritten.Load() != lastWritten {
+			lastMoved = time.Now()
+		}
+		s.mu.Lock()
+		busy := time.Since(lastMoved) < idleProbeInterval || s.backgroundWork()
+		s.mu.Unlock()
+		if !busy && time.Since(lastProbe) < idleProbeInterval {
+			continue
+		}
+		lastProbe = time.Now()
 		rtt, err := probe(ctx, addr)
 		now := s.now()
 		// Only traffic that crosses the WAN counts and is held back.
@@ -51,6 +69,17 @@ func (s *Service) runYield(ctx context.Context, addr string) {
 		down = 0.3*float64(read-lastRead)/el + 0.7*down
 		up = 0.3*float64(written-lastWritten)/el + 0.7*up
 		lastRead, lastWritten = read, written
+		if err == nil {
+			lastOK = now
+		} else if isTimeout(err) && now.Sub(lastOK) < staleAfter {
+			// hq answered a moment ago: the handshake was lost in a full
+			// queue (its retry comes only after a second). Count it as a
+			// queue well above target, a congestion signal like any other.
+			s.mu.Lock()
+			rtt = min(probeTimeout, s.yield.down.Base()+4*s.yield.down.target)
+			s.mu.Unlock()
+			err = nil
+		}
 		s.mu.Lock()
 		y := &s.yield
 		if err != nil {
@@ -66,15 +95,24 @@ func (s *Service) runYield(ctx context.Context, addr string) {
 		y.measuring = y.qd >= 0
 		if traceYield {
 			s.log.Info("yield", "rtt", rtt, "qd", y.qd, "base", y.base, "down", int64(down), "limit", y.limDown,
-				"ss", y.down.slowStart, "cong", y.down.congested, "cap", int64(y.down.capacity), "err", err)
+				"yielded", y.down.yielded, "cap", int64(y.down.capacity), "err", err)
 		}
 		s.applyLimits()
 		s.mu.Unlock()
 	}
 }
 
+// probeTimeout bounds one probe: a SYN lost in a full queue is retried
+// only after a second, and the controller should not wait that long.
+const probeTimeout = 500 * time.Millisecond
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
 func probe(ctx context.Context, addr string) (time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	var d net.Dialer
 	start := time.Now()
@@ -85,6 +123,20 @@ func probe(ctx context.Context, addr string) (time.Duration, error) {
 	}
 	c.Close()
 	return rtt, nil
+}
+
+// backgroundWork reports whether a background job is still to be
+// transferred. Called with s.mu.
+func (s *Service) backgroundWork() bool {
+	for _, j := range s.jobs {
+		if !j.rec.Priority.Background() || j.t == nil || j.rec.Suspended || j.rec.Fatal != "" {
+			continue
+		}
+		if j.t.Info() == nil || !j.t.Complete().Bool() {
+			return true
+		}
+	}
+	return false
 }
 
 // foregroundMoving reports whether a foreground job is transferring; then

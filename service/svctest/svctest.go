@@ -229,10 +229,14 @@ func PlaceContent(t testing.TB, cfg config.Config, p *Package) {
 	}
 }
 
-// StartOrigin runs a service on OriginIP that holds and seeds p.
-func StartOrigin(t testing.TB, key Key, tr *Tracker, p *Package) *svc.Instance {
+// StartOrigin runs a service on OriginIP that holds and seeds p; edits
+// change its configuration.
+func StartOrigin(t testing.TB, key Key, tr *Tracker, p *Package, edits ...func(*config.Config)) *svc.Instance {
 	t.Helper()
 	cfg := Config(t, key, tr.Repository, OriginIP)
+	for _, e := range edits {
+		e(&cfg)
+	}
 	PlaceContent(t, cfg, p)
 	in := StartService(t, cfg, svc.Options{})
 	c := in.Client(true)
