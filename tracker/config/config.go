@@ -99,7 +99,13 @@ type Config struct {
 	OriginPeers      int      `json:"origin_peers,omitempty"`
 	MaxQueryBytes    int      `json:"max_query_bytes,omitempty"`
 	MaxSwarmPeers    int      `json:"max_swarm_peers,omitempty"`
+	// SiteGateways sends each site's traffic with the origins through one
+	// leecher of the site (default true; see docs/TRACKER.md).
+	SiteGateways *bool `json:"site_gateways,omitempty"`
 }
+
+// Gateways reports whether site gateways are on.
+func (c *Config) Gateways() bool { return c.SiteGateways == nil || *c.SiteGateways }
 
 // Load reads, defaults and validates a configuration file. An empty path
 // gives the defaults.

@@ -76,8 +76,10 @@ func sorted(s []string) []string {
 	return out
 }
 
+// Without site gateways every PC learns the origins (with them, only one
+// PC per site does: tracker/swarm's TestSiteGateways).
 func TestSitesNeverSeeOtherSitesButSeeOrigins(t *testing.T) {
-	e := trackertest.Start(t, nil)
+	e := trackertest.Start(t, func(c *config.Config) { c.SiteGateways = new(bool) })
 	p := trackertest.MakePackage(t, e.Key, "PS100001", "1.0", 64<<10, e.Announce)
 	e.Publish(p)
 
@@ -128,7 +130,7 @@ func TestShareWithAllowsOtherSite(t *testing.T) {
 }
 
 func TestPeerListCappedAndExpired(t *testing.T) {
-	e := trackertest.Start(t, func(c *config.Config) { c.MaxPeers = 5; c.OriginPeers = 2 })
+	e := trackertest.Start(t, func(c *config.Config) { c.MaxPeers = 5; c.OriginPeers = 2; c.SiteGateways = new(bool) })
 	p := trackertest.MakePackage(t, e.Key, "PS100003", "1.0", 32<<10, e.Announce)
 	e.Publish(p)
 	for i := range 10 {

@@ -95,8 +95,12 @@ func (t *Tracker) Announce(_ context.Context, from netip.Addr, req *announce.Req
 		Event: req.Event, Uploaded: req.Uploaded, Downloaded: req.Downloaded, Left: req.Left,
 		NumWant: req.NumWant,
 	})
+	interval := t.Interval
+	if res.Soon {
+		interval = t.MinInterval
+	}
 	return &announce.Response{
-		Interval: t.Interval, MinInterval: t.MinInterval,
+		Interval: interval, MinInterval: t.MinInterval,
 		Seeders: res.Seeders, Leechers: res.Leechers, Peers: res.Peers,
 	}, nil
 }

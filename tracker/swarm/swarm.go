@@ -5,6 +5,14 @@
 // that stopped announcing, and counts per-site figures (completed
 // downloads, bytes reported). It knows nothing about the network: callers
 // resolve the client's site and origin status before calling Announce.
+//
+// With Options.Gateways, one leecher per site, its gateway, is the only one
+// that learns the origins (and the only one of the site that origins
+// learn): the package crosses the site's WAN link about once, through the
+// gateway, and the other PCs of the site get it from their neighbours.
+// Once a PC of the site has the whole package, nobody in the site needs
+// the origins. A gateway that stops announcing for GatewayStale is
+// replaced by the next leecher of its site that announces.
 package swarm
 
 import (
@@ -54,6 +62,12 @@ type Result struct {
 	Peers    []PeerAddr
 	Seeders  int
 	Leechers int
+	// Gateway: the client is its site's gateway to the origins.
+	Gateway bool
+	// Soon asks the client to announce again at the minimum interval: a
+	// leecher of a site that depends on a gateway, so that a gateway that
+	// vanished is noticed and replaced within minutes.
+	Soon bool
 }
 
 // Figures are per-site swarm figures.
@@ -101,7 +115,13 @@ type Options struct {
 	// of made-up peer IDs cannot exhaust memory.
 	MaxSwarmPeers int
 	Policy        Policy
-	Now           func() time.Time // for tests; nil: time.Now
+	// Gateways sends each site's traffic with the origins through one
+	// leecher of the site (see the package comment).
+	Gateways bool
+	// GatewayStale is how long a gateway (or a site's seeder) may go
+	// without announcing before it no longer counts; 0: TTL.
+	GatewayStale time.Duration
+	Now          func() time.Time // for tests; nil: time.Now
 }
 
 // Registry holds all swarms. It is safe for concurrent use.
@@ -148,6 +168,7 @@ type swarm struct {
 	seeders  int
 	leechers int
 	counters map[string]*Counters
+	gateways map[string]*peer // per site, with Options.Gateways
 }
 
 // NewRegistry makes an empty registry.
@@ -164,6 +185,9 @@ func NewRegistry(o Options) *Registry {
 	if o.OriginPeers > o.MaxPeers {
 		o.OriginPeers = o.MaxPeers
 	}
+	if o.GatewayStale <= 0 {
+		o.GatewayStale = o.TTL
+	}
 	return &Registry{opts: o, swarms: map[Hash]*swarm{}}
 }
 
@@ -177,7 +201,7 @@ func (r *Registry) swarm(ih Hash, create bool) *swarm {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s = r.swarms[ih]; s == nil {
-		s = &swarm{peers: map[Hash]*peer{}, sites: map[string]*peerSet{}, counters: map[string]*Counters{}}
+		s = &swarm{peers: map[Hash]*peer{}, sites: map[string]*peerSet{}, counters: map[string]*Counters{}, gateways: map[string]*peer{}}
 		r.swarms[ih] = s
 	}
 	return s
@@ -213,6 +237,9 @@ func (s *swarm) insert(p *peer) {
 
 func (s *swarm) delete(p *peer) {
 	delete(s.peers, p.ID)
+	if s.gateways[p.site] == p {
+		delete(s.gateways, p.site)
+	}
 	if p.set != nil {
 		p.set.remove(p)
 	}
@@ -256,7 +283,7 @@ func (r *Registry) Announce(req Request) Result {
 	} else {
 		p = &peer{PeerAddr: PeerAddr{ID: req.PeerID, Addr: req.Addr}, site: req.Site, origin: req.Origin, seeder: seeder}
 		if len(s.peers) >= r.opts.MaxSwarmPeers {
-			return Result{Peers: r.pick(s, p, req.NumWant), Seeders: s.seeders, Leechers: s.leechers}
+			return Result{Peers: r.pick(s, p, req.NumWant, false), Seeders: s.seeders, Leechers: s.leechers}
 		}
 		if req.Event == EventStarted {
 			r.account(s, p, req)
@@ -273,7 +300,52 @@ func (r *Registry) Announce(req Request) Result {
 		s.counter(counterSite(p)).Completed++
 		r.changes.Add(1)
 	}
-	return Result{Peers: r.pick(s, p, req.NumWant), Seeders: s.seeders, Leechers: s.leechers}
+	res := Result{Seeders: s.seeders, Leechers: s.leechers}
+	if r.opts.Gateways && !p.origin && p.site != "" && !p.seeder {
+		res.Gateway = r.gatewayFor(s, p, now)
+		res.Soon = true
+	}
+	res.Peers = r.pick(s, p, req.NumWant, res.Gateway)
+	return res
+}
+
+// gatewayFor reports whether p, a leecher of a site, is (or now becomes)
+// the site's gateway: there is no live gateway and no live seeder in the
+// site. Called with s.mu.
+func (r *Registry) gatewayFor(s *swarm, p *peer, now int64) bool {
+	if r.siteHasSeeder(s, p.site, now) {
+		return false
+	}
+	g := s.gateways[p.site]
+	if g == p {
+		return true
+	}
+	// A live gateway keeps the role, unless p announces from its address:
+	// the same PC, restarted with a new peer ID.
+	if g != nil && !g.seeder && g.set != nil && r.live(g, now) && g.Addr.Addr() != p.Addr.Addr() {
+		return false
+	}
+	s.gateways[p.site] = p
+	return true
+}
+
+func (r *Registry) live(p *peer, now int64) bool {
+	return now-p.lastSeen <= int64(r.opts.GatewayStale)
+}
+
+// siteHasSeeder reports whether a PC of the site has the whole package and
+// announced lately. Called with s.mu.
+func (r *Registry) siteHasSeeder(s *swarm, site string, now int64) bool {
+	set := s.sites[site]
+	if set == nil {
+		return false
+	}
+	for _, q := range set.list {
+		if q.seeder && r.live(q, now) {
+			return true
+		}
+	}
+	return false
 }
 
 // account adds the bytes reported since the peer's last announce.
@@ -298,8 +370,9 @@ func (r *Registry) account(s *swarm, p *peer, req Request) {
 // then origins. OriginPeers slots are kept for origins so that a busy
 // site still learns about them. An origin gets peers of every site (so a
 // seeding origin can reach leechers that cannot be dialled), then other
-// origins.
-func (r *Registry) pick(s *swarm, p *peer, numWant int) []PeerAddr {
+// origins. With gateways, a site's PC gets origins only if it is the
+// gateway, and an origin gets only the gateways.
+func (r *Registry) pick(s *swarm, p *peer, numWant int, gateway bool) []PeerAddr {
 	want := r.opts.MaxPeers
 	if numWant >= 0 && numWant < want {
 		want = numWant
@@ -311,9 +384,23 @@ func (r *Registry) pick(s *swarm, p *peer, numWant int) []PeerAddr {
 	if p.origin {
 		nOrigins--
 	}
+	if r.opts.Gateways && !p.origin && p.site != "" && !gateway {
+		nOrigins = 0
+	}
 	originSlots := min(r.opts.OriginPeers, nOrigins, want)
 	out := make([]PeerAddr, 0, want)
-	if p.origin {
+	if p.origin && r.opts.Gateways {
+		var gws []*peer
+		for _, g := range s.gateways {
+			if g.set != nil && !g.seeder {
+				gws = append(gws, g)
+			}
+		}
+		rand.Shuffle(len(gws), func(i, j int) { gws[i], gws[j] = gws[j], gws[i] })
+		for _, g := range gws[:min(len(gws), want-originSlots)] {
+			out = append(out, g.PeerAddr)
+		}
+	} else if p.origin {
 		var all []*peerSet
 		for _, set := range s.sites {
 			all = append(all, set)
@@ -332,6 +419,9 @@ func (r *Registry) pick(s *swarm, p *peer, numWant int) []PeerAddr {
 			}
 			out = sample(out, shared, want-originSlots-len(out), p)
 		}
+	}
+	if nOrigins == 0 {
+		return out
 	}
 	return sample(out, []*peerSet{&s.origins}, want-len(out), p)
 }

@@ -193,3 +193,61 @@ func TestStopOnlyFromOwnAddress(t *testing.T) {
 		t.Errorf("the peer's own stop did not remove it: %+v", st)
 	}
 }
+
+// With gateways, one leecher per site learns the origins, and the origin
+// learns only the gateways; a site with a seeder needs no gateway; a
+// gateway that stops announcing is replaced by the next leecher.
+func TestSiteGateways(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := NewRegistry(Options{MaxPeers: 50, OriginPeers: 2, TTL: time.Hour, Gateways: true,
+		GatewayStale: 150 * time.Second, Now: func() time.Time { return now }})
+	o := req("o", "10.0.0.1:1", "")
+	o.Origin, o.Left = true, 0
+	r.Announce(o)
+	a1 := r.Announce(req("a1", "10.1.0.1:1", "a"))
+	if !a1.Gateway || !addrs(a1)["10.0.0.1:1"] || !a1.Soon {
+		t.Fatalf("first leecher of site a: %+v, want the gateway, with the origin, announcing soon", a1)
+	}
+	a2 := r.Announce(req("a2", "10.1.0.2:1", "a"))
+	if a2.Gateway || addrs(a2)["10.0.0.1:1"] || !addrs(a2)["10.1.0.1:1"] {
+		t.Fatalf("second leecher of site a: %+v, want a1 only", a2)
+	}
+	b1 := r.Announce(req("b1", "10.2.0.1:1", "b"))
+	if !b1.Gateway {
+		t.Fatalf("site b has its own gateway: %+v", b1)
+	}
+	if got := addrs(r.Announce(o)); len(got) != 2 || !got["10.1.0.1:1"] || !got["10.2.0.1:1"] {
+		t.Fatalf("the origin got %v, want the two gateways", got)
+	}
+	// The gateway goes quiet: a2 takes over once it is stale.
+	now = now.Add(100 * time.Second)
+	if r.Announce(req("a2", "10.1.0.2:1", "a")).Gateway {
+		t.Fatal("a2 took over from a gateway that announced 100 s ago")
+	}
+	now = now.Add(100 * time.Second)
+	if a2 = r.Announce(req("a2", "10.1.0.2:1", "a")); !a2.Gateway || !addrs(a2)["10.0.0.1:1"] {
+		t.Fatalf("a2 after the gateway went quiet: %+v", a2)
+	}
+	// a1 comes back: a2 stays the gateway.
+	if r.Announce(req("a1", "10.1.0.1:1", "a")).Gateway {
+		t.Fatal("two gateways in site a")
+	}
+	// a2's PC restarts with a new peer ID: it is still the gateway.
+	if res := r.Announce(req("a2-restarted", "10.1.0.2:1", "a")); !res.Gateway {
+		t.Fatalf("the gateway's PC after a restart: %+v", res)
+	}
+	r.Announce(req("a2", "10.1.0.2:1", "a"))
+	// a2 completes: a seeder in the site, so nobody there needs the origin.
+	done := req("a2", "10.1.0.2:1", "a")
+	done.Left, done.Event = 0, EventCompleted
+	if res := r.Announce(done); res.Gateway || addrs(res)["10.0.0.1:1"] {
+		t.Fatalf("a seeder: %+v", res)
+	}
+	a3 := r.Announce(req("a3", "10.1.0.3:1", "a"))
+	if a3.Gateway || addrs(a3)["10.0.0.1:1"] || !addrs(a3)["10.1.0.2:1"] {
+		t.Fatalf("a leecher in a site with a seeder: %+v", a3)
+	}
+	if got := addrs(r.Announce(o)); got["10.1.0.1:1"] || got["10.1.0.2:1"] || got["10.1.0.3:1"] || !got["10.2.0.1:1"] {
+		t.Fatalf("the origin got %v, want only b's gateway", got)
+	}
+}
