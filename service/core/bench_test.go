@@ -26,12 +26,9 @@ func BenchmarkLoopbackTransfer(b *testing.B) {
 	const size = 64 << 20
 	key := svctest.NewKey(b)
 	tr := svctest.StartTracker(b, key)
-	src := b.TempDir()
-	svctest.WriteFiles(b, src, map[string]int{"payload.bin": size})
-	pkg := svctest.MakePackage(b, key, "BENCH", "1", src, tr.Announce, 256<<10)
-	tr.Publish(b, pkg)
+	pkg := svctest.Published(b, key, tr, "BENCH", map[string]int{"payload.bin": size}, 256<<10)
 	svctest.StartOrigin(b, key, tr, pkg)
-	hs := httptest.NewServer(http.FileServer(http.Dir(src)))
+	hs := httptest.NewServer(http.FileServer(http.Dir(pkg.Dir)))
 	defer hs.Close()
 
 	httpOnce := func() time.Duration {

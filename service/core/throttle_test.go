@@ -44,10 +44,7 @@ func TestThrottleAtRunTime(t *testing.T) {
 func testThrottleAtRunTime(t *testing.T, transport string) {
 	key := svctest.NewKey(t)
 	tr := svctest.StartTracker(t, key)
-	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"big.bin": 40 << 20})
-	pkg := svctest.MakePackage(t, key, "THROTTLE", "1", src, tr.Announce, 256<<10)
-	tr.Publish(t, pkg)
+	pkg := svctest.Published(t, key, tr, "THROTTLE", map[string]int{"big.bin": 40 << 20}, 256<<10)
 	// The origin speaks only this transport; the client both (and picks
 	// uTP for a server).
 	svctest.StartOrigin(t, key, tr, pkg, func(c *config.Config) { c.Transports = []string{transport} })
@@ -93,10 +90,7 @@ func testThrottleAtRunTime(t *testing.T, transport string) {
 func TestRepositoryDownIsTransient(t *testing.T) {
 	key := svctest.NewKey(t)
 	tr := svctest.StartTracker(t, key)
-	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"a.bin": 512 << 10})
-	pkg := svctest.MakePackage(t, key, "FLAKY", "1", src, tr.Announce, 0)
-	tr.Publish(t, pkg)
+	pkg := svctest.Published(t, key, tr, "FLAKY", map[string]int{"a.bin": 512 << 10}, 0)
 	svctest.StartOrigin(t, key, tr, pkg)
 	var up atomic.Bool
 	var calls atomic.Int32

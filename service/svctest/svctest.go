@@ -106,6 +106,18 @@ type Tracker struct {
 	stop       func()
 }
 
+// Published writes files (name → size, pseudo-random content) into a new
+// folder, makes a package of it signed by key with the tracker's announce
+// URL, and publishes it in the tracker's repository.
+func Published(t testing.TB, key Key, tr *Tracker, id string, files map[string]int, pieceLength int64) *Package {
+	t.Helper()
+	src := t.TempDir()
+	WriteFiles(t, src, files)
+	p := MakePackage(t, key, id, "1", src, tr.Announce, pieceLength)
+	tr.Publish(t, p)
+	return p
+}
+
 // StartTracker runs the real tracker on OriginIP with one site for
 // 127.0.0.1 and OriginIP as origin, trusting key.
 func StartTracker(t testing.TB, key Key) *Tracker {
