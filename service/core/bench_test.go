@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/service/api"
+	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
 	"github.com/smstorrent/smstorrent/service/svctest"
 )
@@ -19,7 +20,9 @@ import (
 // to a fresh branch service over loopback (TCP), and, in the same run, the
 // same bytes over plain HTTP from a file server as the baseline. It reports
 // MB/s for both and SMSTorrent's ratio to the baseline; then the same
-// transfer with an 8 MiB/s download limit, to show the limiter's accuracy.
+// transfer with an 8 MiB/s download limit, to show the limiter's accuracy;
+// then over uTP (the transport across the WAN: the origin is a server),
+// to show what LEDBAT and libutp cost in throughput against TCP.
 //
 //	go test -run '^$' -bench LoopbackTransfer -benchtime 3x ./service/core
 func BenchmarkLoopbackTransfer(b *testing.B) {
@@ -27,7 +30,7 @@ func BenchmarkLoopbackTransfer(b *testing.B) {
 	key := svctest.NewKey(b)
 	tr := svctest.StartTracker(b, key)
 	pkg := svctest.Published(b, key, tr, "BENCH", map[string]int{"payload.bin": size}, 256<<10)
-	svctest.StartOrigin(b, key, tr, pkg)
+	svctest.StartOrigin(b, key, tr, pkg, func(c *config.Config) { c.Transports = []string{"tcp", "utp"} })
 	hs := httptest.NewServer(http.FileServer(http.Dir(pkg.Dir)))
 	defer hs.Close()
 
@@ -49,8 +52,11 @@ func BenchmarkLoopbackTransfer(b *testing.B) {
 		f.Close()
 		return time.Since(start)
 	}
-	torrentOnce := func(limit int64) time.Duration {
+	torrentOnce := func(limit int64, transports ...string) time.Duration {
 		cfg := svctest.Config(b, key, tr.Repository, "127.0.0.1")
+		if len(transports) > 0 {
+			cfg.Transports = transports
+		}
 		in := svctest.StartService(b, cfg, svc.Options{})
 		c := in.Client(true)
 		if limit > 0 {
@@ -67,11 +73,12 @@ func BenchmarkLoopbackTransfer(b *testing.B) {
 		in.Stop()
 		return d
 	}
-	var tHTTP, tTorrent, tLimited time.Duration
+	var tHTTP, tTorrent, tLimited, tUTP time.Duration
 	for range b.N {
 		tHTTP += httpOnce()
 		tTorrent += torrentOnce(0)
 		tLimited += torrentOnce(8 << 20)
+		tUTP += torrentOnce(0, "utp")
 	}
 	mbps := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
 	b.ReportMetric(mbps(tHTTP), "http_MB/s")
@@ -79,4 +86,6 @@ func BenchmarkLoopbackTransfer(b *testing.B) {
 	b.ReportMetric(mbps(tTorrent)/mbps(tHTTP), "ratio_vs_http")
 	b.ReportMetric(mbps(tLimited), "limited8MiB_MB/s")
 	b.ReportMetric(mbps(tLimited)/(8*1.048576), "limited_ratio_to_limit")
+	b.ReportMetric(mbps(tUTP), "utp_MB/s")
+	b.ReportMetric(mbps(tUTP)/mbps(tTorrent), "utp_ratio_vs_tcp")
 }
