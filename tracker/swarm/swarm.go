@@ -121,6 +121,10 @@ type Options struct {
 	// GatewayStale is how long a gateway (or a site's seeder) may go
 	// without announcing before it no longer counts; 0: TTL.
 	GatewayStale time.Duration
+	// GatewayStuck is how long a gateway may report no new downloaded
+	// bytes before the next leecher of its site takes over (it cannot
+	// reach the origins, or hangs); 0: 5 minutes.
+	GatewayStuck time.Duration
 	Now          func() time.Time // for tests; nil: time.Now
 }
 
@@ -139,6 +143,7 @@ type peer struct {
 	seeder    bool
 	completed bool
 	lastSeen  int64
+	progress  int64 // when its downloaded total last grew (or it arrived)
 	up, down  int64
 	set       *peerSet
 	pos       int
@@ -187,6 +192,9 @@ func NewRegistry(o Options) *Registry {
 	}
 	if o.GatewayStale <= 0 {
 		o.GatewayStale = o.TTL
+	}
+	if o.GatewayStuck <= 0 {
+		o.GatewayStuck = 5 * time.Minute
 	}
 	return &Registry{opts: o, swarms: map[Hash]*swarm{}}
 }
@@ -264,6 +272,10 @@ func (r *Registry) Announce(req Request) Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.peers[req.PeerID]
+	downBefore := int64(-1)
+	if p != nil {
+		downBefore = p.down
+	}
 	if req.Event == EventStopped {
 		// Only the peer's own address may take it out of the swarm.
 		if p != nil && p.Addr.Addr() == req.Addr.Addr() {
@@ -295,6 +307,9 @@ func (r *Registry) Announce(req Request) Result {
 		s.insert(p)
 	}
 	p.lastSeen = now
+	if downBefore < 0 || req.Downloaded > downBefore {
+		p.progress = now
+	}
 	if req.Event == EventCompleted && !p.completed {
 		p.completed = true
 		s.counter(counterSite(p)).Completed++
@@ -320,9 +335,10 @@ func (r *Registry) gatewayFor(s *swarm, p *peer, now int64) bool {
 	if g == p {
 		return true
 	}
-	// A live gateway keeps the role, unless p announces from its address:
-	// the same PC, restarted with a new peer ID.
-	if g != nil && !g.seeder && g.set != nil && r.live(g, now) && g.Addr.Addr() != p.Addr.Addr() {
+	// A live gateway that makes progress keeps the role, unless p
+	// announces from its address: the same PC, restarted with a new peer ID.
+	if g != nil && !g.seeder && g.set != nil && r.live(g, now) && now-g.progress <= int64(r.opts.GatewayStuck) &&
+		g.Addr.Addr() != p.Addr.Addr() {
 		return false
 	}
 	s.gateways[p.site] = p

@@ -251,3 +251,36 @@ func TestSiteGateways(t *testing.T) {
 		t.Fatalf("the origin got %v, want only b's gateway", got)
 	}
 }
+
+// A gateway that announces but downloads nothing (it cannot reach the
+// origins) hands the role to the next leecher after GatewayStuck.
+func TestStuckGatewayReplaced(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := NewRegistry(Options{MaxPeers: 50, TTL: time.Hour, Gateways: true, GatewayStale: 150 * time.Second,
+		GatewayStuck: 5 * time.Minute, Now: func() time.Time { return now }})
+	o := req("o", "10.0.0.1:1", "")
+	o.Origin, o.Left = true, 0
+	r.Announce(o)
+	stuck, moving := req("a1", "10.1.0.1:1", "a"), req("a2", "10.1.0.2:1", "a")
+	if !r.Announce(stuck).Gateway || r.Announce(moving).Gateway {
+		t.Fatal("a1 should be the gateway")
+	}
+	for range 4 { // a1 announces every minute, with nothing downloaded
+		now = now.Add(time.Minute)
+		r.Announce(stuck)
+		if r.Announce(moving).Gateway {
+			t.Fatal("a2 took over from a gateway that is still within GatewayStuck")
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	r.Announce(stuck)
+	if res := r.Announce(moving); !res.Gateway || !addrs(res)["10.0.0.1:1"] {
+		t.Fatalf("a gateway without progress for 6 minutes kept the role: %+v", res)
+	}
+	// The new gateway makes progress and keeps the role.
+	now = now.Add(10 * time.Minute)
+	moving.Downloaded += 1 << 20
+	if !r.Announce(moving).Gateway {
+		t.Fatal("the new gateway lost the role while making progress")
+	}
+}
