@@ -42,7 +42,7 @@ func TestUpdateMarkdownFileKeepsOtherSections(t *testing.T) {
 			t.Errorf("stale %q in:\n%s", gone, got)
 		}
 	}
-	if strings.Count(got, beginMarker) != 1 {
+	if strings.Count(got, BeginMarker) != 1 {
 		t.Errorf("markers duplicated:\n%s", got)
 	}
 }

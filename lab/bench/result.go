@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/smstorrent/smstorrent/lab/netlab"
@@ -130,16 +129,7 @@ func (r *SystemResult) fill(cfg Config, size int64, took time.Duration, done map
 }
 
 // WriteJSON writes the report to path (creating its folder).
-func (r *Report) WriteJSON(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
+func (r *Report) WriteJSON(path string) error { return netlab.WriteJSON(path, r) }
 
 // ReadReport reads a report written by WriteJSON.
 func ReadReport(path string) (*Report, error) {

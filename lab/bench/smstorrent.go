@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -101,9 +100,9 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	if err := retry(ctx, 30*time.Second, func() error {
+	if err := netlab.Retry(ctx, 30*time.Second, func() error {
 		if err := tracker.Exited(); err != nil {
-			return stop(err)
+			return netlab.Permanent(err)
 		}
 		_, err := e.lab.Run(ctx, netlab.Cmd{NS: hq.NS, Label: "hq-publish", Path: e.bins.tracker,
 			Args: []string{"publish", torrentPath, "--repository", repoURL, "--token", smsAdminToken}})
@@ -138,7 +137,7 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 		if h == hq {
 			// The origin has the package in its cache before it starts.
 			cache := filepath.Join(hdir, "data", "cache", e.pkg.ID)
-			if err := copyTree(e.pkg.Dir, cache); err != nil {
+			if err := netlab.CopyTree(e.pkg.Dir, cache, false); err != nil {
 				return err
 			}
 		}
@@ -155,9 +154,9 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 		procs[h.Name] = p
 	}
 	for _, h := range hosts {
-		if err := retry(ctx, 60*time.Second, func() error {
+		if err := netlab.Retry(ctx, 60*time.Second, func() error {
 			if err := procs[h.Name].Exited(); err != nil {
-				return stop(err)
+				return netlab.Permanent(err)
 			}
 			_, err := s.ctl(ctx, e, h, "status", "--json")
 			return err
@@ -274,62 +273,7 @@ func (s *smstorrentSystem) ctl(ctx context.Context, e *env, h *netlab.Host, args
 }
 
 func (s *smstorrentSystem) job(ctx context.Context, e *env, h *netlab.Host) (smsJob, error) {
-	out, err := s.ctl(ctx, e, h, "job", e.pkg.ID, "--json")
-	if err != nil {
-		return smsJob{}, err
-	}
 	var j smsJob
-	if err := json.Unmarshal(out, &j); err != nil {
-		return smsJob{}, fmt.Errorf("ctl job --json: %w", err)
-	}
-	return j, nil
-}
-
-// copyTree copies the folder src to dst.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-}
-
-// permanent wraps an error that retrying cannot fix.
-type permanent struct{ error }
-
-func stop(err error) error { return permanent{err} }
-
-// retry calls fn until it succeeds, returns a stop(err), ctx ends or limit passes.
-func retry(ctx context.Context, limit time.Duration, fn func() error) error {
-	deadline := time.Now().Add(limit)
-	for {
-		err := fn()
-		if err == nil {
-			return nil
-		}
-		if p, ok := err.(permanent); ok {
-			return p.error
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
-		case <-time.After(300 * time.Millisecond):
-		}
-	}
+	err := netlab.OutputJSON(ctx, h.NS, 20*time.Second, &j, e.bins.service, "ctl", "job", e.pkg.ID, "--json", "--config", s.configs[h.Name])
+	return j, err
 }

@@ -2,16 +2,12 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/smstorrent/smstorrent/lab/netlab"
 	"github.com/smstorrent/smstorrent/lab/trrpc"
@@ -29,8 +25,6 @@ type transmissionSystem struct {
 
 const (
 	trackerPort = 6969
-	trPeerPort  = 51413
-	trRPCPort   = 9091
 )
 
 func lookPath(name string) (string, error) {
@@ -53,37 +47,8 @@ func (s *transmissionSystem) setup(ctx context.Context, e *env) error {
 		return err
 	}
 	// The torrent: transmission-create's defaults, private, one tracker.
-	torrentPath := filepath.Join(hqDir, e.pkg.ID+".torrent")
-	announce := fmt.Sprintf("http://%s:%d/announce", hq.Addr, trackerPort)
-	cmd := exec.CommandContext(ctx, "transmission-create", "-p", "-t", announce, "-o", torrentPath, e.pkg.Path())
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("transmission-create: %w: %s", err, out)
-	}
-	mi, err := metainfo.LoadFromFile(torrentPath)
-	if err != nil {
-		return err
-	}
-	if s.torrent, err = os.ReadFile(torrentPath); err != nil {
-		return err
-	}
-	// opentracker (Debian builds it whitelist-only): whitelist the info hash.
-	otDir := filepath.Join(hqDir, "opentracker")
-	if err := os.MkdirAll(otDir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(otDir, "whitelist.txt"), []byte(mi.HashInfoBytes().HexString()+"\n"), 0o644); err != nil {
-		return err
-	}
-	conf := "access.whitelist whitelist.txt\ntracker.rootdir " + otDir + "\n"
-	if err := os.WriteFile(filepath.Join(otDir, "opentracker.conf"), []byte(conf), 0o644); err != nil {
-		return err
-	}
-	ot, err := e.lab.Start(netlab.Cmd{
-		NS: hq.NS, Label: "hq-opentracker", Path: "opentracker", Dir: otDir,
-		Args: []string{"-f", filepath.Join(otDir, "opentracker.conf"), "-i", hq.Addr.String(),
-			"-p", fmt.Sprint(trackerPort), "-P", fmt.Sprint(trackerPort), "-u", "nobody"},
-	})
-	if err != nil {
+	var ot *netlab.Proc
+	if s.torrent, ot, err = trrpc.StartOpentracker(ctx, e.lab, hq, trackerPort, hqDir, e.pkg.Path()); err != nil {
 		return err
 	}
 
@@ -101,9 +66,9 @@ func (s *transmissionSystem) setup(ctx context.Context, e *env) error {
 		}
 	}
 	for _, h := range hosts {
-		if err := retry(ctx, 30*time.Second, func() error {
+		if err := netlab.Retry(ctx, 30*time.Second, func() error {
 			if err := s.procs[h.Name].Exited(); err != nil {
-				return stop(err)
+				return netlab.Permanent(err)
 			}
 			return s.rpc[h.Name].Call(ctx, "session-get", map[string]any{"fields": []string{"version"}}, nil)
 		}); err != nil {
@@ -135,54 +100,12 @@ func (s *transmissionSystem) startDaemon(e *env, h *netlab.Host, downloadDir str
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(downloadDir, 0o755); err != nil {
-		return err
-	}
-	settings := map[string]any{
-		"bind-address-ipv4":              h.Addr.String(),
-		"bind-address-ipv6":              "::1",
-		"peer-port":                      trPeerPort,
-		"peer-port-random-on-start":      false,
-		"port-forwarding-enabled":        false,
-		"dht-enabled":                    false,
-		"lpd-enabled":                    false,
-		"pex-enabled":                    false,
-		"utp-enabled":                    true,
-		"download-dir":                   downloadDir,
-		"incomplete-dir-enabled":         false,
-		"start-added-torrents":           true,
-		"ratio-limit-enabled":            false,
-		"idle-seeding-limit-enabled":     false,
-		"speed-limit-down-enabled":       false,
-		"speed-limit-up-enabled":         false,
-		"alt-speed-enabled":              false,
-		"blocklist-enabled":              false,
-		"watch-dir-enabled":              false,
-		"rpc-enabled":                    true,
-		"rpc-bind-address":               "127.0.0.1",
-		"rpc-port":                       trRPCPort,
-		"rpc-authentication-required":    false,
-		"rpc-whitelist-enabled":          false,
-		"rpc-host-whitelist-enabled":     false,
-		"message-level":                  2,
-		"scrape-paused-torrents-enabled": false,
-	}
-	b, err := json.MarshalIndent(settings, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(cfgDir, "settings.json"), b, 0o644); err != nil {
-		return err
-	}
-	p, err := e.lab.Start(netlab.Cmd{
-		NS: h.NS, Label: h.Name + "-transmission", Path: "transmission-daemon",
-		Args: []string{"-f", "-g", cfgDir, "--log-error"},
-	})
+	p, rpc, err := trrpc.StartDaemon(e.lab, h, h.Name+"-transmission", cfgDir, downloadDir)
 	if err != nil {
 		return err
 	}
 	s.procs[h.Name] = p
-	s.rpc[h.Name] = trrpc.New(netlab.HTTPClient(h.NS, 10*time.Second), fmt.Sprintf("http://127.0.0.1:%d/transmission/rpc", trRPCPort))
+	s.rpc[h.Name] = rpc
 	return nil
 }
 

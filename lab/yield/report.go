@@ -2,14 +2,12 @@ package yield
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/smstorrent/smstorrent/lab/netlab"
 )
 
 // Report is the scenario's result (lab/results/yield.json).
@@ -194,17 +192,8 @@ func (r *SystemRun) summarize(ph Phases, flow, fgStart, fgStop float64) {
 	}
 }
 
-// WriteJSON writes the report.
-func (r *Report) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
+// WriteJSON writes the report (creating its folder).
+func (r *Report) WriteJSON(path string) error { return netlab.WriteJSON(path, r) }
 
 // ReadReport reads a report written by WriteJSON.
 func ReadReport(path string) (*Report, error) {
@@ -229,27 +218,5 @@ const (
 // with section, or appends the section with its markers; everything else
 // in the file stays as it is.
 func UpdateMarkdownFile(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	block := BeginMarker + "\n" + section + EndMarker
-	s := string(old)
-	i := strings.Index(s, BeginMarker)
-	j := strings.Index(s, EndMarker)
-	switch {
-	case i >= 0 && j > i:
-		s = s[:i] + block + s[j+len(EndMarker):]
-	case i >= 0 || j >= 0:
-		return fmt.Errorf("%s: only one of the yield markers is present", path)
-	default:
-		if s != "" && !strings.HasSuffix(s, "\n") {
-			s += "\n"
-		}
-		if s != "" {
-			s += "\n"
-		}
-		s += block + "\n"
-	}
-	return os.WriteFile(path, []byte(s), 0o644)
+	return netlab.UpdateMarkdownSection(path, BeginMarker, EndMarker, section)
 }

@@ -78,9 +78,9 @@ func (s *smsSystem) setup(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	if err := retry(ctx, 30*time.Second, func() error {
+	if err := netlab.Retry(ctx, 30*time.Second, func() error {
 		if err := tracker.Exited(); err != nil {
-			return stop(err)
+			return netlab.Permanent(err)
 		}
 		_, err := e.lab.Run(ctx, netlab.Cmd{NS: hq.NS, Label: "hq-publish", Path: e.bins.tracker,
 			Args: []string{"publish", torrentPath, "--repository", s.repoURL, "--token", smsAdminToken}})
@@ -98,7 +98,7 @@ func (s *smsSystem) setup(ctx context.Context, e *env) error {
 		return err
 	}
 	// A hard link is enough: the origin only reads the file.
-	if err := linkTree(e.pkg.dir, filepath.Join(hdir, "data", "cache", smsPackageID)); err != nil {
+	if err := netlab.CopyTree(e.pkg.dir, filepath.Join(hdir, "data", "cache", smsPackageID), true); err != nil {
 		return err
 	}
 	s.origin = filepath.Join(hdir, "config.json")
@@ -227,9 +227,9 @@ func (s *smsSystem) stopClient(e *env) error {
 }
 
 func (s *smsSystem) waitReady(ctx context.Context, e *env, h *netlab.Host, cfg string, p *netlab.Proc) error {
-	return retry(ctx, 60*time.Second, func() error {
+	return netlab.Retry(ctx, 60*time.Second, func() error {
 		if err := p.Exited(); err != nil {
-			return stop(err)
+			return netlab.Permanent(err)
 		}
 		_, err := s.ctl(ctx, e, h, cfg, "status", "--json")
 		return err
@@ -247,58 +247,9 @@ type smsJob struct {
 }
 
 func (s *smsSystem) job(ctx context.Context, e *env, h *netlab.Host, cfg string) (smsJob, error) {
-	out, err := s.ctl(ctx, e, h, cfg, "job", smsPackageID, "--json")
-	if err != nil {
-		return smsJob{}, err
-	}
 	var j smsJob
-	if err := json.Unmarshal(out, &j); err != nil {
-		return smsJob{}, fmt.Errorf("ctl job --json: %w", err)
-	}
-	return j, nil
-}
-
-// linkTree recreates the folder src at dst with hard links to its files.
-func linkTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		return os.Link(p, target)
-	})
-}
-
-// permanent wraps an error that retrying cannot fix.
-type permanent struct{ error }
-
-func stop(err error) error { return permanent{err} }
-
-// retry calls fn until it succeeds, returns a stop(err), ctx ends or limit passes.
-func retry(ctx context.Context, limit time.Duration, fn func() error) error {
-	deadline := time.Now().Add(limit)
-	for {
-		err := fn()
-		if err == nil {
-			return nil
-		}
-		if p, ok := err.(permanent); ok {
-			return p.error
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		if serr := sleep(ctx, 300*time.Millisecond); serr != nil {
-			return fmt.Errorf("%w (last: %v)", serr, err)
-		}
-	}
+	err := netlab.OutputJSON(ctx, h.NS, 20*time.Second, &j, e.bins.service, "ctl", "job", smsPackageID, "--json", "--config", cfg)
+	return j, err
 }
 
 // sleep waits d or until ctx ends.

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/anacrolix/torrent/metainfo"
-
 	"github.com/smstorrent/smstorrent/lab/netlab"
 	"github.com/smstorrent/smstorrent/lab/trrpc"
 )
@@ -31,8 +29,6 @@ type trSystem struct {
 
 const (
 	trTrackerPort = 6970
-	trPeerPort    = 51413
-	trRPCPort     = 9091
 )
 
 func (s *trSystem) name() string { return "transmission" }
@@ -48,40 +44,15 @@ func (s *trSystem) setup(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	torrentPath := filepath.Join(dir, "package.torrent")
-	announce := fmt.Sprintf("http://%s:%d/announce", hq.Addr, trTrackerPort)
-	if out, err := exec.CommandContext(ctx, "transmission-create", "-p", "-t", announce, "-o", torrentPath,
-		filepath.Join(e.pkg.dir, e.pkg.name)).CombinedOutput(); err != nil {
-		return fmt.Errorf("transmission-create: %w: %s", err, out)
-	}
-	mi, err := metainfo.LoadFromFile(torrentPath)
-	if err != nil {
-		return err
-	}
-	if s.torrent, err = os.ReadFile(torrentPath); err != nil {
-		return err
-	}
-	otDir := filepath.Join(dir, "opentracker")
-	if err := os.MkdirAll(otDir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(otDir, "whitelist.txt"), []byte(mi.HashInfoBytes().HexString()+"\n"), 0o644); err != nil {
-		return err
-	}
-	conf := "access.whitelist whitelist.txt\ntracker.rootdir " + otDir + "\n"
-	if err := os.WriteFile(filepath.Join(otDir, "opentracker.conf"), []byte(conf), 0o644); err != nil {
-		return err
-	}
-	ot, err := e.lab.Start(netlab.Cmd{NS: hq.NS, Label: "hq-opentracker", Path: "opentracker", Dir: otDir,
-		Args: []string{"-f", filepath.Join(otDir, "opentracker.conf"), "-i", hq.Addr.String(),
-			"-p", fmt.Sprint(trTrackerPort), "-P", fmt.Sprint(trTrackerPort), "-u", "nobody"}})
+	var ot *netlab.Proc
+	s.torrent, ot, err = trrpc.StartOpentracker(ctx, e.lab, hq, trTrackerPort, dir, filepath.Join(e.pkg.dir, e.pkg.name))
 	if err != nil {
 		return err
 	}
 	// TCP between peers off on the client: reject the peer port both ways.
 	for _, rule := range [][]string{
-		{"OUTPUT", "-p", "tcp", "--dport", fmt.Sprint(trPeerPort)},
-		{"INPUT", "-p", "tcp", "--dport", fmt.Sprint(trPeerPort)},
+		{"OUTPUT", "-p", "tcp", "--dport", fmt.Sprint(trrpc.PeerPort)},
+		{"INPUT", "-p", "tcp", "--dport", fmt.Sprint(trrpc.PeerPort)},
 	} {
 		args := append([]string{"netns", "exec", e.bg.NS, "iptables", "-w", "5", "-A"}, rule...)
 		args = append(args, "-j", "REJECT", "--reject-with", "tcp-reset")
@@ -119,54 +90,13 @@ func (s *trSystem) startDaemon(e *env, h *netlab.Host, run, downloadDir string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := os.MkdirAll(downloadDir, 0o755); err != nil {
-		return nil, nil, err
-	}
-	settings := map[string]any{
-		"bind-address-ipv4":              h.Addr.String(),
-		"bind-address-ipv6":              "::1",
-		"peer-port":                      trPeerPort,
-		"peer-port-random-on-start":      false,
-		"port-forwarding-enabled":        false,
-		"dht-enabled":                    false,
-		"lpd-enabled":                    false,
-		"pex-enabled":                    false,
-		"utp-enabled":                    true,
-		"download-dir":                   downloadDir,
-		"incomplete-dir-enabled":         false,
-		"start-added-torrents":           true,
-		"ratio-limit-enabled":            false,
-		"idle-seeding-limit-enabled":     false,
-		"speed-limit-down-enabled":       false,
-		"speed-limit-up-enabled":         false,
-		"alt-speed-enabled":              false,
-		"blocklist-enabled":              false,
-		"watch-dir-enabled":              false,
-		"rpc-enabled":                    true,
-		"rpc-bind-address":               "127.0.0.1",
-		"rpc-port":                       trRPCPort,
-		"rpc-authentication-required":    false,
-		"rpc-whitelist-enabled":          false,
-		"rpc-host-whitelist-enabled":     false,
-		"message-level":                  2,
-		"scrape-paused-torrents-enabled": false,
-	}
-	if err := netlab.WriteJSON(filepath.Join(cfgDir, "settings.json"), settings); err != nil {
-		return nil, nil, err
-	}
-	p, err := e.lab.Start(netlab.Cmd{NS: h.NS, Label: h.Name + "-transmission-" + run, Path: "transmission-daemon",
-		Args: []string{"-f", "-g", cfgDir, "--log-error"}})
-	if err != nil {
-		return nil, nil, err
-	}
-	rpc := trrpc.New(netlab.HTTPClient(h.NS, 10*time.Second), fmt.Sprintf("http://127.0.0.1:%d/transmission/rpc", trRPCPort))
-	return p, rpc, nil
+	return trrpc.StartDaemon(e.lab, h, h.Name+"-transmission-"+run, cfgDir, downloadDir)
 }
 
 func (s *trSystem) waitRPC(ctx context.Context, p *netlab.Proc, rpc *trrpc.Client) error {
-	return retry(ctx, 30*time.Second, func() error {
+	return netlab.Retry(ctx, 30*time.Second, func() error {
 		if err := p.Exited(); err != nil {
-			return stop(err)
+			return netlab.Permanent(err)
 		}
 		return rpc.Call(ctx, "session-get", map[string]any{"fields": []string{"version"}}, nil)
 	})

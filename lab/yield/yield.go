@@ -303,9 +303,9 @@ func (e *env) startCommon(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := retry(ctx, 20*time.Second, func() error {
+	if err := netlab.Retry(ctx, 20*time.Second, func() error {
 		if err := srv.Exited(); err != nil {
-			return stop(err)
+			return netlab.Permanent(err)
 		}
 		c, err := netlab.DialContext(ctx, e.probe.NS, "tcp", fmt.Sprintf("%s:%d", hq.Addr, probePort))
 		if err != nil {

@@ -89,22 +89,9 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	chartRel := ""
-	if o.chart != "" {
-		if err := rep.WriteChart(o.chart); err != nil {
-			return fmt.Errorf("chart: %w", err)
-		}
-		if o.markdown != "" {
-			if rel, err := filepath.Rel(filepath.Dir(o.markdown), o.chart); err == nil {
-				chartRel = filepath.ToSlash(rel)
-			}
-		}
-	}
-	section := rep.Markdown(chartRel)
-	if o.markdown != "" {
-		if err := bench.UpdateMarkdownFile(o.markdown, section); err != nil {
-			return err
-		}
+	section, err := netlab.Publish(rep, o.chart, o.markdown, bench.BeginMarker, bench.EndMarker)
+	if err != nil {
+		return err
 	}
 	fmt.Print(section)
 	var wrote []string

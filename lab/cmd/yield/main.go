@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/smstorrent/smstorrent/lab/netlab"
 	"github.com/smstorrent/smstorrent/lab/yield"
 )
 
@@ -133,22 +134,9 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	chartRel := ""
-	if o.chart != "" {
-		if err := rep.WriteChart(o.chart); err != nil {
-			return fmt.Errorf("chart: %w", err)
-		}
-		if o.markdown != "" {
-			if rel, err := filepath.Rel(filepath.Dir(o.markdown), o.chart); err == nil {
-				chartRel = filepath.ToSlash(rel)
-			}
-		}
-	}
-	section := rep.Markdown(chartRel)
-	if o.markdown != "" {
-		if err := yield.UpdateMarkdownFile(o.markdown, section); err != nil {
-			return err
-		}
+	section, err := netlab.Publish(rep, o.chart, o.markdown, yield.BeginMarker, yield.EndMarker)
+	if err != nil {
+		return err
 	}
 	fmt.Print(section)
 	fmt.Printf("\ndone in %s\n", time.Since(start).Round(time.Second))
