@@ -112,6 +112,14 @@ func (c *delayController) Sample(now time.Time, rtt time.Duration) {
 	}
 }
 
+// SampleLost records a probe lost in a full queue as a queue well above
+// target (four times it): a congestion signal like any other.
+func (c *delayController) SampleLost(now time.Time) {
+	if b := c.Base(); b > 0 {
+		c.Sample(now, b+4*c.target)
+	}
+}
+
 // Base is the base delay: the smallest RTT seen over the last minutes.
 func (c *delayController) Base() time.Duration {
 	var m time.Duration

@@ -287,3 +287,21 @@ func TestControllerBaseDelay(t *testing.T) {
 		t.Fatalf("base after the history rolled over: %v", b)
 	}
 }
+
+// A probe lost in a full queue reads as a queue of four times the target;
+// before any base is known it records nothing.
+func TestControllerLostProbe(t *testing.T) {
+	c := newDelayController(25 * time.Millisecond)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.SampleLost(now)
+	if q := c.Queueing(now); q != -1 {
+		t.Fatalf("a lost probe without a base gave queueing %v", q)
+	}
+	c.Sample(now, 40*time.Millisecond)
+	for i := 1; i <= 3; i++ {
+		c.SampleLost(now.Add(time.Duration(i) * 250 * time.Millisecond))
+	}
+	if q := c.Queueing(now.Add(750 * time.Millisecond)); q != 100*time.Millisecond {
+		t.Fatalf("three lost probes: queueing %v, want 100ms", q)
+	}
+}

@@ -69,25 +69,25 @@ func (s *Service) runYield(ctx context.Context, addr string) {
 		down = 0.3*float64(read-lastRead)/el + 0.7*down
 		up = 0.3*float64(written-lastWritten)/el + 0.7*up
 		lastRead, lastWritten = read, written
+		// A probe that timed out while hq answered a moment ago was lost in
+		// a full queue (its retry comes only after a second).
+		lost := err != nil && isTimeout(err) && now.Sub(lastOK) < staleAfter
 		if err == nil {
 			lastOK = now
-		} else if isTimeout(err) && now.Sub(lastOK) < staleAfter {
-			// hq answered a moment ago: the handshake was lost in a full
-			// queue (its retry comes only after a second). Count it as a
-			// queue well above target, a congestion signal like any other.
-			s.mu.Lock()
-			rtt = min(probeTimeout, s.yield.down.Base()+4*s.yield.down.target)
-			s.mu.Unlock()
-			err = nil
 		}
 		s.mu.Lock()
 		y := &s.yield
-		if err != nil {
-			y.probeErr = err.Error()
-		} else {
+		switch {
+		case err == nil:
 			y.probeErr = ""
 			y.down.Sample(now, rtt)
 			y.up.Sample(now, rtt)
+		case lost:
+			y.probeErr = ""
+			y.down.SampleLost(now)
+			y.up.SampleLost(now)
+		default:
+			y.probeErr = err.Error()
 		}
 		y.limDown = y.down.Update(now, down)
 		y.limUp = y.up.Update(now, up)
