@@ -45,6 +45,9 @@ type Options struct {
 	Now func() time.Time
 	// TickInterval is how often progress is sampled and events are sent; 0: 1s.
 	TickInterval time.Duration
+	// RequestTimeout is how long a peer may leave our requests unanswered
+	// before its connection is closed (see requests.go); 0: 30s.
+	RequestTimeout time.Duration
 }
 
 // Service is one running SMSTorrent service.
@@ -73,6 +76,7 @@ type Service struct {
 	wanRead, wanWritten atomic.Int64
 	trackers            *trackerHealth
 	peers               *peerCounters
+	reqs                *requestWatch
 	store               store
 
 	mu        sync.Mutex
@@ -139,6 +143,7 @@ func New(opts Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.reqs = newRequestWatch(opts.RequestTimeout, s.log)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -276,6 +281,7 @@ func (s *Service) openEngine() error {
 	// The engine logs every failed piece hash at INFO; keep warnings only.
 	cc.Slogger = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
 	cc.TrackerDialContext = s.trackers.dial
+	s.reqs.install(&cc.Callbacks)
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
 		s.peers.received(ev, s.classify)
 	})
@@ -377,6 +383,7 @@ func (s *Service) Serve(ctx context.Context) error {
 	repoT := time.NewTicker(30 * time.Second)
 	defer repoT.Stop()
 	go s.checkRepository(ctx)
+	go s.reqs.run(ctx)
 	if s.yield.down != nil {
 		go s.runYield(ctx, s.cfg.ProbeAddr())
 	}
