@@ -1,0 +1,139 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/anacrolix/torrent/bencode"
+)
+
+// OpentrackerBin is the Debian package opentracker's executable.
+const OpentrackerBin = "/usr/bin/opentracker"
+
+// Opentracker is an opentracker on loopback. Debian builds it
+// whitelist-only: it serves the info-hashes given to Start.
+type Opentracker struct {
+	Announce string // http://ip:port/announce
+	ip       string
+	port     int
+	dir      string
+	cmd      *exec.Cmd
+	logf     *os.File
+	done     chan struct{}
+}
+
+// NewOpentracker chooses its port on ip, so that torrents can name its
+// announce URL before Start.
+func NewOpentracker(ip, dir string) (*Opentracker, error) {
+	port, err := FreePort(ip)
+	if err != nil {
+		return nil, err
+	}
+	return &Opentracker{Announce: fmt.Sprintf("http://%s:%d/announce", ip, port), ip: ip, port: port, dir: dir}, nil
+}
+
+// Start runs it, serving the info-hashes hashes, and waits until it
+// answers a scrape.
+func (o *Opentracker) Start(hashes ...[20]byte) error {
+	if _, err := os.Stat(OpentrackerBin); err != nil {
+		return fmt.Errorf("%s is not installed (Debian package opentracker): %w", OpentrackerBin, err)
+	}
+	// It drops to user nobody, who must read its folder.
+	if err := os.Chmod(o.dir, 0o755); err != nil {
+		return err
+	}
+	var wl bytes.Buffer
+	for _, h := range hashes {
+		wl.WriteString(hex.EncodeToString(h[:]) + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(o.dir, "whitelist.txt"), wl.Bytes(), 0o644); err != nil {
+		return err
+	}
+	conf := "access.whitelist whitelist.txt\ntracker.rootdir " + o.dir + "\n"
+	cf := filepath.Join(o.dir, "opentracker.conf")
+	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+		return err
+	}
+	var err error
+	if o.logf, err = os.Create(filepath.Join(o.dir, "opentracker.log")); err != nil {
+		return err
+	}
+	p := strconv.Itoa(o.port)
+	args := []string{"-f", cf, "-i", o.ip, "-p", p, "-P", p}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "nobody")
+	}
+	o.cmd = exec.Command(OpentrackerBin, args...)
+	o.cmd.Dir = o.dir
+	o.cmd.Stdout, o.cmd.Stderr = o.logf, o.logf
+	if err := o.cmd.Start(); err != nil {
+		o.logf.Close()
+		return fmt.Errorf("starting opentracker: %w", err)
+	}
+	o.done = make(chan struct{})
+	go func() { _ = o.cmd.Wait(); close(o.done) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		if len(hashes) == 0 {
+			return nil
+		}
+		if _, err := o.Seeders(hashes[0]); err == nil {
+			return nil
+		}
+		select {
+		case <-o.done:
+			b, _ := os.ReadFile(o.logf.Name())
+			return fmt.Errorf("opentracker exited: %s", b)
+		case <-ctx.Done():
+			o.Stop()
+			return fmt.Errorf("opentracker did not answer within 30 s")
+		case <-time.After(50 * time.Millisecond): // polling interval
+		}
+	}
+}
+
+// Seeders scrapes the number of seeders of ih.
+func (o *Opentracker) Seeders(ih [20]byte) (int, error) {
+	u := fmt.Sprintf("http://%s:%d/scrape?info_hash=%s", o.ip, o.port, url.QueryEscape(string(ih[:])))
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(u)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		return 0, err
+	}
+	var r struct {
+		Files map[string]struct {
+			Complete int `bencode:"complete"`
+		} `bencode:"files"`
+	}
+	if err := bencode.Unmarshal(b, &r); err != nil {
+		return 0, fmt.Errorf("opentracker scrape %q: %w", b, err)
+	}
+	return r.Files[string(ih[:])].Complete, nil
+}
+
+// Stop ends it.
+func (o *Opentracker) Stop() {
+	if o.cmd != nil && o.cmd.Process != nil {
+		_ = o.cmd.Process.Kill()
+		<-o.done
+	}
+	if o.logf != nil {
+		o.logf.Close()
+	}
+}
