@@ -88,7 +88,7 @@ func (o *Opentracker) Start(hashes ...[20]byte) error {
 		if len(hashes) == 0 {
 			return nil
 		}
-		if _, err := o.Seeders(hashes[0]); err == nil {
+		if _, err := o.Peers(hashes[0]); err == nil {
 			return nil
 		}
 		select {
@@ -103,8 +103,8 @@ func (o *Opentracker) Start(hashes ...[20]byte) error {
 	}
 }
 
-// Seeders scrapes the number of seeders of ih.
-func (o *Opentracker) Seeders(ih [20]byte) (int, error) {
+// Peers scrapes the number of peers (seeders and leechers) of ih.
+func (o *Opentracker) Peers(ih [20]byte) (int, error) {
 	u := fmt.Sprintf("http://%s:%d/scrape?info_hash=%s", o.ip, o.port, url.QueryEscape(string(ih[:])))
 	c := &http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get(u)
@@ -118,13 +118,15 @@ func (o *Opentracker) Seeders(ih [20]byte) (int, error) {
 	}
 	var r struct {
 		Files map[string]struct {
-			Complete int `bencode:"complete"`
+			Complete   int `bencode:"complete"`
+			Incomplete int `bencode:"incomplete"`
 		} `bencode:"files"`
 	}
 	if err := bencode.Unmarshal(b, &r); err != nil {
 		return 0, fmt.Errorf("opentracker scrape %q: %w", b, err)
 	}
-	return r.Files[string(ih[:])].Complete, nil
+	f := r.Files[string(ih[:])]
+	return f.Complete + f.Incomplete, nil
 }
 
 // Stop ends it.
