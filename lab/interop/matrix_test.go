@@ -17,7 +17,7 @@ import (
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // The full run (make interop): a 256 MiB package, the Transmission seeder
@@ -119,15 +119,15 @@ func needBin(t *testing.T, path string) {
 
 // env is one case's tracker and package.
 type env struct {
-	key svctest.Key
-	tr  *svctest.Tracker
-	p   *svctest.Package
+	key testbed.Key
+	tr  *testbed.Tracker
+	p   *testbed.Package
 }
 
 func newEnv(t *testing.T, id string, files map[string]int) env {
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
-	return env{key, tr, svctest.Published(t, key, tr, id, files, 256<<10)}
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
+	return env{key, tr, testbed.Published(t, key, tr, id, files, 256<<10)}
 }
 
 // seeders is how many seeders the tracker knows of, in sites and origins.
@@ -168,7 +168,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool
 // leech runs a fresh branch service that downloads the package (by ID from
 // the repository, or from the torrent when byTorrent) and returns its row.
 func leech(t *testing.T, e env, seeder, tracker string, byTorrent bool) row {
-	cfg := svctest.Config(t, e.key, e.tr.Repository, branchIP)
+	cfg := testbed.Config(t, e.key, e.tr.Repository, branchIP)
 	if *link != "" {
 		r, err := config.ParseRate(*link)
 		if err != nil {
@@ -176,7 +176,7 @@ func leech(t *testing.T, e env, seeder, tracker string, byTorrent bool) row {
 		}
 		cfg.LimitDown = r
 	}
-	in := svctest.StartService(t, cfg, svc.Options{})
+	in := testbed.StartService(t, cfg, svc.Options{})
 	c := in.Client(true)
 	req := api.AddRequest{PackageID: e.p.ID}
 	if byTorrent {
@@ -198,7 +198,7 @@ func leech(t *testing.T, e env, seeder, tracker string, byTorrent bool) row {
 			j.State, j.BytesDone, j.BytesTotal, j.PeersSite, j.PeersServer, j.Error)
 	})
 	took := time.Since(start)
-	if err := svctest.SameTree(e.p.Dir, j.Path); err != nil {
+	if err := testbed.SameTree(e.p.Dir, j.Path); err != nil {
 		t.Fatalf("our service's copy: %v", err)
 	}
 	return row{seeder: seeder, leecher: "our service", tracker: tracker, bytes: j.BytesTotal, took: took}
@@ -206,7 +206,7 @@ func leech(t *testing.T, e env, seeder, tracker string, byTorrent bool) row {
 
 func originToService(t *testing.T, m *matrix, files map[string]int) {
 	e := newEnv(t, "PS900001", files)
-	svctest.StartOrigin(t, e.key, e.tr, e.p)
+	testbed.StartOrigin(t, e.key, e.tr, e.p)
 	// The origin may first announce while it verifies (as a leecher);
 	// a branch leecher gets origins either way.
 	waitFor(t, "the origin's announce", time.Minute, func() (bool, string) { return e.seeders()+e.leechers() > 0, "" })
@@ -255,17 +255,17 @@ func startTransmission(t *testing.T) *interop.Transmission {
 // the package ("service") as the seeder of e.
 func startSeeder(t *testing.T, e env, which string) string {
 	if which == "origin" {
-		svctest.StartOrigin(t, e.key, e.tr, e.p)
+		testbed.StartOrigin(t, e.key, e.tr, e.p)
 		return "our origin"
 	}
-	cfg := svctest.Config(t, e.key, e.tr.Repository, branchIP)
-	svctest.PlaceContent(t, cfg, e.p)
-	in := svctest.StartService(t, cfg, svc.Options{})
+	cfg := testbed.Config(t, e.key, e.tr.Repository, branchIP)
+	testbed.PlaceContent(t, cfg, e.p)
+	in := testbed.StartService(t, cfg, svc.Options{})
 	c := in.Client(true)
 	if _, err := c.Add(context.Background(), api.AddRequest{Torrent: e.p.Torrent, Assign: true}); err != nil {
 		t.Fatalf("seeding service add: %v", err)
 	}
-	svctest.WaitJob(t, c, e.p.ID, time.Minute, "the service verified the package", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	testbed.WaitJob(t, c, e.p.ID, time.Minute, "the service verified the package", func(j *api.Job) bool { return j.State == api.StateTransferred })
 	return "our service"
 }
 
@@ -289,7 +289,7 @@ func toTransmission(t *testing.T, m *matrix, files map[string]int, which string)
 		return st.PercentDone == 1 && st.LeftUntilDone == 0, fmt.Sprintf("%+v", st)
 	})
 	took := time.Since(start)
-	if err := svctest.SameTree(e.p.Dir, filepath.Join(trm.DownloadDir, e.p.ID)); err != nil {
+	if err := testbed.SameTree(e.p.Dir, filepath.Join(trm.DownloadDir, e.p.ID)); err != nil {
 		t.Fatalf("Transmission's copy: %v", err)
 	}
 	m.add(row{seeder: seeder, leecher: "Transmission 3.00", tracker: "ours", bytes: e.p.Info.Size(), took: took})
@@ -353,7 +353,7 @@ func toQBittorrent(t *testing.T, m *matrix, files map[string]int, which string) 
 		return st.Seeding(), fmt.Sprintf("%+v", st)
 	})
 	took := time.Since(start)
-	if err := svctest.SameTree(e.p.Dir, filepath.Join(save, e.p.ID)); err != nil {
+	if err := testbed.SameTree(e.p.Dir, filepath.Join(save, e.p.ID)); err != nil {
 		t.Fatalf("qBittorrent's copy: %v", err)
 	}
 	m.add(row{seeder: seeder, leecher: "qBittorrent 4.5.2", tracker: "ours", bytes: e.p.Info.Size(), took: took})
@@ -363,20 +363,20 @@ func toQBittorrent(t *testing.T, m *matrix, files map[string]int, which string) 
 // whose torrent announces to opentracker (our tracker only serves the
 // repository here; the torrent is given to both directly).
 func throughOpentracker(t *testing.T, m *matrix, files map[string]int) {
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
 	ot, err := interop.NewOpentracker(branchIP, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, files)
-	p := svctest.MakePackage(t, key, "PS900006", "1", src, ot.Announce, 256<<10)
+	testbed.WriteFiles(t, src, files)
+	p := testbed.MakePackage(t, key, "PS900006", "1", src, ot.Announce, 256<<10)
 	if err := ot.Start(p.Info.InfoHash); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ot.Stop)
-	svctest.StartOrigin(t, key, tr, p)
+	testbed.StartOrigin(t, key, tr, p)
 	// Its first announce may come while it verifies (as a leecher), and
 	// the next one a minute later: any entry will do for our leecher.
 	waitFor(t, "the origin's announce to opentracker", time.Minute, func() (bool, string) {

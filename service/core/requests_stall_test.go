@@ -23,7 +23,7 @@ import (
 
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // A seeder behind a path that stops forwarding its data after the first
@@ -31,9 +31,9 @@ import (
 // watch warns, closes the connection and dials the peer again, and the
 // download completes.
 func TestUnansweredRequestsAreReassigned(t *testing.T) {
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
-	p := svctest.Published(t, key, tr, "PS100077", map[string]int{"setup.msi": 8 << 20}, 256<<10)
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
+	p := testbed.Published(t, key, tr, "PS100077", map[string]int{"setup.msi": 8 << 20}, 256<<10)
 
 	// A plain engine seeds the package and announces nowhere.
 	dataDir := t.TempDir()
@@ -71,8 +71,8 @@ func TestUnansweredRequestsAreReassigned(t *testing.T) {
 	announceAs(t, tr, p, px.port())
 
 	var logs syncBuffer
-	cfg := svctest.Config(t, key, tr.Repository, "127.0.0.1")
-	in := svctest.StartService(t, cfg, svc.Options{
+	cfg := testbed.Config(t, key, tr.Repository, "127.0.0.1")
+	in := testbed.StartService(t, cfg, svc.Options{
 		RequestTimeout: 3 * time.Second,
 		Logger:         slog.New(slog.NewTextHandler(&logs, nil)),
 	})
@@ -85,9 +85,9 @@ func TestUnansweredRequestsAreReassigned(t *testing.T) {
 	if _, err := c.Add(context.Background(), api.AddRequest{PackageID: p.ID}); err != nil {
 		t.Fatal(err)
 	}
-	j := svctest.WaitJob(t, c, p.ID, 3*time.Minute, "the download past the stalled path",
+	j := testbed.WaitJob(t, c, p.ID, 3*time.Minute, "the download past the stalled path",
 		func(j *api.Job) bool { return j.State == api.StateTransferred })
-	if err := svctest.SameTree(p.Dir, j.Path); err != nil {
+	if err := testbed.SameTree(p.Dir, j.Path); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(logs.Bytes(), []byte("a peer stopped answering our requests")) {
@@ -156,7 +156,7 @@ func startStallingProxy(t *testing.T, to string, limit int64) *stallingProxy {
 func (px *stallingProxy) port() int { return px.ln.Addr().(*net.TCPAddr).Port }
 
 // announceAs announces a seeder of p at 127.0.0.1:port to the tracker.
-func announceAs(t *testing.T, tr *svctest.Tracker, p *svctest.Package, port int) {
+func announceAs(t *testing.T, tr *testbed.Tracker, p *testbed.Package, port int) {
 	id := make([]byte, 12)
 	if _, err := rand.Read(id); err != nil {
 		t.Fatal(err)
