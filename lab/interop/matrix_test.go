@@ -29,7 +29,7 @@ var (
 	link    = flag.String("interop.link", "", "download limit of our leeching service, standing in for a branch link (\"20Mbit\"; empty: none)")
 )
 
-// Loopback layout (see svctest): our tracker and origin on 127.0.0.2, our
+// Loopback layout (see internal/testbed): our tracker and origin on 127.0.0.2, our
 // branch service and the third-party clients on 127.0.0.1 (the tracker's
 // site "branch"). Transmission 3.00 never dials a 127.x peer a tracker hands
 // out, so with Transmission our side always opens the connection.
