@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/lab/interop"
 	"github.com/smstorrent/smstorrent/lab/netlab"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // The full run (make interop): a 256 MiB package, the Transmission seeder

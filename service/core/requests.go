@@ -33,9 +33,10 @@ import (
 //     and closes it: its requests go back to the pool for other peers, and
 //     the peer is dialled again, where the requests are sent afresh.
 
-// defaultRequestTimeout is how long requests may go unanswered while the
-// peer does not choke us before the connection counts as stalled. A peer
-// sending at 16 KiB/s still answers one request a second.
+// defaultRequestTimeout is how long requests may go unanswered, with no
+// byte arriving, while the peer does not choke us before the connection
+// counts as stalled (the first look that finds it quiet starts the byte
+// count, so it takes one to two timeouts).
 const defaultRequestTimeout = 30 * time.Second
 
 // capReqq lowers the request queue length a peer advertises in its
@@ -72,7 +73,8 @@ type peerRequests struct {
 	lastSent    time.Time
 	lastAnswer  time.Time // the last block, reject or unchoke
 	lastReject  time.Time
-	stalled     bool // already reported and closed
+	lastRead    int64 // the connection's bytes read at the last look
+	stalled     bool  // already reported and closed
 }
 
 func newRequestWatch(timeout time.Duration, log *slog.Logger) *requestWatch {
@@ -160,11 +162,14 @@ type stalledPeer struct {
 	rejected    bool // idle after rejects rather than with requests out
 }
 
-// check returns the connections that stalled since the last check: requests
-// outstanding and none answered for the timeout while the peer does not
-// choke us, or nothing requested since a reject for the timeout (the engine
-// waits for an unchoke; whether the peer has anything we lack is for the
-// caller to decide).
+// check returns the connections that look stalled: requests outstanding
+// and none answered for the timeout while the peer does not choke us, or
+// nothing requested since a reject for the timeout (the engine waits for an
+// unchoke; whether the peer has anything we lack is for the caller to
+// decide). A connection with requests out is stalled only if confirm also
+// finds that no byte arrived since the last look: a block takes long to
+// arrive when our own limits are low (a helpdesk throttle, yielding), and
+// that is not the peer's fault.
 func (w *requestWatch) check() []stalledPeer {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -183,9 +188,30 @@ func (w *requestWatch) check() []stalledPeer {
 		default:
 			continue
 		}
-		st.stalled = true
+		if len(out) > 0 && out[len(out)-1].rejected {
+			st.stalled = true
+		}
 	}
 	return out
+}
+
+// confirm reports whether a connection check found with requests out is
+// stalled, given the bytes read from it so far: if any arrived since the
+// last look, the peer is sending and its clock starts again.
+func (w *requestWatch) confirm(p *torrent.Peer, read int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st := w.peers[p]
+	if st == nil || st.stalled {
+		return false
+	}
+	if read != st.lastRead {
+		st.lastRead = read
+		st.lastAnswer = w.now()
+		return false
+	}
+	st.stalled = true
+	return true
 }
 
 // run checks the connections every quarter of the timeout until ctx ends.
@@ -201,7 +227,12 @@ func (w *requestWatch) run(ctx context.Context) {
 		case <-t.C:
 		}
 		for _, sp := range w.check() {
-			w.drop(sp)
+			// Read outside the watch's lock: the engine holds its own
+			// lock while it calls the watch's callbacks.
+			st := sp.p.Stats()
+			if sp.rejected || w.confirm(sp.p, st.BytesRead.Int64()) {
+				w.drop(sp)
+			}
 		}
 	}
 }

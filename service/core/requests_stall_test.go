@@ -21,9 +21,9 @@ import (
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // A seeder behind a path that stops forwarding its data after the first

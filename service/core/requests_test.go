@@ -85,6 +85,21 @@ func TestRequestWatchFindsStalledPeers(t *testing.T) {
 	if sp, ok := stalled[&rejected.Peer]; !ok || sp.outstanding != 0 || !sp.rejected {
 		t.Errorf("rejected peer: %+v (found %v)", sp, ok)
 	}
+	// The silent peer is stalled only once no byte arrives between two looks.
+	if w.confirm(&silent.Peer, 100) {
+		t.Error("a peer whose bytes are still arriving counts as stalled")
+	}
+	if got := w.check(); len(got) != 0 {
+		t.Fatalf("the clock did not start again for a peer that sent bytes: %+v", got)
+	}
+	now = now.Add(11 * time.Second)
+	answer(answering, pp.Piece)
+	if got := w.check(); len(got) != 1 || got[0].p != &silent.Peer {
+		t.Fatalf("stalled: %+v, want the silent peer", got)
+	}
+	if !w.confirm(&silent.Peer, 100) {
+		t.Error("a peer that sent nothing between two looks is not stalled")
+	}
 	// Reported once; a closed peer is forgotten.
 	if again := w.check(); len(again) != 0 {
 		t.Errorf("reported twice: %+v", again)
