@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -27,9 +26,7 @@ type Opentracker struct {
 	ip       string
 	port     int
 	dir      string
-	cmd      *exec.Cmd
-	logf     *os.File
-	done     chan struct{}
+	proc     *proc
 }
 
 // NewOpentracker chooses its port on ip, so that torrents can name its
@@ -64,43 +61,22 @@ func (o *Opentracker) Start(hashes ...[20]byte) error {
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		return err
 	}
-	var err error
-	if o.logf, err = os.Create(filepath.Join(o.dir, "opentracker.log")); err != nil {
-		return err
-	}
 	p := strconv.Itoa(o.port)
 	args := []string{"-f", cf, "-i", o.ip, "-p", p, "-P", p}
 	if os.Geteuid() == 0 {
 		args = append(args, "-u", "nobody")
 	}
-	o.cmd = exec.Command(OpentrackerBin, args...)
-	o.cmd.Dir = o.dir
-	o.cmd.Stdout, o.cmd.Stderr = o.logf, o.logf
-	if err := o.cmd.Start(); err != nil {
-		o.logf.Close()
-		return fmt.Errorf("starting opentracker: %w", err)
+	var err error
+	if o.proc, err = startProc(OpentrackerBin, filepath.Join(o.dir, "opentracker.log"), o.dir, nil, args...); err != nil {
+		return err
 	}
-	o.done = make(chan struct{})
-	go func() { _ = o.cmd.Wait(); close(o.done) }()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		if len(hashes) == 0 {
-			return nil
-		}
-		if _, err := o.Peers(hashes[0]); err == nil {
-			return nil
-		}
-		select {
-		case <-o.done:
-			b, _ := os.ReadFile(o.logf.Name())
-			return fmt.Errorf("opentracker exited: %s", b)
-		case <-ctx.Done():
-			o.Stop()
-			return fmt.Errorf("opentracker did not answer within 30 s")
-		case <-time.After(50 * time.Millisecond): // polling interval
-		}
+	if len(hashes) == 0 {
+		return nil
 	}
+	return o.proc.waitReady("opentracker", 30*time.Second, func(context.Context) error {
+		_, err := o.Peers(hashes[0])
+		return err
+	})
 }
 
 // Peers scrapes the number of peers (seeders and leechers) of ih.
@@ -130,12 +106,4 @@ func (o *Opentracker) Peers(ih [20]byte) (int, error) {
 }
 
 // Stop ends it.
-func (o *Opentracker) Stop() {
-	if o.cmd != nil && o.cmd.Process != nil {
-		_ = o.cmd.Process.Kill()
-		<-o.done
-	}
-	if o.logf != nil {
-		o.logf.Close()
-	}
-}
+func (o *Opentracker) Stop() { o.proc.stop() }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,9 +27,7 @@ type QBittorrent struct {
 	LogPath     string
 	base        string // http://127.0.0.1:port
 	http        *http.Client
-	cmd         *exec.Cmd
-	logf        *os.File
-	done        chan struct{}
+	proc        *proc
 }
 
 // QBittorrentOptions configures StartQBittorrent.
@@ -90,35 +87,19 @@ func StartQBittorrent(o QBittorrentOptions) (*QBittorrent, error) {
 		LogPath:     filepath.Join(o.Dir, "qbittorrent.log"),
 		base:        fmt.Sprintf("http://127.0.0.1:%d", webPort),
 		http:        &http.Client{Timeout: 10 * time.Second},
-		done:        make(chan struct{}),
 	}
-	if qb.logf, err = os.Create(qb.LogPath); err != nil {
+	qb.proc, err = startProc(QBittorrentBin, qb.LogPath, "", []string{"HOME=" + o.Dir}, "--profile="+filepath.Join(o.Dir, "profile"))
+	if err != nil {
 		return nil, err
 	}
-	qb.cmd = exec.Command(QBittorrentBin, "--profile="+filepath.Join(o.Dir, "profile"))
-	qb.cmd.Env = append(os.Environ(), "HOME="+o.Dir)
-	qb.cmd.Stdout, qb.cmd.Stderr = qb.logf, qb.logf
-	if err := qb.cmd.Start(); err != nil {
-		qb.logf.Close()
-		return nil, fmt.Errorf("starting qbittorrent-nox: %w", err)
-	}
-	go func() { _ = qb.cmd.Wait(); close(qb.done) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for {
-		if _, err := qb.get(ctx, "/api/v2/app/version"); err == nil {
-			break
-		}
-		select {
-		case <-qb.done:
-			qb.Stop()
-			b, _ := os.ReadFile(qb.LogPath)
-			return nil, fmt.Errorf("qbittorrent-nox exited: %s", b)
-		case <-ctx.Done():
-			qb.Stop()
-			return nil, errors.New("qbittorrent-nox's Web API did not answer within 60 s")
-		case <-time.After(100 * time.Millisecond): // polling interval
-		}
+	err = qb.proc.waitReady("qbittorrent-nox's Web API", 60*time.Second, func(ctx context.Context) error {
+		_, err := qb.get(ctx, "/api/v2/app/version")
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	// The configuration file sets these already; the API makes sure of the
 	// ones that would leave the machine, whatever the version reads.
@@ -206,13 +187,7 @@ func (s QBStatus) Seeding() bool {
 }
 
 // Stop ends the daemon.
-func (qb *QBittorrent) Stop() {
-	if qb.cmd.Process != nil {
-		_ = qb.cmd.Process.Kill()
-		<-qb.done
-	}
-	qb.logf.Close()
-}
+func (qb *QBittorrent) Stop() { qb.proc.stop() }
 
 func (qb *QBittorrent) get(ctx context.Context, path string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, qb.base+path, nil)

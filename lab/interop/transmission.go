@@ -2,12 +2,10 @@ package interop
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -25,9 +23,7 @@ type Transmission struct {
 	Addr        string // peer address host:port
 	DownloadDir string
 	LogPath     string
-	cmd         *exec.Cmd
-	logf        *os.File
-	done        chan struct{}
+	proc        *proc
 }
 
 // TransmissionOptions configures StartTransmission.
@@ -87,50 +83,26 @@ func StartTransmission(o TransmissionOptions) (*Transmission, error) {
 		Addr:        net.JoinHostPort(o.IP, strconv.Itoa(peerPort)),
 		DownloadDir: dl,
 		LogPath:     filepath.Join(o.Dir, "transmission.log"),
-		done:        make(chan struct{}),
-	}
-	if tr.logf, err = os.Create(tr.LogPath); err != nil {
-		return nil, err
+		RPC:         trrpc.New(&http.Client{Timeout: 10 * time.Second}, fmt.Sprintf("http://127.0.0.1:%d/transmission/rpc", rpcPort)),
 	}
 	logFlag := "--log-error"
 	if o.Debug {
 		logFlag = "--log-debug"
 	}
-	tr.cmd = exec.Command(TransmissionBin, "-f", "-g", cfgDir, logFlag)
-	tr.cmd.Stdout, tr.cmd.Stderr = tr.logf, tr.logf
-	if err := tr.cmd.Start(); err != nil {
-		tr.logf.Close()
-		return nil, fmt.Errorf("starting transmission-daemon: %w", err)
+	if tr.proc, err = startProc(TransmissionBin, tr.LogPath, "", nil, "-f", "-g", cfgDir, logFlag); err != nil {
+		return nil, err
 	}
-	go func() { _ = tr.cmd.Wait(); close(tr.done) }()
-	tr.RPC = trrpc.New(&http.Client{Timeout: 10 * time.Second}, fmt.Sprintf("http://127.0.0.1:%d/transmission/rpc", rpcPort))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for {
-		if err := tr.RPC.Call(ctx, "session-get", map[string]any{}, nil); err == nil {
-			return tr, nil
-		}
-		select {
-		case <-tr.done:
-			tr.Stop()
-			b, _ := os.ReadFile(tr.LogPath)
-			return nil, fmt.Errorf("transmission-daemon exited: %s", b)
-		case <-ctx.Done():
-			tr.Stop()
-			return nil, errors.New("transmission-daemon's RPC did not answer within 60 s")
-		case <-time.After(100 * time.Millisecond): // polling interval
-		}
+	err = tr.proc.waitReady("transmission-daemon's RPC", 60*time.Second, func(ctx context.Context) error {
+		return tr.RPC.Call(ctx, "session-get", map[string]any{}, nil)
+	})
+	if err != nil {
+		return nil, err
 	}
+	return tr, nil
 }
 
 // Stop ends the daemon.
-func (tr *Transmission) Stop() {
-	if tr.cmd.Process != nil {
-		_ = tr.cmd.Process.Kill()
-		<-tr.done
-	}
-	tr.logf.Close()
-}
+func (tr *Transmission) Stop() { tr.proc.stop() }
 
 // FreePort returns a TCP port that was free on ip a moment ago.
 func FreePort(ip string) (int, error) {
