@@ -66,9 +66,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	reg := swarm.NewRegistry(swarm.Options{
 		MaxPeers: cfg.MaxPeers, OriginPeers: cfg.OriginPeers,
 		TTL: time.Duration(cfg.PeerTTL), Policy: nm, MaxSwarmPeers: cfg.MaxSwarmPeers,
-		// Leechers in gateway mode announce every min_interval: a gateway
-		// missing two of those (and some slack) is replaced.
-		Gateways: cfg.Gateways(), GatewayStale: 2*time.Duration(cfg.MinInterval) + 30*time.Second,
+		MaxPeersPerAddr: cfg.MaxPeersPerAddress, Gateways: cfg.Gateways(),
+		Interval: time.Duration(cfg.AnnounceInterval), MinInterval: time.Duration(cfg.MinInterval),
 	})
 	recs, err := st.LoadCounters()
 	if err != nil {

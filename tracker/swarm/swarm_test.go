@@ -200,12 +200,12 @@ func TestStopOnlyFromOwnAddress(t *testing.T) {
 func TestSiteGateways(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	r := NewRegistry(Options{MaxPeers: 50, OriginPeers: 2, TTL: time.Hour, Gateways: true,
-		GatewayStale: 150 * time.Second, Now: func() time.Time { return now }})
+		MinInterval: time.Minute, Now: func() time.Time { return now }})
 	o := req("o", "10.0.0.1:1", "")
 	o.Origin, o.Left = true, 0
 	r.Announce(o)
 	a1 := r.Announce(req("a1", "10.1.0.1:1", "a"))
-	if !a1.Gateway || !addrs(a1)["10.0.0.1:1"] || !a1.Soon {
+	if !a1.Gateway || !addrs(a1)["10.0.0.1:1"] || a1.Interval != time.Minute {
 		t.Fatalf("first leecher of site a: %+v, want the gateway, with the origin, announcing soon", a1)
 	}
 	a2 := r.Announce(req("a2", "10.1.0.2:1", "a"))
@@ -219,7 +219,10 @@ func TestSiteGateways(t *testing.T) {
 	if got := addrs(r.Announce(o)); len(got) != 2 || !got["10.1.0.1:1"] || !got["10.2.0.1:1"] {
 		t.Fatalf("the origin got %v, want the two gateways", got)
 	}
-	// The gateway goes quiet: a2 takes over once it is stale.
+	// a1 announces at the pace it was asked for (every minute), then goes
+	// quiet: a2 takes over once a1 missed two announces (150 s).
+	now = now.Add(time.Minute)
+	r.Announce(req("a1", "10.1.0.1:1", "a"))
 	now = now.Add(100 * time.Second)
 	if r.Announce(req("a2", "10.1.0.2:1", "a")).Gateway {
 		t.Fatal("a2 took over from a gateway that announced 100 s ago")
@@ -256,7 +259,7 @@ func TestSiteGateways(t *testing.T) {
 // origins) hands the role to the next leecher after GatewayStuck.
 func TestStuckGatewayReplaced(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	r := NewRegistry(Options{MaxPeers: 50, TTL: time.Hour, Gateways: true, GatewayStale: 150 * time.Second,
+	r := NewRegistry(Options{MaxPeers: 50, TTL: time.Hour, Gateways: true, MinInterval: time.Minute,
 		GatewayStuck: 5 * time.Minute, Now: func() time.Time { return now }})
 	o := req("o", "10.0.0.1:1", "")
 	o.Origin, o.Left = true, 0
