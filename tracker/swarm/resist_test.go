@@ -10,7 +10,7 @@ import (
 // clock is a fake clock for the registry's time rules.
 type clock struct{ now time.Time }
 
-func (c *clock) Now() time.Time           { return c.now }
+func (c *clock) Now() time.Time          { return c.now }
 func (c *clock) advance(d time.Duration) { c.now = c.now.Add(d) }
 
 // gatewayRegistry is a registry as the server builds it with the default
