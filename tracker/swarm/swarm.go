@@ -483,7 +483,9 @@ func (r *Registry) Announce(req Request) Result {
 	if grew {
 		p.progress = now
 		if !p.origin && st != nil {
-			st.witnessed(p.Addr.Addr(), now)
+			// Its next report is due one pace from now: until then this one
+			// stands for the site's progress.
+			st.witnessed(p.Addr.Addr(), now+r.pace(p))
 			if st.gateway == p && r.alone(st, p, now) {
 				p.vouched = now
 			}
@@ -526,13 +528,14 @@ func (r *Registry) gatewayFor(st *site, p *peer, now int64) bool {
 }
 
 // serves reports whether gateway g shows progress: its own reports grew
-// within GatewayStuck and, unless it is alone in its site, a leecher at
-// another address reported progress within GatewayStuck of now (counted
-// from when g took the role, or last vouched for itself while alone, if
-// that is later). Called with s.mu.
+// within GatewayStuck of when its next report was due and, unless it is
+// alone in its site, a leecher at another address reported progress
+// within GatewayStuck (of that report's next being due; or of when g took
+// the role, or last vouched for itself while alone, if that is later).
+// Called with s.mu.
 func (r *Registry) serves(st *site, g *peer, now int64) bool {
 	stuck := int64(r.opts.GatewayStuck)
-	if now-g.progress > stuck {
+	if now-(g.progress+r.pace(g)) > stuck {
 		return false
 	}
 	return now-max(g.since, g.vouched, st.progressExcept(g.Addr.Addr())) <= stuck
@@ -575,16 +578,35 @@ func (r *Registry) alone(st *site, p *peer, now int64) bool {
 	return true
 }
 
-// live reports whether p is still present by its own pace: it announced
-// within twice the longer of its observed announce interval and the one
-// it was told, plus livenessSlack, and within the TTL.
-func (r *Registry) live(p *peer, now int64) bool {
+// pace is how often p announces: the longer of its last two gaps between
+// announces and the interval it was told (FirstPace while it has
+// announced only once).
+func (r *Registry) pace(p *peer) int64 {
 	pace := max(p.gaps[0], p.gaps[1])
 	if p.gaps[0] == 0 {
 		pace = int64(r.opts.FirstPace)
 	}
-	window := min(2*max(pace, p.asked)+int64(livenessSlack), int64(r.opts.TTL))
-	return now-p.lastSeen <= window
+	return max(pace, p.asked)
+}
+
+// live reports whether p is still present by its own pace: it announced
+// within twice its pace plus livenessSlack, and within the TTL.
+func (r *Registry) live(p *peer, now int64) bool {
+	return now-p.lastSeen <= min(2*r.pace(p)+int64(livenessSlack), int64(r.opts.TTL))
+}
+
+// Gateway returns the current gateway of a site in a swarm, if it has one.
+func (r *Registry) Gateway(ih Hash, site string) (PeerAddr, bool) {
+	s := r.swarm(ih, false)
+	if s == nil {
+		return PeerAddr{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.sites[site]; st != nil && st.gateway != nil {
+		return st.gateway.PeerAddr, true
+	}
+	return PeerAddr{}, false
 }
 
 // account adds the bytes reported since the peer's last announce.
