@@ -59,6 +59,9 @@ func benchSetup(b *testing.B) (ours, ot benchTarget, hashes []metainfo.Hash) {
 		"listen": "127.0.0.1:" + strconv.Itoa(port), "udp_listen": "127.0.0.1:" + strconv.Itoa(port),
 		"data_dir": filepath.Join(dir, "data"), "admin_token": trackertest.Token,
 		"trusted_keys": []string{key.Public().String()}, "allow_networks": []string{"127.0.0.0/8"},
+		// 16 load addresses carry 32,000 peers at full speed: lift the
+		// per-address bounds that protect a real site (opentracker has none).
+		"max_peers_per_address": 100000, "announce_rate": 1e6, "announce_burst": 1000000,
 	}
 	cb, _ := json.Marshal(cfg)
 	cfgFile := filepath.Join(dir, "tracker.json")

@@ -760,19 +760,59 @@ func sample(out []PeerAddr, sets []*peerSet, k int, self *peer) []PeerAddr {
 	return out
 }
 
-// sampleSet draws from one set by a partial Fisher-Yates shuffle of the
-// set itself (its order carries no meaning): O(k), no allocation, and the
-// drawn peers come out in random order.
+// sampleSet draws up to k peers from one set (never self) at random, in
+// random order, without touching the set: random indices, duplicates
+// rejected through a small open-addressing table on the stack (a map
+// beyond 60). Swapping the set's own pointers instead, as before, cost a
+// GC write barrier per swap under load.
 func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer) []PeerAddr {
 	l := set.list
-	for i := 0; i < len(l) && k > 0; i++ {
-		j := i + rand.IntN(len(l)-i)
-		if i != j {
-			l[i], l[j] = l[j], l[i]
-			l[i].pos, l[j].pos = i, j
+	n := len(l)
+	if k <= 0 || n == 0 {
+		return out
+	}
+	if 2*k >= n {
+		start := len(out)
+		for _, q := range l {
+			if q != self {
+				out = append(out, q.PeerAddr)
+			}
 		}
-		if l[i] != self {
-			out = append(out, l[i].PeerAddr)
+		shuffle(out[start:])
+		if len(out)-start > k {
+			out = out[:start+k]
+		}
+		return out
+	}
+	// At least n-1 >= 2k candidates besides self: this ends.
+	var table [128]int32 // index+1; 0 is empty; at most 61 used
+	var big map[int]struct{}
+	if k > 60 {
+		big = make(map[int]struct{}, k+1)
+	}
+	for k > 0 {
+		i := rand.IntN(n)
+		if big != nil {
+			if _, dup := big[i]; dup {
+				continue
+			}
+			big[i] = struct{}{}
+		} else {
+			h, dup := uint32(i)*2654435761>>25, false
+			for table[h] != 0 {
+				if table[h] == int32(i+1) {
+					dup = true
+					break
+				}
+				h = (h + 1) & 127
+			}
+			if dup {
+				continue
+			}
+			table[h] = int32(i + 1)
+		}
+		if q := l[i]; q != self {
+			out = append(out, q.PeerAddr)
 			k--
 		}
 	}

@@ -291,3 +291,26 @@ func TestStuckGatewayReplaced(t *testing.T) {
 		t.Fatal("the new gateway lost the role while making progress")
 	}
 }
+
+// Peer selection is uniform: every peer of a set is about as likely to be
+// handed out as any other (bounds are > 10 standard deviations wide).
+func TestSampleUniform(t *testing.T) {
+	r := NewRegistry(Options{MaxPeers: 10, TTL: time.Hour, MaxPeersPerAddr: 200})
+	for i := range 100 {
+		r.Announce(req(fmt.Sprint("p", i), fmt.Sprintf("10.1.0.1:%d", 1000+i), "a"))
+	}
+	count := map[netip.AddrPort]int{}
+	for range 20000 {
+		for _, p := range r.Announce(req("me", "10.1.0.2:1", "a")).Peers {
+			count[p.Addr]++
+		}
+	}
+	for a, c := range count {
+		if c < 1500 || c > 2500 {
+			t.Errorf("%v handed out %d times in 20000 answers of 10 from 100, want about 2000", a, c)
+		}
+	}
+	if len(count) != 100 {
+		t.Errorf("%d distinct peers handed out, want 100", len(count))
+	}
+}
