@@ -129,7 +129,7 @@ func TestQBittorrentGatewayAtItsOwnPace(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const qip = "127.0.1.60" // qBittorrent's address: site A
+	const qip = "127.0.1.60"                                    // qBittorrent's address: site A
 	saveDir, webUI := startQBittorrent(t, qip, torrentFile, 16) // 3 MiB at 16 KiB/s: a leecher for minutes
 	isQB := func() bool {
 		g, ok := e.Server.Registry.Gateway(p.Hash, trackertest.SiteA)
