@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 )
@@ -263,14 +264,7 @@ func rate(n int64) string {
 	if n <= 0 {
 		return "-"
 	}
-	return config.FormatBytes(n) + "/s"
-}
-
-func limit(n int64) string {
-	if n <= 0 {
-		return "unlimited"
-	}
-	return config.FormatBytes(n) + "/s"
+	return units.Rate(n)
 }
 
 func eta(s int64) string {
@@ -284,7 +278,7 @@ func printJobs(w io.Writer, js []api.Job) {
 	fmt.Fprintln(w, "PACKAGE\tVERSION\tSTATE\tPRIORITY\tPROGRESS\tDOWN\tUP\tPEERS site/server\tETA")
 	for _, j := range js {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%5.1f%% of %s\t%s\t%s\t%d/%d\t%s\n", j.ID, dash(j.Version), j.State, j.Priority,
-			100*j.Progress(), config.FormatBytes(j.BytesTotal), rate(j.DownRate), rate(j.UpRate), j.PeersSite, j.PeersServer, eta(j.ETASeconds))
+			100*j.Progress(), units.Bytes(j.BytesTotal), rate(j.DownRate), rate(j.UpRate), j.PeersSite, j.PeersServer, eta(j.ETASeconds))
 		if j.Error != "" {
 			fmt.Fprintf(w, "  ! %s\t\t\t\t\t\t\t\t\n", j.Error)
 		}
@@ -297,8 +291,8 @@ func printJobs(w io.Writer, js []api.Job) {
 func printJob(w io.Writer, j *api.Job) {
 	printJobs(w, []api.Job{*j})
 	fmt.Fprintf(w, "\nfolder\t%s\n", j.Path)
-	fmt.Fprintf(w, "downloaded\t%s (site peers %s, servers %s)\n", config.FormatBytes(j.Downloaded), config.FormatBytes(j.DownloadedSite), config.FormatBytes(j.DownloadedServer))
-	fmt.Fprintf(w, "uploaded\t%s\n", config.FormatBytes(j.Uploaded))
+	fmt.Fprintf(w, "downloaded\t%s (site peers %s, servers %s)\n", units.Bytes(j.Downloaded), units.Bytes(j.DownloadedSite), units.Bytes(j.DownloadedServer))
+	fmt.Fprintf(w, "uploaded\t%s\n", units.Bytes(j.Uploaded))
 	if !j.LastUsed.IsZero() {
 		fmt.Fprintf(w, "last used\t%s\n", j.LastUsed.Local().Format(time.DateTime))
 	}
@@ -311,7 +305,7 @@ func printJob(w io.Writer, j *api.Job) {
 		if f.Ready {
 			mark = " ✓"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s%s\n", f.Path, config.FormatBytes(f.Size), config.FormatBytes(f.Done), mark)
+		fmt.Fprintf(w, "%s\t%s\t%s%s\n", f.Path, units.Bytes(f.Size), units.Bytes(f.Done), mark)
 	}
 }
 
@@ -343,9 +337,9 @@ func printStatus(w io.Writer, st *api.Status) {
 	printBandwidth(w, st.Bandwidth)
 	cacheCap := "no cap"
 	if st.CacheLimit > 0 {
-		cacheCap = "cap " + config.FormatBytes(st.CacheLimit)
+		cacheCap = "cap " + units.Bytes(st.CacheLimit)
 	}
-	fmt.Fprintf(w, "cache\t%s in %s (%s)\n", config.FormatBytes(st.CacheBytes), st.CacheDir, cacheCap)
+	fmt.Fprintf(w, "cache\t%s in %s (%s)\n", units.Bytes(st.CacheBytes), st.CacheDir, cacheCap)
 	fmt.Fprintf(w, "logs\t%s\n", st.LogDir)
 	var parts []string
 	for _, s := range []api.State{api.StateTransferring, api.StateConnecting, api.StateQueued, api.StateSuspended, api.StateTransientError, api.StateError, api.StateTransferred} {
@@ -363,7 +357,7 @@ func printStatus(w io.Writer, st *api.Status) {
 }
 
 func printBandwidth(w io.Writer, b api.Bandwidth) {
-	fmt.Fprintf(w, "limits\tdown %s, up %s (%s)\n", limit(b.EffectiveDown), limit(b.EffectiveUp), b.Detail)
+	fmt.Fprintf(w, "limits\tdown %s, up %s (%s)\n", units.Limit(b.EffectiveDown), units.Limit(b.EffectiveUp), b.Detail)
 }
 
 func printEvent(w io.Writer, ev api.Event) {

@@ -10,20 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/ctl"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 )
 
 func TestCtlAgainstRealService(t *testing.T) {
-	key := svctest.NewKey(t)
+	key := testbed.NewKey(t)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"setup.exe": 200 << 10})
-	pkg := svctest.MakePackage(t, key, "PS100012", "1.0", src, "", 0)
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
-	svctest.PlaceContent(t, cfg, pkg)
-	in := svctest.StartService(t, cfg, svc.Options{})
+	testbed.WriteFiles(t, src, map[string]int{"setup.exe": 200 << 10})
+	pkg := testbed.MakePackage(t, key, "PS100012", "1.0", src, "", 0)
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
+	testbed.PlaceContent(t, cfg, pkg)
+	in := testbed.StartService(t, cfg, svc.Options{})
 	tfile := filepath.Join(t.TempDir(), "p.torrent")
 	if err := os.WriteFile(tfile, pkg.Torrent, 0o644); err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestCtlAgainstRealService(t *testing.T) {
 	if err != nil || !strings.Contains(out, "PS100012") || !strings.Contains(out, "high") {
 		t.Fatalf("add: %v\n%s", err, out)
 	}
-	svctest.WaitJob(t, in.Client(false), pkg.ID, time.Minute, "verified", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	testbed.WaitJob(t, in.Client(false), pkg.ID, time.Minute, "verified", func(j *api.Job) bool { return j.State == api.StateTransferred })
 	out, err = run(false, "jobs")
 	if err != nil || !strings.Contains(out, "transferred") || !strings.Contains(out, "100.0%") {
 		t.Fatalf("jobs: %v\n%s", err, out)
@@ -80,8 +80,8 @@ func TestCtlAgainstRealService(t *testing.T) {
 }
 
 func TestMainExitCodes(t *testing.T) {
-	key := svctest.NewKey(t)
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
+	key := testbed.NewKey(t)
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
 	var out, errb bytes.Buffer
 	// Nothing runs on this data folder: exit code 3, service down.
 	if code := ctl.Main(context.Background(), cfg, []string{"status"}, &out, &errb); code != 3 {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smstorrent/smstorrent/tracker/internal/trackertest"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 const qbittorrentBin = "/usr/bin/qbittorrent-nox"
@@ -111,15 +111,15 @@ func TestQBittorrentGatewayAtItsOwnPace(t *testing.T) {
 	if _, err := os.Stat(qbittorrentBin); err != nil {
 		t.Skipf("%s is not installed (Debian package qbittorrent-nox): %v", qbittorrentBin, err)
 	}
-	e := trackertest.Start(t, nil)
-	p := trackertest.MakePackage(t, e.Key, "PS500002", "1.0", 3<<20, e.Announce)
+	e := testbed.StartSiteTracker(t, nil)
+	p := testbed.RandomPackage(t, e.Key, "PS500002", "1.0", 3<<20, e.Announce)
 	e.Publish(p)
 	torrentFile := filepath.Join(t.TempDir(), p.ID+".torrent")
 	if err := os.WriteFile(torrentFile, p.Torrent, 0o644); err != nil {
 		t.Fatal(err)
 	}
 
-	origin := trackertest.NewClient(t, trackertest.OriginIP, p.Dir, true)
+	origin := testbed.NewClient(t, testbed.OriginIP, p.DataDir, true)
 	mi := *p.Meta
 	ot, err := origin.AddTorrent(&mi)
 	if err != nil {
@@ -132,10 +132,10 @@ func TestQBittorrentGatewayAtItsOwnPace(t *testing.T) {
 	const qip = "127.0.1.60"                                    // qBittorrent's address: site A
 	saveDir, webUI := startQBittorrent(t, qip, torrentFile, 16) // 3 MiB at 16 KiB/s: a leecher for minutes
 	isQB := func() bool {
-		g, ok := e.Server.Registry.Gateway(p.Hash, trackertest.SiteA)
+		g, ok := e.Server.Registry.Gateway(p.Hash, testbed.SiteA)
 		return ok && g.Addr.Addr() == netip.MustParseAddr(qip)
 	}
-	trackertest.WaitFor(t, "qBittorrent's announce making it site A's gateway", 2*time.Minute, isQB)
+	testbed.WaitFor(t, "qBittorrent's announce making it site A's gateway", 2*time.Minute, isQB)
 	became := time.Now()
 
 	// Its neighbour in site A announces at the pace it is asked for (every
@@ -144,19 +144,19 @@ func TestQBittorrentGatewayAtItsOwnPace(t *testing.T) {
 	const hold = 40 * time.Second // beyond the old rule's 32 s
 	n := 0
 	for time.Since(became) < hold {
-		if r := rawAnnounce(t, e, trackertest.SiteAIP2, p.Hash, "neighbour", 7100, "downloaded="+strconv.Itoa(n<<14)); r.Failure != "" {
+		if r := rawAnnounce(t, e, testbed.SiteAIP2, p.Hash, "neighbour", 7100, "downloaded="+strconv.Itoa(n<<14)); r.Failure != "" {
 			t.Fatalf("neighbour's announce refused: %s", r.Failure)
 		}
 		n++
 		if !isQB() {
-			g, _ := e.Server.Registry.Gateway(p.Hash, trackertest.SiteA)
+			g, _ := e.Server.Registry.Gateway(p.Hash, testbed.SiteA)
 			t.Fatalf("after %v and %d announces of its neighbour the gateway role moved from qBittorrent to %v",
 				time.Since(became).Round(time.Second), n, g.Addr)
 		}
 		time.Sleep(time.Second) // the neighbour's announce interval
 	}
 	t.Logf("qBittorrent kept the gateway role for %v against %d announces of its neighbour; site A: %+v",
-		time.Since(became).Round(time.Second), n, e.Server.Registry.Stats(p.Hash)[trackertest.SiteA])
+		time.Since(became).Round(time.Second), n, e.Server.Registry.Stats(p.Hash)[testbed.SiteA])
 
 	// Lift qBittorrent's limit through its Web API and let it finish.
 	resp, err := http.PostForm(webUI+"/api/v2/transfer/setDownloadLimit", url.Values{"limit": {"0"}})
@@ -167,18 +167,18 @@ func TestQBittorrentGatewayAtItsOwnPace(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("qBittorrent Web API setDownloadLimit: HTTP %d", resp.StatusCode)
 	}
-	want, _ := os.ReadFile(filepath.Join(p.Dir, p.ID, "sub", "data.cab"))
-	trackertest.WaitFor(t, "qBittorrent completing and announcing it", 5*time.Minute, func() bool {
+	want, _ := os.ReadFile(filepath.Join(p.DataDir, p.ID, "sub", "data.cab"))
+	testbed.WaitFor(t, "qBittorrent completing and announcing it", 5*time.Minute, func() bool {
 		got, err := os.ReadFile(filepath.Join(saveDir, p.ID, "sub", "data.cab"))
-		return err == nil && bytes.Equal(got, want) && e.Server.Registry.Stats(p.Hash)[trackertest.SiteA].Seeders >= 1
+		return err == nil && bytes.Equal(got, want) && e.Server.Registry.Stats(p.Hash)[testbed.SiteA].Seeders >= 1
 	})
 	for _, f := range []string{"setup.msi", filepath.Join("sub", "data.cab")} {
 		got, err := os.ReadFile(filepath.Join(saveDir, p.ID, f))
-		want, _ := os.ReadFile(filepath.Join(p.Dir, p.ID, f))
+		want, _ := os.ReadFile(filepath.Join(p.DataDir, p.ID, f))
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("%s differs from the origin's: %v", f, err)
 		}
 	}
 	t.Logf("qBittorrent completed %d bytes %v after it became the gateway; site A: %+v", 3<<20,
-		time.Since(became).Round(time.Second), e.Server.Registry.Stats(p.Hash)[trackertest.SiteA])
+		time.Since(became).Round(time.Second), e.Server.Registry.Stats(p.Hash)[testbed.SiteA])
 }
