@@ -76,28 +76,38 @@ Session\EnableProcessing=false
 	if err := os.WriteFile(filepath.Join(cfgDir, "qBittorrent.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(dir, "qbittorrent.out"))
+	cmd := exec.Command(qbittorrentBin, "--profile="+filepath.Join(dir, "profile"), "--save-path="+saveDir,
+		"--skip-dialog=true", torrentFile)
+	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg"))
+	startDaemon(t, "qbittorrent-nox", cmd, filepath.Join(dir, "qbittorrent.out"),
+		filepath.Join(dir, "profile", "qBittorrent", "data", "logs", "qbittorrent.log"))
+	return saveDir, webUI
+}
+
+// startDaemon starts cmd with its output in the file out, and kills it by
+// PID in Cleanup; if the test failed, it logs out and the other logs.
+func startDaemon(t *testing.T, name string, cmd *exec.Cmd, out string, logs ...string) {
+	t.Helper()
+	logf, err := os.Create(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(qbittorrentBin, "--profile="+filepath.Join(dir, "profile"), "--save-path="+saveDir,
-		"--skip-dialog=true", torrentFile)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg"))
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting qbittorrent-nox: %v", err)
+		logf.Close()
+		t.Fatalf("starting %s: %v", name, err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		logf.Close()
 		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			l, _ := os.ReadFile(filepath.Join(dir, "profile", "qBittorrent", "data", "logs", "qbittorrent.log"))
-			t.Logf("qbittorrent-nox output:\n%s\nlog:\n%s", b, l)
+			for _, f := range append([]string{out}, logs...) {
+				b, _ := os.ReadFile(f)
+				t.Logf("%s: %s:\n%s", name, filepath.Base(f), b)
+			}
 		}
 	})
-	return saveDir, webUI
 }
 
 // Issue 17: qBittorrent raises every tracker interval to at least 5

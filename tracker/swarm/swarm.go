@@ -195,41 +195,41 @@ type peer struct {
 	left      int64 // -1: not reported
 	set       *peerSet
 	pos       int
-	aset      *addrSet
+	aset      *peerSet
 	apos      int
 }
 
-type peerSet struct{ list []*peer }
+// peerSet is a list of peers that removes in O(1): each peer knows its
+// place. A peer is in one site or origin set (set, pos) and in the set of
+// its address (aset, apos).
+type peerSet struct {
+	list   []*peer
+	byAddr bool // the set of one address
+}
+
+func (s *peerSet) slot(p *peer) (**peerSet, *int) {
+	if s.byAddr {
+		return &p.aset, &p.apos
+	}
+	return &p.set, &p.pos
+}
 
 func (s *peerSet) add(p *peer) {
-	p.set, p.pos = s, len(s.list)
+	set, pos := s.slot(p)
+	*set, *pos = s, len(s.list)
 	s.list = append(s.list, p)
 }
 
 func (s *peerSet) remove(p *peer) {
+	set, pos := s.slot(p)
 	last := len(s.list) - 1
-	s.list[p.pos] = s.list[last]
-	s.list[p.pos].pos = p.pos
+	moved := s.list[last]
+	s.list[*pos] = moved
+	_, mpos := s.slot(moved)
+	*mpos = *pos
 	s.list[last] = nil
 	s.list = s.list[:last]
-	p.set = nil
-}
-
-// addrSet is the peers of one address in one swarm.
-type addrSet struct{ list []*peer }
-
-func (s *addrSet) add(p *peer) {
-	p.aset, p.apos = s, len(s.list)
-	s.list = append(s.list, p)
-}
-
-func (s *addrSet) remove(p *peer) {
-	last := len(s.list) - 1
-	s.list[p.apos] = s.list[last]
-	s.list[p.apos].apos = p.apos
-	s.list[last] = nil
-	s.list = s.list[:last]
-	p.aset = nil
+	*set = nil
 }
 
 // witness is a leecher's report of progress: when, and from which address.
@@ -270,7 +270,7 @@ func (st *site) progressExcept(a netip.Addr) int64 {
 type swarm struct {
 	mu       sync.Mutex
 	peers    map[Hash]*peer
-	byAddr   map[netip.Addr]*addrSet
+	byAddr   map[netip.Addr]*peerSet
 	byPort   map[netip.AddrPort]*peer
 	sites    map[string]*site
 	origins  peerSet
@@ -324,7 +324,7 @@ func (r *Registry) swarm(ih Hash, create bool) *swarm {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s = r.swarms[ih]; s == nil {
-		s = &swarm{peers: map[Hash]*peer{}, byAddr: map[netip.Addr]*addrSet{}, byPort: map[netip.AddrPort]*peer{},
+		s = &swarm{peers: map[Hash]*peer{}, byAddr: map[netip.Addr]*peerSet{}, byPort: map[netip.AddrPort]*peer{},
 			sites: map[string]*site{}, counters: map[string]*Counters{}}
 		r.swarms[ih] = s
 	}
@@ -345,7 +345,7 @@ func (s *swarm) insert(p *peer) {
 	s.byPort[p.Addr] = p
 	as := s.byAddr[p.Addr.Addr()]
 	if as == nil {
-		as = &addrSet{}
+		as = &peerSet{byAddr: true}
 		s.byAddr[p.Addr.Addr()] = as
 	}
 	as.add(p)
