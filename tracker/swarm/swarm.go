@@ -702,18 +702,7 @@ func sample(out []PeerAddr, sets []*peerSet, k int, self *peer) []PeerAddr {
 	}
 	start := len(out)
 	if k >= n-1 {
-		for _, set := range sets {
-			for _, q := range set.list {
-				if q != self {
-					out = append(out, q.PeerAddr)
-				}
-			}
-		}
-		shuffle(out[start:])
-		if len(out)-start > k {
-			out = out[:start+k]
-		}
-		return out
+		return takeAll(out, k, self, sets...)
 	}
 	// Floyd's algorithm: k+1 distinct indices, self dropped if drawn. Small
 	// samples (the usual case) use a slice instead of a map.
@@ -772,17 +761,7 @@ func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer) []PeerAddr {
 		return out
 	}
 	if 2*k >= n {
-		start := len(out)
-		for _, q := range l {
-			if q != self {
-				out = append(out, q.PeerAddr)
-			}
-		}
-		shuffle(out[start:])
-		if len(out)-start > k {
-			out = out[:start+k]
-		}
-		return out
+		return takeAll(out, k, self, set)
 	}
 	// At least n-1 >= 2k candidates besides self: this ends.
 	var table [128]int32 // index+1; 0 is empty; at most 61 used
@@ -815,6 +794,24 @@ func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer) []PeerAddr {
 			out = append(out, q.PeerAddr)
 			k--
 		}
+	}
+	return out
+}
+
+// takeAll appends every peer of sets but self to out, shuffled, and keeps
+// k of them.
+func takeAll(out []PeerAddr, k int, self *peer, sets ...*peerSet) []PeerAddr {
+	start := len(out)
+	for _, set := range sets {
+		for _, q := range set.list {
+			if q != self {
+				out = append(out, q.PeerAddr)
+			}
+		}
+	}
+	shuffle(out[start:])
+	if len(out)-start > k {
+		out = out[:start+k]
 	}
 	return out
 }
