@@ -175,3 +175,41 @@ func TestScheduleWindows(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryBadKeyIsNamed: a configuration with several mistakes names all
+// of them, each by its key, not only the first.
+func TestEveryBadKeyIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.json")
+	body := `{"data_dir": "` + dir + `", "limit_down": "2", "limit_up": "2mb/s", "cache_max": "lots",
+		"colour": "blue", "listen_port": 70000, "seed_days": -1, "api_listen": "0.0.0.0:7380"}`
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(p)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, key := range []string{"limit_down: ", "limit_up: ", "cache_max: ", "colour: "} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s:\n%v", key, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "give a unit, like 2MiB/s") {
+		t.Errorf("the rate's message does not show the right form:\n%v", err)
+	}
+	// The values that decode are validated together, every one named.
+	c := Default()
+	c.DataDir = dir
+	c.ListenPort, c.SeedDays, c.APIListen = 70000, -1, "0.0.0.0:7380"
+	err = c.Validate()
+	for _, key := range []string{"listen_port: ", "seed_days: ", "api_listen: "} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("Validate does not name %s: %v", key, err)
+		}
+	}
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		t.Errorf("%T is not a *FieldError", err)
+	}
+}
