@@ -110,11 +110,19 @@ func TestInteropMatrix(t *testing.T) {
 	}
 }
 
+// needBin skips a case whose client is not installed, naming its Debian
+// package (.ci/install-deps installs them).
 func needBin(t *testing.T, path string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s is not installed (.ci/install-deps installs it): %v", path, err)
+		t.Skipf("%s is not installed (Debian package %s; .ci/install-deps installs it): %v", path, debianPackage[path], err)
 	}
+}
+
+var debianPackage = map[string]string{
+	interop.TransmissionBin: "transmission-daemon",
+	interop.QBittorrentBin:  "qbittorrent-nox",
+	interop.OpentrackerBin:  "opentracker",
 }
 
 // env is one case's tracker and package.
