@@ -62,7 +62,7 @@ func (o *Opentracker) Start(hashes ...[20]byte) error {
 		return err
 	}
 	p := strconv.Itoa(o.port)
-	args := []string{"-f", cf, "-i", o.ip, "-p", p, "-P", p}
+	args := []string{"-f", cf, "-i", o.ip, "-p", p} // TCP only: the port was checked free for TCP
 	if os.Geteuid() == 0 {
 		args = append(args, "-u", "nobody")
 	}
