@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -26,34 +23,36 @@ type fetchError struct {
 func (e *fetchError) Error() string { return e.err.Error() }
 func (e *fetchError) Unwrap() error { return e.err }
 
-// fetch downloads and verifies a package's torrent from the repository.
+// repoClient is the repository's client for this service's configuration.
+func (s *Service) repoClient() *repoapi.Client {
+	return &repoapi.Client{BaseURL: s.cfg.Repository, HTTPClient: s.httpc}
+}
+
+// fetch downloads and verifies a package's current torrent from the repository.
 func (s *Service) fetch(ctx context.Context, id string) ([]byte, *pkgsign.Package, error) {
+	return s.fetchVersion(ctx, id, "")
+}
+
+// fetchVersion downloads and verifies the torrent of one version of a
+// package ("": the current one).
+func (s *Service) fetchVersion(ctx context.Context, id, version string) ([]byte, *pkgsign.Package, error) {
 	if s.cfg.Repository == "" {
 		return nil, nil, &fetchError{err: errors.New("no repository is configured: set \"repository\" in the configuration, or add the job from a .torrent file"), config: true}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	u := strings.TrimRight(s.cfg.Repository, "/") + "/api/v1/packages/" + url.PathEscape(id) + "/torrent"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, nil, &fetchError{err: err}
-	}
-	resp, err := s.httpc.Do(req)
-	if err != nil {
-		return nil, nil, &fetchError{err: fmt.Errorf("repository %s unreachable: %w", s.cfg.Repository, err), transient: true}
-	}
-	defer resp.Body.Close()
+	b, err := s.repoClient().Torrent(ctx, id, version)
 	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, nil, &fetchError{err: fmt.Errorf("package %s is not published in the repository %s", id, s.cfg.Repository), notFound: true}
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return nil, nil, &fetchError{err: fmt.Errorf("repository answered %s", resp.Status), transient: true}
-	case resp.StatusCode != http.StatusOK:
-		return nil, nil, &fetchError{err: fmt.Errorf("repository %s refused the request (%s): check that this PC is in the tracker's allow_networks", s.cfg.Repository, resp.Status), refused: true}
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, pkgsign.MaxTorrentSize+1))
-	if err != nil {
-		return nil, nil, &fetchError{err: fmt.Errorf("reading torrent from repository: %w", err), transient: true}
+	case repoapi.IsNotFound(err):
+		what := "package " + id
+		if version != "" {
+			what += " version " + version
+		}
+		return nil, nil, &fetchError{err: fmt.Errorf("%s is not published in the repository %s", what, s.cfg.Repository), notFound: true}
+	case repoapi.IsTransient(err):
+		return nil, nil, &fetchError{err: err, transient: true}
+	case err != nil:
+		return nil, nil, &fetchError{err: fmt.Errorf("%w: check that this PC is in the tracker's allow_networks", err), refused: true}
 	}
 	pkg, err := pkgsign.Verify(b, s.keys)
 	if err != nil {
@@ -61,6 +60,9 @@ func (s *Service) fetch(ctx context.Context, id string) ([]byte, *pkgsign.Packag
 	}
 	if pkg.ID != id {
 		return nil, nil, &fetchError{err: fmt.Errorf("repository sent the torrent of package %q for %q", pkg.ID, id)}
+	}
+	if version != "" && pkg.Version != version {
+		return nil, nil, &fetchError{err: fmt.Errorf("repository sent version %q of %s for version %q", pkg.Version, id, version)}
 	}
 	return b, pkg, nil
 }
@@ -105,26 +107,19 @@ func (s *Service) backgroundFetch(id string) {
 	}
 }
 
-// checkRepository updates the repository's reachability for the status.
+// checkRepository updates the repository's reachability for the status,
+// and, when the catalogue changed, starts the new versions of the packages
+// this PC holds (see updates.go).
 func (s *Service) checkRepository(ctx context.Context) {
 	if s.cfg.Repository == "" {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	u := strings.TrimRight(s.cfg.Repository, "/") + "/api/v1/packages"
 	r := api.Reachability{URL: s.cfg.Repository, Checked: s.now()}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err == nil {
-		var resp *http.Response
-		resp, err = s.httpc.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			if resp.StatusCode >= 500 {
-				err = fmt.Errorf("answered %s", resp.Status)
-			}
-		}
+	entries, etag, unchanged, err := s.repoClient().Catalogue(ctx, s.catalogueETag())
+	if err != nil && !repoapi.IsTransient(err) {
+		err = nil // it answered: reachable, even if it refused the listing
 	}
 	r.Reachable = err == nil
 	if err != nil {
@@ -136,4 +131,7 @@ func (s *Service) checkRepository(ctx context.Context) {
 	s.mu.Lock()
 	s.repo = r
 	s.mu.Unlock()
+	if err == nil && !unchanged && entries != nil {
+		s.catalogueChanged(etag, entries)
+	}
 }

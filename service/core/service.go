@@ -74,6 +74,7 @@ type Service struct {
 	trackers            *trackerHealth
 	peers               *peerCounters
 	store               store
+	folders             folders // where each torrent's files live
 
 	mu        sync.Mutex
 	jobs      map[string]*job
@@ -84,6 +85,7 @@ type Service struct {
 	subs      map[chan api.Event]struct{}
 	published map[string]api.Job
 	repo      api.Reachability
+	upd       updates
 	downRate  float64
 	upRate    float64
 	closed    bool
@@ -97,6 +99,8 @@ type job struct {
 	pkg *pkgsign.Package
 
 	fetching  bool
+	preparing bool  // delta.go copies cached pieces; the engine has no torrent yet
+	reused    int64 // bytes the current version took from cached versions
 	fetchErr  string
 	nextRetry time.Time
 	retries   int
@@ -204,6 +208,7 @@ func New(opts Options) (*Service, error) {
 				s.log.Warn("re-adding saved job", "job", r.ID, "err", err)
 			}
 		}
+		s.loadOldLocked(j)
 	}
 	if s.unclean {
 		for _, j := range s.jobs {
@@ -233,6 +238,10 @@ func (s *Service) openEngine() error {
 		ClientBaseDir:   cfg.CacheDir,
 		PieceCompletion: pc,
 		UsePartFiles:    g.Some(false),
+		TorrentDirMaker: s.folders.torrentDir,
+		FilePathMaker: func(o storage.FilePathMakerOpts) string {
+			return filepath.Join(o.File.BestPath()...)
+		},
 		Logger:          s.log.With("part", "storage"),
 	})
 	cc := torrent.NewDefaultClientConfig()
@@ -374,7 +383,7 @@ func (s *Service) Serve(ctx context.Context) error {
 	defer s.Close()
 	t := time.NewTicker(s.tick)
 	defer t.Stop()
-	repoT := time.NewTicker(30 * time.Second)
+	repoT := time.NewTimer(s.pollDelay())
 	defer repoT.Stop()
 	go s.checkRepository(ctx)
 	if s.yield.down != nil {
@@ -391,6 +400,7 @@ func (s *Service) Serve(ctx context.Context) error {
 			s.step()
 		case <-repoT.C:
 			go s.checkRepository(ctx)
+			repoT.Reset(s.pollDelay())
 		}
 	}
 }
@@ -503,8 +513,9 @@ func (s *Service) collect() {
 			j.rec.Completed = s.now()
 			s.dirty = true
 			s.log.Info("package transferred", "job", j.rec.ID, "bytes", j.rec.Size,
-				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer)
+				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer, "reused", j.reused)
 		}
+		s.checkSource(j)
 	}
 	s.downRate, s.upRate = totDown, totUp
 }
@@ -543,6 +554,7 @@ func (s *Service) classify(addr any) bool {
 func (s *Service) schedule() {
 	var runnable []*job
 	for _, j := range s.jobs {
+		scheduleOld(j)
 		j.queued = false
 		if j.t == nil || j.rec.Fatal != "" || j.writeErr != "" {
 			continue
@@ -554,6 +566,10 @@ func (s *Service) schedule() {
 		}
 		j.t.AllowDataUpload()
 		if j.t.Info() != nil && j.t.Complete().Bool() {
+			continue
+		}
+		if j.rec.Source != "" {
+			j.t.DisallowDataDownload() // never write into a source folder
 			continue
 		}
 		runnable = append(runnable, j)

@@ -1,13 +1,13 @@
 package core
 
 import (
-	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
 
+	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -36,7 +36,11 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 		PeersSite:        j.peersS,
 		PeersServer:      j.peersO,
 		ETASeconds:       -1,
-		Path:             filepath.Join(s.cfg.CacheDir, r.ID),
+		Path:             s.jobDir(r),
+		Name:             r.Name,
+		Pinned:           r.Pin,
+		OtherVersions:    s.heldVersions(r),
+		Checking:         j.preparing,
 		Added:            r.Added,
 		Completed:        r.Completed,
 		LastUsed:         r.LastUsed,
@@ -66,9 +70,11 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 				break
 			}
 		}
-		tfs := j.t.Files()
-		out.FilesTotal = len(tfs)
-		for _, f := range tfs {
+		for _, f := range j.t.Files() {
+			if pkgsign.IsPadding(f.FileInfo()) {
+				continue
+			}
+			out.FilesTotal++
 			done := f.BytesCompleted()
 			ready := done == f.Length()
 			if ready && state != api.StateTransferred {
@@ -146,7 +152,7 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 	}
 	for _, j := range s.jobs {
 		st.Jobs[s.stateOf(j)]++
-		st.CacheBytes += j.rec.Size
+		st.CacheBytes += j.rec.Size + oldSize(j.rec)
 	}
 	return st
 }

@@ -4,9 +4,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/tracker/config"
 	"github.com/smstorrent/smstorrent/tracker/repo"
 	"github.com/smstorrent/smstorrent/tracker/server"
@@ -291,7 +290,7 @@ func publish(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	switch res.Status {
-	case "unchanged":
+	case repoapi.StatusUnchanged:
 		fmt.Fprintf(stdout, "%s version %s is already the current version (info-hash %s)\n", res.ID, res.Version, res.InfoHash)
 	default:
 		fmt.Fprintf(stdout, "published %s version %s (info-hash %s)", res.ID, res.Version, res.InfoHash)
@@ -304,33 +303,7 @@ func publish(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // Publish uploads a signed torrent to a repository.
-func Publish(ctx context.Context, hc *http.Client, repository, token string, torrent []byte) (*repo.PublishResult, error) {
-	u := strings.TrimRight(repository, "/") + repo.PathPackages
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(torrent))
-	if err != nil {
-		return nil, fmt.Errorf("publishing: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-bittorrent")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("publishing to %s: %w", repository, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("publishing to %s: reading the answer: %w", repository, err)
-	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		var eb repo.ErrorBody
-		if json.Unmarshal(body, &eb) == nil && eb.Error != "" {
-			return nil, fmt.Errorf("repository refused the torrent (%s): %s", resp.Status, eb.Error)
-		}
-		return nil, fmt.Errorf("repository refused the torrent: %s", resp.Status)
-	}
-	var res repo.PublishResult
-	if err := json.Unmarshal(body, &res); err != nil {
-		return nil, fmt.Errorf("publishing: unexpected answer: %w", err)
-	}
-	return &res, nil
+func Publish(ctx context.Context, hc *http.Client, repository, token string, torrent []byte) (*repoapi.PublishResult, error) {
+	c := &repoapi.Client{BaseURL: repository, HTTPClient: hc, Token: token}
+	return c.Publish(ctx, torrent)
 }

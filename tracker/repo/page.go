@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/tracker/store"
 	"github.com/smstorrent/smstorrent/tracker/swarm"
 )
@@ -28,7 +29,7 @@ var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 // siteCell is the health of one version in one site.
 type siteCell struct {
 	Site string
-	swarm.Figures
+	repoapi.Figures
 	Class string // ok, warn, idle
 }
 
@@ -37,7 +38,7 @@ type pageVersion struct {
 	Name    string // the version string
 	Torrent string
 	Cells   []siteCell
-	Total   swarm.Figures
+	Total   repoapi.Figures
 	Health  string
 	Class   string
 }
@@ -62,7 +63,7 @@ type pageData struct {
 	TotalSize   int64
 }
 
-func (h *Handler) pageVersion(id string, d VersionDetails, sites []string) pageVersion {
+func (h *Handler) pageVersion(id string, d repoapi.VersionDetails, sites []string) pageVersion {
 	pv := pageVersion{Version: d.Version, Name: d.Version.Version, Torrent: d.Torrent, Total: d.Total}
 	originSeeds := d.Sites[swarm.OriginSite].Seeders
 	for _, s := range sites {
@@ -87,8 +88,8 @@ func (h *Handler) pageVersion(id string, d VersionDetails, sites []string) pageV
 	return pv
 }
 
-func (h *Handler) pageSites(ds []Details) []string {
-	seen := map[string]swarm.Figures{}
+func (h *Handler) pageSites(ds []repoapi.Details) []string {
+	seen := map[string]repoapi.Figures{}
 	for _, d := range ds {
 		for s, f := range d.Current.Sites {
 			seen[s] = f
@@ -121,7 +122,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, err)
 		return
 	}
-	ds := make([]Details, 0, len(ps))
+	ds := make([]repoapi.Details, 0, len(ps))
 	for i := range ps {
 		ds = append(ds, h.detailsOf(&ps[i]))
 	}
@@ -154,7 +155,7 @@ func (h *Handler) packagePage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := h.detailsOf(p)
 	data := pageData{Title: p.ID + " - SMSTorrent repository", AnnounceURL: h.AnnounceURL, Generated: time.Now().UTC()}
-	data.Sites, data.Configured = h.pageSites([]Details{d}), h.Sites
+	data.Sites, data.Configured = h.pageSites([]repoapi.Details{d}), h.Sites
 	pp := pagePackage{ID: d.ID, Current: h.pageVersion(d.ID, d.Current, data.Sites)}
 	for _, pv := range d.Previous {
 		pp.Previous = append(pp.Previous, h.pageVersion(d.ID, pv, data.Sites))

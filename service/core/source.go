@@ -1,0 +1,73 @@
+package core
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/service/api"
+)
+
+// An origin on a distribution point seeds a package from the folder the
+// package was made of, in place: the job's Source. The engine only reads
+// it — a source job never downloads, so nothing is ever written into the
+// folder — and removing the job never deletes it. If the folder does not
+// hold exactly the package, the job stops with an error that says so.
+
+// addSource starts seeding a verified package from folder dir.
+func (s *Service) addSource(pkg *pkgsign.Package, b []byte, prio api.Priority, dir string) (api.Job, error) {
+	if !filepath.IsAbs(dir) {
+		return api.Job{}, badRequest("source folder %q must be an absolute path", dir)
+	}
+	dir = filepath.Clean(dir)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return api.Job{}, badRequest("source folder %q is not a folder this service can read", dir)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return api.Job{}, errClosed
+	}
+	if j, ok := s.jobs[pkg.ID]; ok {
+		if j.rec.Source == dir && j.rec.InfoHash == pkg.InfoHash.HexString() {
+			s.touch(j, prio, true)
+			return s.snapshotJob(j, true), nil
+		}
+		return api.Job{}, api.Errorf(http.StatusConflict, api.CodeConflict,
+			"package %s already has a job (version %s): cancel it first, then add the source folder", pkg.ID, j.rec.Version)
+	}
+	if err := writeFileAtomic(s.torrentPath(pkg.ID), b, 0o644); err != nil {
+		return api.Job{}, fmt.Errorf("saving torrent: %w", err)
+	}
+	j := &job{rec: &record{ID: pkg.ID, Priority: prio, Added: s.now(), Assigned: true, Source: dir,
+		InfoHash: pkg.InfoHash.HexString(), Version: pkg.Version, Name: pkg.Name, Size: pkg.Size()}}
+	s.jobs[pkg.ID] = j
+	if err := s.addTorrent(j, pkg); err != nil {
+		delete(s.jobs, pkg.ID)
+		return api.Job{}, err
+	}
+	s.log.Info("seeding from a source folder in place", "job", pkg.ID, "version", pkg.Version, "folder", dir)
+	s.saveNow()
+	s.schedule()
+	out := s.snapshotJob(j, true)
+	s.poke()
+	return out, nil
+}
+
+// checkSource stops a source job whose folder turned out not to hold the
+// package once the engine has hashed it. Called with s.mu.
+func (s *Service) checkSource(j *job) {
+	if j.rec.Source == "" || j.t == nil || j.t.Info() == nil || j.writeErr != "" || j.t.Complete().Bool() {
+		return
+	}
+	for _, run := range j.t.PieceStateRuns() {
+		if !run.Ok || run.Hashing || run.QueuedForHash || run.Checking {
+			return
+		}
+	}
+	j.writeErr = fmt.Sprintf("the source folder %s does not hold version %s of this package (%d of %d bytes match): "+
+		"make the torrent of this folder again, or cancel the job", j.rec.Source, j.rec.Version, j.t.BytesCompleted(), j.rec.Size)
+	s.log.Error("source folder does not match", "job", j.rec.ID, "folder", j.rec.Source)
+}
