@@ -120,10 +120,10 @@ type Job struct {
 	OtherVersions []HeldVersion `json:"other_versions,omitempty"`
 	// Check is set on the answer to Add: what the repository said about
 	// the package's current version.
-	Check *VersionCheck `json:"check,omitempty"`
-	InfoHash string   `json:"info_hash"`
-	State    State    `json:"state"`
-	Priority Priority `json:"priority"`
+	Check    *VersionCheck `json:"check,omitempty"`
+	InfoHash string        `json:"info_hash"`
+	State    State         `json:"state"`
+	Priority Priority      `json:"priority"`
 	// Error says what went wrong and what to do, in StateTransientError and StateError.
 	Error string `json:"error,omitempty"`
 	// ErrorCode classifies Error: ErrorRepository, ErrorTracker,

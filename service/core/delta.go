@@ -210,3 +210,34 @@ func (s *Service) prefillThenAdd(pkg *pkgsign.Package, dir string, sources []del
 	s.schedule()
 	s.poke()
 }
+
+// makePadding creates a torrent's BEP 47 padding files in dir as sparse
+// files of zeros, so the pieces that end in padding verify from the
+// content alone and padding never crosses the network. It never touches a
+// file that has the right size.
+func makePadding(dir string, info *metainfo.Info) error {
+	for _, f := range info.UpvertedFiles() {
+		if !pkgsign.IsPadding(f) {
+			continue
+		}
+		p := filepath.Join(append([]string{dir}, f.BestPath()...)...)
+		if st, err := os.Stat(p); err == nil && st.Size() == f.Length {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		fh, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return err
+		}
+		if err := fh.Truncate(f.Length); err != nil {
+			fh.Close()
+			return err
+		}
+		if err := fh.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"syscall"
 
-
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
 )
@@ -218,7 +217,7 @@ func (s *Service) loadTorrent(j *job) error {
 
 // addTorrent hands a verified package to the engine. Called with s.mu.
 func (s *Service) addTorrent(j *job, pkg *pkgsign.Package) error {
-	t, err := s.engineAdd(pkg, s.jobDir(j.rec))
+	t, err := s.engineAdd(pkg, s.jobDir(j.rec), j.rec.Source)
 	if err != nil {
 		return err
 	}

@@ -242,7 +242,7 @@ func (s *Service) openEngine() error {
 		FilePathMaker: func(o storage.FilePathMakerOpts) string {
 			return filepath.Join(o.File.BestPath()...)
 		},
-		Logger:          s.log.With("part", "storage"),
+		Logger: s.log.With("part", "storage"),
 	})
 	cc := torrent.NewDefaultClientConfig()
 	cc.DataDir = cfg.CacheDir

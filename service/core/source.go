@@ -5,6 +5,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+
+	g "github.com/anacrolix/generics"
+	"github.com/anacrolix/torrent/metainfo"
+	"github.com/anacrolix/torrent/storage"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
@@ -15,6 +20,51 @@ import (
 // it — a source job never downloads, so nothing is ever written into the
 // folder — and removing the job never deletes it. If the folder does not
 // hold exactly the package, the job stops with an error that says so.
+
+// sourceStorage is the engine storage of a package read in place from
+// folder src. Padding files cannot live in src (it is not ours to write),
+// so they go to <cache>/.padding/<info-hash>; the storage's root is the
+// closest folder above both, which must therefore be on the same drive.
+func (s *Service) sourceStorage(pkg *pkgsign.Package, src string) (storage.ClientImpl, error) {
+	padDir := filepath.Join(s.cfg.CacheDir, ".padding", pkg.InfoHash.HexString())
+	root := src
+	for {
+		if rel, err := filepath.Rel(root, padDir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			break
+		}
+		up := filepath.Dir(root)
+		if up == root {
+			return nil, fmt.Errorf("the source folder %s and the cache %s are on different drives: make the torrent with --align=false, or put the cache on the source's drive", src, s.cfg.CacheDir)
+		}
+		root = up
+	}
+	if err := makePadding(padDir, &pkg.Info); err != nil {
+		return nil, fmt.Errorf("creating the padding files in %s: %w", padDir, err)
+	}
+	relTo := func(base string, comps []string) string {
+		r, _ := filepath.Rel(root, filepath.Join(append([]string{base}, comps...)...))
+		return r
+	}
+	return storage.NewFileOpts(storage.NewFileClientOpts{
+		ClientBaseDir:   root,
+		PieceCompletion: sharedCompletion{s.pc},
+		UsePartFiles:    g.Some(false),
+		Logger:          s.log.With("part", "storage", "source", src),
+		TorrentDirMaker: func(string, *metainfo.Info, metainfo.Hash) string { return root },
+		FilePathMaker: func(o storage.FilePathMakerOpts) string {
+			if pkgsign.IsPadding(*o.File) {
+				return relTo(padDir, o.File.BestPath())
+			}
+			return relTo(src, o.File.BestPath())
+		},
+	}), nil
+}
+
+// sharedCompletion lends the service's piece database to a per-torrent
+// storage, which must not close it.
+type sharedCompletion struct{ storage.PieceCompletion }
+
+func (sharedCompletion) Close() error { return nil }
 
 // addSource starts seeding a verified package from folder dir.
 func (s *Service) addSource(pkg *pkgsign.Package, b []byte, prio api.Priority, dir string) (api.Job, error) {

@@ -113,15 +113,27 @@ func (s *Service) oldTorrentPath(id, ih string) string {
 	return filepath.Join(s.cfg.DataDir, "torrents", id+"@"+ih+".torrent")
 }
 
-// engineAdd hands a verified package stored in dir to the engine, not yet
-// downloading.
-func (s *Service) engineAdd(pkg *pkgsign.Package, dir string) (*torrent.Torrent, error) {
-	s.folders.set(pkg.InfoHash, dir)
-	t, _ := s.cl.AddTorrentOpt(torrent.AddTorrentOpts{
+// engineAdd hands a verified package to the engine, not yet downloading:
+// stored in dir under the cache, or read in place from a source folder.
+func (s *Service) engineAdd(pkg *pkgsign.Package, dir, source string) (*torrent.Torrent, error) {
+	opts := torrent.AddTorrentOpts{
 		InfoHash:             pkg.InfoHash,
 		InfoBytes:            pkg.Meta.InfoBytes,
 		DisallowDataDownload: true,
-	})
+	}
+	if source != "" {
+		st, err := s.sourceStorage(pkg, source)
+		if err != nil {
+			return nil, err
+		}
+		opts.Storage = st
+	} else {
+		s.folders.set(pkg.InfoHash, dir)
+		if err := makePadding(dir, &pkg.Info); err != nil {
+			return nil, fmt.Errorf("creating the padding files in %s: %w", dir, err)
+		}
+	}
+	t, _ := s.cl.AddTorrentOpt(opts)
 	if t == nil {
 		return nil, errors.New("engine refused the torrent")
 	}
@@ -215,7 +227,7 @@ func (s *Service) loadOldLocked(j *job) {
 		}
 		pkg, err := s.loadOldPackage(j.rec.ID, o)
 		if err == nil {
-			o.t, err = s.engineAdd(pkg, s.versionDir(j.rec.ID, o.Dir, o.Source))
+			o.t, err = s.engineAdd(pkg, s.versionDir(j.rec.ID, o.Dir, o.Source), o.Source)
 		}
 		if err != nil {
 			s.log.Warn("a previous version no longer seeds", "job", j.rec.ID, "version", o.Version, "err", err)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,8 +26,11 @@ const Usage = `ctl subcommands (add --json for machine-readable output):
   status                               service version, site, rates, limits, reachability
   jobs                                 one line per job
   job ID                               one job with its files
-  add FILE.torrent|PACKAGEID [--priority P] [--assign]
-                                       start (or continue) a job
+  add FILE.torrent|PACKAGEID [--priority P] [--assign] [--version V]
+                                       start (or continue) a job; by ID it moves to the
+                                       current version (or exactly V)
+  add FILE.torrent --source DIR        seed a package from DIR in place (an origin on a
+                                       distribution point); DIR is only read, never deleted
   pause ID | resume ID | cancel ID     act on one job
   priority ID foreground|high|normal|low
   pause-all | resume-all
@@ -83,6 +87,8 @@ func Run(ctx context.Context, env Env, args []string) error {
 	up := fs.String("up", "", "upload limit")
 	dur := fs.Duration("for", 0, "how long the throttle lasts (0: until cleared)")
 	clear := fs.Bool("clear", false, "remove the helpdesk throttle")
+	version := fs.String("version", "", "add: pin exactly this version")
+	source := fs.String("source", "", "add: seed from this folder in place")
 	pos, err := parseInterspersed(fs, rest)
 	if err != nil {
 		return usagef("%v", err)
@@ -135,13 +141,26 @@ func Run(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return usagef("%v", err)
 		}
-		req := api.AddRequest{Priority: p, Assign: *assign}
+		req := api.AddRequest{Priority: p, Assign: *assign, Version: *version}
 		if b, ferr := readTorrentArg(pos[0]); ferr != nil {
 			return ferr
 		} else if b != nil {
 			req.Torrent = b
 		} else {
 			req.PackageID = pos[0]
+		}
+		if *source != "" {
+			if req.Torrent == nil {
+				return usagef("ctl add --source needs the package's .torrent file")
+			}
+			abs, err := filepath.Abs(*source)
+			if err != nil {
+				return usagef("--source: %v", err)
+			}
+			req.Source = abs
+		}
+		if req.Version != "" && req.Torrent != nil {
+			return usagef("--version goes with a package ID; a .torrent file names its own version")
 		}
 		j, err := c.Add(ctx, req)
 		if err != nil {
@@ -283,7 +302,11 @@ func eta(s int64) string {
 func printJobs(w io.Writer, js []api.Job) {
 	fmt.Fprintln(w, "PACKAGE\tVERSION\tSTATE\tPRIORITY\tPROGRESS\tDOWN\tUP\tPEERS site/server\tETA")
 	for _, j := range js {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%5.1f%% of %s\t%s\t%s\t%d/%d\t%s\n", j.ID, dash(j.Version), j.State, j.Priority,
+		id := j.ID
+		if j.Name != "" {
+			id += " (" + j.Name + ")"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%5.1f%% of %s\t%s\t%s\t%d/%d\t%s\n", id, dash(j.Version), j.State, j.Priority,
 			100*j.Progress(), config.FormatBytes(j.BytesTotal), rate(j.DownRate), rate(j.UpRate), j.PeersSite, j.PeersServer, eta(j.ETASeconds))
 		if j.Error != "" {
 			fmt.Fprintf(w, "  ! %s\t\t\t\t\t\t\t\t\n", j.Error)
@@ -297,6 +320,16 @@ func printJobs(w io.Writer, js []api.Job) {
 func printJob(w io.Writer, j *api.Job) {
 	printJobs(w, []api.Job{*j})
 	fmt.Fprintf(w, "\nfolder\t%s\n", j.Path)
+	if j.Pinned != "" {
+		fmt.Fprintf(w, "pinned\tversion %s (background updates wait)\n", j.Pinned)
+	}
+	for _, o := range j.OtherVersions {
+		state := "incomplete, lends its pieces"
+		if o.Complete {
+			state = "seeding until " + o.SeedUntil.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(w, "also cached\tversion %s, %s, %s\n", dash(o.Version), config.FormatBytes(o.Size), state)
+	}
 	fmt.Fprintf(w, "downloaded\t%s (site peers %s, servers %s)\n", config.FormatBytes(j.Downloaded), config.FormatBytes(j.DownloadedSite), config.FormatBytes(j.DownloadedServer))
 	fmt.Fprintf(w, "uploaded\t%s\n", config.FormatBytes(j.Uploaded))
 	if !j.LastUsed.IsZero() {

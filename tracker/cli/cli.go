@@ -30,7 +30,8 @@ commands:
   serve    --config PATH                  run the tracker and the repository
   keygen   [--out NAME] [--force]         write an ed25519 key pair NAME.key / NAME.pub
   create   --id ID --source DIR --key FILE -o FILE.torrent
-           [--version V] [--piece-length N] [--webseed URL]... [--announce URL | --config PATH]
+           [--version V] [--name "Display name"] [--previous V] [--align=false]
+           [--piece-length N] [--webseed URL]... [--announce URL | --config PATH]
                                           make a signed private torrent of a package folder
   publish  FILE.torrent --repository URL (--token T | --token-file F)
                                           upload a signed torrent to the repository
@@ -165,6 +166,9 @@ func create(args []string, stdout, stderr io.Writer) error {
 	announceURL := fs.String("announce", "", "announce URL (default: from --config)")
 	cfgFile := fs.String("config", "", "tracker configuration, for the announce URL")
 	out := fs.String("o", "", "output .torrent file")
+	name := fs.String("name", "", "display name shown beside the ID, e.g. \"Office 2024\" (signed)")
+	previous := fs.String("previous", "", "the version this one follows (signed; the repository shows what changed)")
+	align := fs.Bool("align", true, "start every file on a piece boundary (BEP 47 padding), so PCs reuse unchanged files and pieces of cached versions")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -208,12 +212,19 @@ func create(args []string, stdout, stderr io.Writer) error {
 	if v == "" {
 		v = time.Now().UTC().Format("20060102.150405")
 	}
-	mi, err := pkgsign.Create(*src, *id, *pieceLen, ann, webseeds)
+	if err := pkgsign.ValidName(*name); err != nil {
+		return err
+	}
+	opts := pkgsign.CreateOptions{PieceLength: *pieceLen, Announce: ann, WebSeeds: webseeds, Align: *align}
+	if *align {
+		opts.Version = v // the same content as another version gets its own info-hash
+	}
+	mi, err := pkgsign.CreateWith(*src, *id, opts)
 	if err != nil {
 		return fmt.Errorf("creating torrent: %w", err)
 	}
 	mi.CreationDate = time.Now().Unix()
-	b, err := pkgsign.Sign(mi, *id, v, key)
+	b, err := pkgsign.SignMeta(mi, pkgsign.Meta{ID: *id, Version: v, Name: *name, Previous: *previous}, key)
 	if err != nil {
 		return fmt.Errorf("signing torrent: %w", err)
 	}
@@ -225,8 +236,12 @@ func create(args []string, stdout, stderr io.Writer) error {
 	if err := writeFileAtomic(*out, b); err != nil {
 		return err
 	}
+	label := p.ID
+	if p.Name != "" {
+		label += " (" + p.Name + ")"
+	}
 	fmt.Fprintf(stdout, "%s: package %s version %s, %d files, %s, info-hash %s, signed by %s\n",
-		*out, p.ID, p.Version, len(p.Info.Files), repo.HumanBytes(p.Size()), p.InfoHash.HexString(), p.Signer)
+		*out, label, p.Version, len(p.ContentFiles()), repo.HumanBytes(p.ContentSize()), p.InfoHash.HexString(), p.Signer)
 	return nil
 }
 

@@ -96,7 +96,7 @@ func (h *Handler) log() *slog.Logger {
 
 func entryOf(p store.Package) repoapi.Entry {
 	e := repoapi.Entry{
-		ID: p.ID, Version: p.Current.Version, Size: p.Current.Size, Files: p.Current.Files,
+		ID: p.ID, Name: p.Current.Name, Version: p.Current.Version, Size: p.Current.Size, Files: p.Current.Files,
 		InfoHash: p.Current.InfoHash, Published: p.Current.Published, Signer: p.Current.Signer,
 		Torrent: repoapi.TorrentPath(p.ID, ""),
 	}
@@ -157,7 +157,41 @@ func (h *Handler) detailsOf(p *store.Package) repoapi.Details {
 	for _, v := range p.Previous {
 		d.Previous = append(d.Previous, h.versionDetails(p.ID, v))
 	}
+	d.Adoption = adoption(d)
+	d.NoSeeder = d.Current.Total.Seeders == 0
 	return d
+}
+
+// adoption counts, per site, the PCs that hold and that download each
+// version, from the live swarms of all versions.
+func adoption(d repoapi.Details) []repoapi.Adoption {
+	by := map[string]*repoapi.Adoption{}
+	var order []string
+	for _, v := range append([]repoapi.VersionDetails{d.Current}, d.Previous...) {
+		for site, f := range v.Sites {
+			if f.Seeders == 0 && f.Leechers == 0 {
+				continue
+			}
+			a, ok := by[site]
+			if !ok {
+				a = &repoapi.Adoption{Site: site, Holding: map[string]int{}, Downloading: map[string]int{}}
+				by[site] = a
+				order = append(order, site)
+			}
+			if f.Seeders > 0 {
+				a.Holding[v.Version.Version] += f.Seeders
+			}
+			if f.Leechers > 0 {
+				a.Downloading[v.Version.Version] += f.Leechers
+			}
+		}
+	}
+	sort.Strings(order)
+	out := make([]repoapi.Adoption, 0, len(order))
+	for _, s := range order {
+		out = append(out, *by[s])
+	}
+	return out
 }
 
 func (h *Handler) lookup(w http.ResponseWriter, r *http.Request) (*store.Package, bool) {
@@ -275,11 +309,11 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		now = h.Now
 	}
 	v := store.Version{
-		Version: pkg.Version, InfoHash: pkg.InfoHash.HexString(), Size: pkg.Size(),
+		Version: pkg.Version, Name: pkg.Name, InfoHash: pkg.InfoHash.HexString(), Size: pkg.ContentSize(),
 		PieceLength: pkg.Info.PieceLength, Published: now().UTC().Truncate(time.Second),
-		Signer: pkg.Signer.String(),
+		Signer: pkg.Signer.String(), Delta: h.deltaOf(pkg.ID, pkg),
 	}
-	for _, f := range pkg.Info.Files {
+	for _, f := range pkg.ContentFiles() {
 		p, _ := pkgsign.SafeRelPath(f.BestPath())
 		v.FileList = append(v.FileList, store.File{Path: p, Length: f.Length})
 	}

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -88,7 +89,7 @@ func TestTokenCheck(t *testing.T) {
 	_, mux := newHandler()
 	for tok, want := range map[string]int{"": 401, "Bearer nope": 401, "0123456789abcdef0123": 401, "Bearer 0123456789abcdef0123": 400} {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", PathPackages, strings.NewReader("garbage"))
+		req := httptest.NewRequest("POST", repoapi.PathPackages, strings.NewReader("garbage"))
 		if tok != "" {
 			req.Header.Set("Authorization", tok)
 		}

@@ -1,0 +1,202 @@
+//go:build !windows
+
+package wrapper
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/service/api"
+	"github.com/smstorrent/smstorrent/service/config"
+	"github.com/smstorrent/smstorrent/service/svc"
+	"github.com/smstorrent/smstorrent/service/svctest"
+)
+
+// Package versions through the wrapper, with the real tracker, repository
+// and services on loopback: the current version wins, a pin runs exactly
+// its version, and a repository that cannot be asked runs the cached
+// version (or, by flag, retries).
+
+const verID = "PS200001"
+
+// versionScript is a package's install script that exits with code.
+func versionScript(code string) string { return "#!/bin/sh\nexit " + code + "\n" }
+
+// makeVersion writes a package folder and signs an aligned torrent of it.
+func makeVersion(t *testing.T, key svctest.Key, announce, dir, version, previous string) *svctest.Package {
+	t.Helper()
+	mi, err := pkgsign.CreateWith(dir, verID, pkgsign.CreateOptions{Announce: announce, Align: true, Version: version, PieceLength: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := pkgsign.SignMeta(mi, pkgsign.Meta{ID: verID, Version: version, Name: "Office 2024", Previous: previous}, key.Priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := pkgsign.Verify(b, []pkgsign.PublicKey{key.Priv.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &svctest.Package{ID: verID, Version: version, Dir: dir, Torrent: b, Info: info}
+}
+
+type versionLab struct {
+	key    svctest.Key
+	tr     *svctest.Tracker
+	v1, v2 *svctest.Package
+}
+
+// newVersionLab publishes version 1.0.0 (script exits 10) with an origin.
+func newVersionLab(t *testing.T) *versionLab {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: starts a tracker and services")
+	}
+	l := &versionLab{key: svctest.NewKey(t)}
+	l.tr = svctest.StartTracker(t, l.key)
+	src := t.TempDir()
+	svctest.WriteFiles(t, src, map[string]int{"office.msi": 2 << 20, "data/a.cab": 300 << 10, "data/b.cab": 500 << 10})
+	if err := os.WriteFile(filepath.Join(src, "install.sh"), []byte(versionScript("10")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l.v1 = makeVersion(t, l.key, l.tr.Announce, src, "1.0.0", "")
+	l.tr.Publish(t, l.v1)
+	svctest.StartOrigin(t, l.key, l.tr, l.v1)
+	return l
+}
+
+// publishV2 publishes version 1.0.1: another script (exits 11), one file
+// replaced, the rest unchanged; a second origin seeds it.
+func (l *versionLab) publishV2(t *testing.T) {
+	t.Helper()
+	src := t.TempDir()
+	if err := os.CopyFS(src, os.DirFS(l.v1.Dir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "install.sh"), []byte(versionScript("11")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	svctest.WriteFiles(t, src, map[string]int{"data/b.cab": 500 << 10})
+	l.v2 = makeVersion(t, l.key, l.tr.Announce, src, "1.0.1", "1.0.0")
+	l.tr.Publish(t, l.v2)
+	svctest.StartOrigin(t, l.key, l.tr, l.v2)
+}
+
+func (l *versionLab) branch(t *testing.T, edit func(*config.Config)) (config.Config, *svc.Instance) {
+	t.Helper()
+	cfg := svctest.Config(t, l.key, l.tr.Repository, "127.0.0.1")
+	cfg.UpdatePoll = config.Duration(time.Hour) // only the wrapper asks, unless edit says otherwise
+	if edit != nil {
+		edit(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, svctest.StartService(t, cfg, svc.Options{})
+}
+
+func runScript(t *testing.T, cfg config.Config, flags ...string) result {
+	t.Helper()
+	return runWrapper(t, nil, Invocation{
+		Args: args([]string{"--data-dir", cfg.DataDir, "--package", verID}, flags, []string{"sh", "install.sh"}),
+	})
+}
+
+func wantCode(t *testing.T, what string, res result, code int) {
+	t.Helper()
+	if res.code != code {
+		t.Fatalf("%s: exit code %d, want %d; stderr:\n%s", what, res.code, code, res.stderr)
+	}
+}
+
+func waitVersion(t *testing.T, c *api.Client, version string) *api.Job {
+	t.Helper()
+	return svctest.WaitJob(t, c, verID, 2*time.Minute, "version "+version+" transferred", func(j *api.Job) bool {
+		return j.Version == version && j.State == api.StateTransferred
+	})
+}
+
+func TestIntegrationVersionsCurrentWins(t *testing.T) {
+	l := newVersionLab(t)
+	cfg, in := l.branch(t, nil)
+	c := in.Client(true)
+
+	wantCode(t, "first run", runScript(t, cfg), DefaultRetryCode)
+	j1 := waitVersion(t, c, "1.0.0")
+	if j1.Name != "Office 2024" {
+		t.Errorf("display name %q", j1.Name)
+	}
+	wantCode(t, "1.0.0 installed", runScript(t, cfg), 10)
+
+	l.publishV2(t)
+	res := runScript(t, cfg)
+	wantCode(t, "run after publishing 1.0.1", res, DefaultRetryCode)
+	if log := wrapperLog(t, cfg); !strings.Contains(log, "version 1.0.1 of package PS200001 (Office 2024) is current in the repository and the cache held 1.0.0") {
+		t.Errorf("the log does not give the decision:\n%s", log)
+	}
+	j2 := waitVersion(t, c, "1.0.1")
+	if err := svctest.SameTree(l.v2.Dir, j2.Path); err != nil {
+		t.Fatal(err)
+	}
+	if err := svctest.SameTree(l.v1.Dir, j1.Path); err != nil {
+		t.Fatalf("version 1.0.0 was altered: %v", err)
+	}
+	// Only what changed came over the network.
+	got := j2.Downloaded - j1.Downloaded
+	if changed := int64(600 << 10); got > changed+int64(256<<10) || got <= 0 {
+		t.Errorf("version 1.0.1 downloaded %d bytes; about %d changed", got, changed)
+	}
+	if len(j2.OtherVersions) != 1 || !j2.OtherVersions[0].Complete || j2.OtherVersions[0].Version != "1.0.0" {
+		t.Errorf("the previous version does not keep seeding: %+v", j2.OtherVersions)
+	}
+	res = runScript(t, cfg)
+	wantCode(t, "1.0.1 installed", res, 11)
+
+	// A pinned program runs exactly its version, from the cache at once.
+	wantCode(t, "pinned 1.0.0", runScript(t, cfg, "--version", "1.0.0"), 10)
+	if log := wrapperLog(t, cfg); !strings.Contains(log, "is pinned to version 1.0.0, which is in the cache") {
+		t.Errorf("log:\n%s", log)
+	}
+	wantCode(t, "current again", runScript(t, cfg), 11)
+
+	// The repository cannot be asked: the cached version runs (logged),
+	// or with --if-repository-down=retry, SCCM retries.
+	if err := in.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Repository = closedURL()
+	in = svctest.StartService(t, cfg, svc.Options{})
+	waitVersion(t, in.Client(false), "1.0.1")
+	wantCode(t, "repository down", runScript(t, cfg), 11)
+	if log := wrapperLog(t, cfg); !strings.Contains(log, "running the cached version 1.0.1 (--if-repository-down=run-cached") {
+		t.Errorf("log:\n%s", log)
+	}
+	wantCode(t, "repository down, retry mode", runScript(t, cfg, "--if-repository-down", "retry"), DefaultRetryCode)
+	if log := wrapperLog(t, cfg); !strings.Contains(log, "does not run because --if-repository-down=retry") {
+		t.Errorf("log:\n%s", log)
+	}
+}
+
+func TestIntegrationVersionsBackgroundUpdate(t *testing.T) {
+	l := newVersionLab(t)
+	cfg, in := l.branch(t, func(c *config.Config) { c.UpdatePoll = config.Duration(300 * time.Millisecond) })
+	c := in.Client(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.Add(ctx, api.AddRequest{PackageID: verID}); err != nil {
+		t.Fatal(err)
+	}
+	waitVersion(t, c, "1.0.0")
+	l.publishV2(t)
+	// No wrapper run: the poll finds 1.0.1 and fetches it.
+	waitVersion(t, c, "1.0.1")
+	wantCode(t, "run after the background update", runScript(t, cfg), 11)
+	if log := wrapperLog(t, cfg); !strings.Contains(log, "version 1.0.1 of package PS200001 (Office 2024) is the current version") {
+		t.Errorf("log:\n%s", log)
+	}
+}
