@@ -188,6 +188,7 @@ func (s *Service) deltaSourcesLocked(j *job) []deltaSource {
 // the copied pieces before they count. It runs without s.mu: copying a
 // large package takes a while.
 func (s *Service) prefillThenAdd(pkg *pkgsign.Package, dir string, sources []deltaSource) {
+	defer s.flush()
 	n, err := prefill(dir, &pkg.Info, sources)
 	if err != nil {
 		s.log.Warn("reusing cached versions", "job", pkg.ID, "err", err)

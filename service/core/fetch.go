@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
@@ -23,38 +25,72 @@ type fetchError struct {
 func (e *fetchError) Error() string { return e.err.Error() }
 func (e *fetchError) Unwrap() error { return e.err }
 
-// repoClient is the repository's client for this service's configuration.
-func (s *Service) repoClient() *repoapi.Client {
-	return &repoapi.Client{BaseURL: s.cfg.Repository, HTTPClient: s.httpc}
+// repository fetches signed torrents from the package repository and keeps
+// its reachability for the status. It owns its HTTP client and its own lock.
+type repository struct {
+	url   string // base URL; "": none configured
+	httpc *http.Client
+	keys  []pkgsign.PublicKey
+	now   func() time.Time
+
+	mu    sync.Mutex
+	reach api.Reachability
+	etag  string // of the last catalogue seen (update poll)
+}
+
+func newRepository(url string, httpc *http.Client, keys []pkgsign.PublicKey, now func() time.Time) *repository {
+	if httpc == nil {
+		httpc = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			ResponseHeaderTimeout: 20 * time.Second,
+		}}
+	}
+	return &repository{url: url, httpc: httpc, keys: keys, now: now}
+}
+
+// reachability is the result of the last check.
+func (r *repository) reachability() api.Reachability {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.reach
+	if out.URL == "" {
+		out.URL = r.url
+	}
+	return out
+}
+
+// client is the repository's API client.
+func (r *repository) client() *repoapi.Client {
+	return &repoapi.Client{BaseURL: r.url, HTTPClient: r.httpc}
 }
 
 // fetch downloads and verifies a package's current torrent from the repository.
-func (s *Service) fetch(ctx context.Context, id string) ([]byte, *pkgsign.Package, error) {
-	return s.fetchVersion(ctx, id, "")
+func (r *repository) fetch(ctx context.Context, id string) ([]byte, *pkgsign.Package, error) {
+	return r.fetchVersion(ctx, id, "")
 }
 
 // fetchVersion downloads and verifies the torrent of one version of a
 // package ("": the current one).
-func (s *Service) fetchVersion(ctx context.Context, id, version string) ([]byte, *pkgsign.Package, error) {
-	if s.cfg.Repository == "" {
+func (r *repository) fetchVersion(ctx context.Context, id, version string) ([]byte, *pkgsign.Package, error) {
+	if r.url == "" {
 		return nil, nil, &fetchError{err: errors.New("no repository is configured: set \"repository\" in the configuration, or add the job from a .torrent file"), config: true}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	b, err := s.repoClient().Torrent(ctx, id, version)
+	b, err := r.client().Torrent(ctx, id, version)
 	switch {
 	case repoapi.IsNotFound(err):
 		what := "package " + id
 		if version != "" {
 			what += " version " + version
 		}
-		return nil, nil, &fetchError{err: fmt.Errorf("%s is not published in the repository %s", what, s.cfg.Repository), notFound: true}
+		return nil, nil, &fetchError{err: fmt.Errorf("%s is not published in the repository %s", what, r.url), notFound: true}
 	case repoapi.IsTransient(err):
 		return nil, nil, &fetchError{err: err, transient: true}
 	case err != nil:
 		return nil, nil, &fetchError{err: fmt.Errorf("%w: check that this PC is in the tracker's allow_networks", err), refused: true}
 	}
-	pkg, err := pkgsign.Verify(b, s.keys)
+	pkg, err := pkgsign.Verify(b, r.keys)
 	if err != nil {
 		return nil, nil, &fetchError{err: err}
 	}
@@ -70,7 +106,8 @@ func (s *Service) fetchVersion(ctx context.Context, id, version string) ([]byte,
 // backgroundFetch retries the torrent fetch of a job created while the
 // repository was unreachable.
 func (s *Service) backgroundFetch(id string) {
-	b, pkg, err := s.fetch(context.Background(), id)
+	defer s.flush()
+	b, pkg, err := s.repo.fetch(context.Background(), id)
 	s.mu.Lock()
 	j, ok := s.jobs[id]
 	if !ok || s.closed {
@@ -107,31 +144,42 @@ func (s *Service) backgroundFetch(id string) {
 	}
 }
 
-// checkRepository updates the repository's reachability for the status,
-// and, when the catalogue changed, starts the new versions of the packages
-// this PC holds (see updates.go).
-func (s *Service) checkRepository(ctx context.Context) {
-	if s.cfg.Repository == "" {
-		return
+// check updates the repository's reachability for the status and returns
+// the catalogue when it changed since the last check (one conditional
+// request: If-None-Match with the last ETag).
+func (r *repository) check(ctx context.Context) (entries []repoapi.Entry, changed bool) {
+	if r.url == "" {
+		return nil, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	r := api.Reachability{URL: s.cfg.Repository, Checked: s.now()}
-	entries, etag, unchanged, err := s.repoClient().Catalogue(ctx, s.catalogueETag())
+	res := api.Reachability{URL: r.url, Checked: r.now()}
+	r.mu.Lock()
+	etag := r.etag
+	r.mu.Unlock()
+	entries, newETag, unchanged, err := r.client().Catalogue(ctx, etag)
 	if err != nil && !repoapi.IsTransient(err) {
 		err = nil // it answered: reachable, even if it refused the listing
 	}
-	r.Reachable = err == nil
+	res.Reachable = err == nil
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-			return
+			return nil, false
 		}
-		r.Error = err.Error()
+		res.Error = err.Error()
 	}
-	s.mu.Lock()
-	s.repo = r
-	s.mu.Unlock()
+	r.mu.Lock()
+	r.reach = res
 	if err == nil && !unchanged && entries != nil {
-		s.catalogueChanged(etag, entries)
+		r.etag, changed = newETag, true
 	}
+	r.mu.Unlock()
+	return entries, changed
+}
+
+// forgetETag makes the next check read the whole catalogue again.
+func (r *repository) forgetETag() {
+	r.mu.Lock()
+	r.etag = ""
+	r.mu.Unlock()
 }

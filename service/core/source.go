@@ -2,7 +2,7 @@ package core
 
 import (
 	"fmt"
-	"net/http"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +11,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
 
+	"github.com/smstorrent/smstorrent/internal/atomicfile"
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
 )
@@ -85,10 +86,10 @@ func (s *Service) addSource(pkg *pkgsign.Package, b []byte, prio api.Priority, d
 			s.touch(j, prio, true)
 			return s.snapshotJob(j, true), nil
 		}
-		return api.Job{}, api.Errorf(http.StatusConflict, api.CodeConflict,
+		return api.Job{}, errorf(api.CodeConflict,
 			"package %s already has a job (version %s): cancel it first, then add the source folder", pkg.ID, j.rec.Version)
 	}
-	if err := writeFileAtomic(s.torrentPath(pkg.ID), b, 0o644); err != nil {
+	if err := atomicfile.Write(s.torrentPath(pkg.ID), b, 0o644); err != nil {
 		return api.Job{}, fmt.Errorf("saving torrent: %w", err)
 	}
 	j := &job{rec: &record{ID: pkg.ID, Priority: prio, Added: s.now(), Assigned: true, Source: dir,

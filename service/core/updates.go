@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
+
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
@@ -18,15 +18,13 @@ import (
 // must not hold up SCCM for long.
 const currentCheckTimeout = 10 * time.Second
 
-// updates is the state of the background update poll. Guarded by s.mu.
-type updates struct {
-	etag string // of the last catalogue seen
-}
-
-func (s *Service) catalogueETag() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.upd.etag
+// pollRepository is one round of the update poll: the repository's
+// reachability for the status and, when the catalogue changed, the new
+// versions of the packages this PC holds.
+func (s *Service) pollRepository(ctx context.Context) {
+	if entries, changed := s.repo.check(ctx); changed {
+		s.catalogueChanged(entries)
+	}
 }
 
 // pollDelay is the next wait of the update poll: update_poll ±25 %, so
@@ -39,13 +37,12 @@ func (s *Service) pollDelay() time.Duration {
 // catalogueChanged starts the new current versions of the packages this
 // PC holds, in the background, at the job's priority. Pinned, suspended,
 // failed and still-fetching jobs are left alone.
-func (s *Service) catalogueChanged(etag string, entries []repoapi.Entry) {
+func (s *Service) catalogueChanged(entries []repoapi.Entry) {
 	type todo struct {
 		id, ih string
 	}
 	var work []todo
 	s.mu.Lock()
-	s.upd.etag = etag
 	for _, e := range entries {
 		j, ok := s.jobs[e.ID]
 		if !ok || j.rec.InfoHash == "" || j.rec.InfoHash == e.InfoHash || j.rec.Pin != "" ||
@@ -63,7 +60,7 @@ func (s *Service) catalogueChanged(etag string, entries []repoapi.Entry) {
 
 // updateTo fetches the current torrent of a package and moves its job to it.
 func (s *Service) updateTo(id, ih string) {
-	b, pkg, err := s.fetch(context.Background(), id)
+	b, pkg, err := s.repo.fetch(context.Background(), id)
 	s.mu.Lock()
 	j, ok := s.jobs[id]
 	if ok {
@@ -77,7 +74,7 @@ func (s *Service) updateTo(id, ih string) {
 	s.mu.Unlock()
 	if err != nil {
 		s.log.Warn("background update: fetching the new version failed; the next poll tries again", "job", id, "err", err)
-		s.clearETag()
+		s.repo.forgetETag()
 		return
 	}
 	if pin != "" {
@@ -91,13 +88,6 @@ func (s *Service) updateTo(id, ih string) {
 		return
 	}
 	s.log.Info("background update: fetching the new version before it is asked for", "job", id, "version", pkg.Version)
-}
-
-// clearETag makes the next poll read the whole catalogue again.
-func (s *Service) clearETag() {
-	s.mu.Lock()
-	s.upd.etag = ""
-	s.mu.Unlock()
 }
 
 // addExisting is Add for a package that has a job: with a version, it moves
@@ -131,7 +121,7 @@ func (s *Service) addExisting(ctx context.Context, r api.AddRequest, prio api.Pr
 	s.mu.Unlock()
 	cctx, cancel := context.WithTimeout(ctx, currentCheckTimeout)
 	defer cancel()
-	b, unchanged, err := s.repoClient().TorrentIfChanged(cctx, id, "", have)
+	b, unchanged, err := s.repo.client().TorrentIfChanged(cctx, id, "", have)
 	var pkg *pkgsign.Package
 	if err == nil && !unchanged {
 		if pkg, err = pkgsign.Verify(b, s.keys); err == nil && pkg.ID != id {
@@ -203,13 +193,13 @@ func (s *Service) addPinned(ctx context.Context, r api.AddRequest, prio api.Prio
 	s.mu.Unlock()
 	cctx, cancel := context.WithTimeout(ctx, currentCheckTimeout)
 	defer cancel()
-	b, pkg, err := s.fetchVersion(cctx, id, want)
+	b, pkg, err := s.repo.fetchVersion(cctx, id, want)
 	if err != nil {
 		var fe *fetchError
 		if errors.As(err, &fe) && fe.notFound {
-			return api.Job{}, api.Errorf(http.StatusNotFound, api.CodeNotFound, "%v", err)
+			return api.Job{}, errorf(api.CodeNotFound, "%v", err)
 		}
-		return api.Job{}, api.Errorf(http.StatusBadGateway, api.CodeRepository, "the pinned version %s of %s is not in the cache and the repository could not deliver it: %v", want, id, err)
+		return api.Job{}, errorf(api.CodeRepository, "the pinned version %s of %s is not in the cache and the repository could not deliver it: %v", want, id, err)
 	}
 	check.Checked = true
 	if ok {

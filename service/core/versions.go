@@ -40,6 +40,19 @@ type oldVersion struct {
 	pkg *pkgsign.Package
 }
 
+// clone copies a record, and its old versions, for the job store, which
+// writes it without s.mu.
+func (r *record) clone() record {
+	c := *r
+	c.Old = nil
+	for _, o := range r.Old {
+		oc := *o
+		oc.t, oc.pkg = nil, nil
+		c.Old = append(c.Old, &oc)
+	}
+	return c
+}
+
 // folders tells the engine's storage where each torrent's files live. It
 // has its own lock: the storage asks while the engine adds a torrent, which
 // happens with s.mu held.
