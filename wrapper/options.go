@@ -27,9 +27,9 @@ type Options struct {
 	// IfRepositoryDown is --if-repository-down: RunCached (default) or Retry.
 	IfRepositoryDown string
 	Log              string // --log: a file, or a folder for P2PWrapper.log
-	DataDir    string // --data-dir: the service's data folder
-	Help       bool
-	Version    bool
+	DataDir          string // --data-dir: the service's data folder
+	Help             bool
+	Version          bool
 
 	// Command is the command and its arguments, unquoted.
 	Command []string
