@@ -200,3 +200,91 @@ func TestIntegrationVersionsBackgroundUpdate(t *testing.T) {
 		t.Errorf("log:\n%s", log)
 	}
 }
+
+// listTree lists a folder's files with their sizes.
+func listTree(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = fi.Size()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestIntegrationSourceOrigin: an origin seeds a package from the folder it
+// was made of, in place: nothing is written into the folder, a branch gets
+// the package from it, cancelling leaves the folder, and a folder that does
+// not hold the package stops the job with an error.
+func TestIntegrationSourceOrigin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: starts a tracker and services")
+	}
+	key := svctest.NewKey(t)
+	tr := svctest.StartTracker(t, key)
+	src := t.TempDir()
+	svctest.WriteFiles(t, src, map[string]int{"setup.msi": 1 << 20, "data/x.cab": 100 << 10, "data/y.cab": 3000})
+	p := makeVersion(t, key, tr.Announce, src, "1", "")
+	tr.Publish(t, p)
+	before := listTree(t, src)
+
+	ocfg := svctest.Config(t, key, tr.Repository, svctest.OriginIP)
+	origin := svctest.StartService(t, ocfg, svc.Options{})
+	oc := origin.Client(true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := oc.Add(ctx, api.AddRequest{Torrent: p.Torrent, Source: src, Priority: api.High}); err != nil {
+		t.Fatal(err)
+	}
+	j := svctest.WaitJob(t, oc, verID, time.Minute, "origin seeds the source folder", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	if j.Path != src || j.Downloaded != 0 {
+		t.Errorf("origin job path %q, downloaded %d", j.Path, j.Downloaded)
+	}
+
+	_, branch := (&versionLab{key: key, tr: tr}).branch(t, nil)
+	bc := branch.Client(true)
+	if _, err := bc.Add(ctx, api.AddRequest{PackageID: verID}); err != nil {
+		t.Fatal(err)
+	}
+	bj := svctest.WaitJob(t, bc, verID, 2*time.Minute, "branch download from the source origin", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	if err := svctest.SameTree(src, bj.Path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oc.Cancel(ctx, verID); err != nil {
+		t.Fatal(err)
+	}
+	after := listTree(t, src)
+	if len(after) != len(before) {
+		t.Fatalf("the source folder changed: %v, was %v", after, before)
+	}
+	for k, v := range before {
+		if after[k] != v {
+			t.Fatalf("the source folder changed: %v, was %v", after, before)
+		}
+	}
+
+	// A folder that does not hold the package: an error, nothing written.
+	wrong := t.TempDir()
+	svctest.WriteFiles(t, wrong, map[string]int{"setup.msi": 1 << 20})
+	if _, err := oc.Add(ctx, api.AddRequest{Torrent: p.Torrent, Source: wrong}); err != nil {
+		t.Fatal(err)
+	}
+	ej := svctest.WaitJob(t, oc, verID, time.Minute, "a wrong source folder is refused", func(j *api.Job) bool { return j.State == api.StateError })
+	if !strings.Contains(ej.Error, "does not hold version 1") {
+		t.Errorf("error %q", ej.Error)
+	}
+	if got := listTree(t, wrong); len(got) != 1 {
+		t.Errorf("files were written into the wrong folder: %v", got)
+	}
+}

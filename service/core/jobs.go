@@ -348,10 +348,12 @@ func (s *Service) removeLocked(j *job, why string) {
 	}
 	s.dropTorrent(j)
 	delete(s.jobs, j.rec.ID)
-	if j.rec.Source == "" {
-		if err := os.RemoveAll(s.jobDir(j.rec)); err != nil {
-			s.log.Warn("removing package content", "job", j.rec.ID, "err", err)
-		}
+	dir := s.jobDir(j.rec)
+	if j.rec.Source != "" {
+		dir = filepath.Join(s.cfg.CacheDir, ".padding", j.rec.InfoHash) // the source folder is not ours
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		s.log.Warn("removing package content", "job", j.rec.ID, "err", err)
 	}
 	_ = os.Remove(s.torrentPath(j.rec.ID))
 	s.log.Info("job removed", "job", j.rec.ID, "why", why)
