@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 )
 
 // Package versions through the wrapper, with the real tracker, repository
@@ -28,7 +28,7 @@ const verID = "PS200001"
 func versionScript(code string) string { return "#!/bin/sh\nexit " + code + "\n" }
 
 // makeVersion writes a package folder and signs an aligned torrent of it.
-func makeVersion(t *testing.T, key svctest.Key, announce, dir, version, previous string) *svctest.Package {
+func makeVersion(t *testing.T, key testbed.Key, announce, dir, version, previous string) *testbed.Package {
 	t.Helper()
 	mi, err := pkgsign.CreateWith(dir, verID, pkgsign.CreateOptions{Announce: announce, Align: true, Version: version, PieceLength: 64 << 10})
 	if err != nil {
@@ -42,13 +42,13 @@ func makeVersion(t *testing.T, key svctest.Key, announce, dir, version, previous
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &svctest.Package{ID: verID, Version: version, Dir: dir, Torrent: b, Info: info}
+	return &testbed.Package{ID: verID, Version: version, Dir: dir, Torrent: b, Info: info, Meta: info.Meta, Hash: info.InfoHash}
 }
 
 type versionLab struct {
-	key    svctest.Key
-	tr     *svctest.Tracker
-	v1, v2 *svctest.Package
+	key    testbed.Key
+	tr     *testbed.Tracker
+	v1, v2 *testbed.Package
 }
 
 // newVersionLab publishes version 1.0.0 (script exits 10) with an origin.
@@ -57,16 +57,16 @@ func newVersionLab(t *testing.T) *versionLab {
 	if testing.Short() {
 		t.Skip("integration test: starts a tracker and services")
 	}
-	l := &versionLab{key: svctest.NewKey(t)}
-	l.tr = svctest.StartTracker(t, l.key)
+	l := &versionLab{key: testbed.NewKey(t)}
+	l.tr = testbed.StartTracker(t, l.key)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"office.msi": 2 << 20, "data/a.cab": 300 << 10, "data/b.cab": 500 << 10})
+	testbed.WriteFiles(t, src, map[string]int{"office.msi": 2 << 20, "data/a.cab": 300 << 10, "data/b.cab": 500 << 10})
 	if err := os.WriteFile(filepath.Join(src, "install.sh"), []byte(versionScript("10")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	l.v1 = makeVersion(t, l.key, l.tr.Announce, src, "1.0.0", "")
-	l.tr.Publish(t, l.v1)
-	svctest.StartOrigin(t, l.key, l.tr, l.v1)
+	l.tr.Publish(l.v1)
+	testbed.StartOrigin(t, l.key, l.tr, l.v1)
 	return l
 }
 
@@ -81,15 +81,15 @@ func (l *versionLab) publishV2(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "install.sh"), []byte(versionScript("11")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	svctest.WriteFiles(t, src, map[string]int{"data/b.cab": 500 << 10})
+	testbed.WriteFiles(t, src, map[string]int{"data/b.cab": 500 << 10})
 	l.v2 = makeVersion(t, l.key, l.tr.Announce, src, "1.0.1", "1.0.0")
-	l.tr.Publish(t, l.v2)
-	svctest.StartOrigin(t, l.key, l.tr, l.v2)
+	l.tr.Publish(l.v2)
+	testbed.StartOrigin(t, l.key, l.tr, l.v2)
 }
 
 func (l *versionLab) branch(t *testing.T, edit func(*config.Config)) (config.Config, *svc.Instance) {
 	t.Helper()
-	cfg := svctest.Config(t, l.key, l.tr.Repository, "127.0.0.1")
+	cfg := testbed.Config(t, l.key, l.tr.Repository, "127.0.0.1")
 	cfg.UpdatePoll = config.Duration(time.Hour) // only the wrapper asks, unless edit says otherwise
 	if edit != nil {
 		edit(&cfg)
@@ -97,7 +97,7 @@ func (l *versionLab) branch(t *testing.T, edit func(*config.Config)) (config.Con
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return cfg, svctest.StartService(t, cfg, svc.Options{})
+	return cfg, testbed.StartService(t, cfg, svc.Options{})
 }
 
 func runScript(t *testing.T, cfg config.Config, flags ...string) result {
@@ -116,7 +116,7 @@ func wantCode(t *testing.T, what string, res result, code int) {
 
 func waitVersion(t *testing.T, c *api.Client, version string) *api.Job {
 	t.Helper()
-	return svctest.WaitJob(t, c, verID, 2*time.Minute, "version "+version+" transferred", func(j *api.Job) bool {
+	return testbed.WaitJob(t, c, verID, 2*time.Minute, "version "+version+" transferred", func(j *api.Job) bool {
 		return j.Version == version && j.State == api.StateTransferred
 	})
 }
@@ -140,10 +140,10 @@ func TestIntegrationVersionsCurrentWins(t *testing.T) {
 		t.Errorf("the log does not give the decision:\n%s", log)
 	}
 	j2 := waitVersion(t, c, "1.0.1")
-	if err := svctest.SameTree(l.v2.Dir, j2.Path); err != nil {
+	if err := testbed.SameTree(l.v2.Dir, j2.Path); err != nil {
 		t.Fatal(err)
 	}
-	if err := svctest.SameTree(l.v1.Dir, j1.Path); err != nil {
+	if err := testbed.SameTree(l.v1.Dir, j1.Path); err != nil {
 		t.Fatalf("version 1.0.0 was altered: %v", err)
 	}
 	// Only what changed came over the network.
@@ -170,7 +170,7 @@ func TestIntegrationVersionsCurrentWins(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Repository = closedURL()
-	in = svctest.StartService(t, cfg, svc.Options{})
+	in = testbed.StartService(t, cfg, svc.Options{})
 	waitVersion(t, in.Client(false), "1.0.1")
 	wantCode(t, "repository down", runScript(t, cfg), 11)
 	if log := wrapperLog(t, cfg); !strings.Contains(log, "running the cached version 1.0.1 (--if-repository-down=run-cached") {
@@ -231,23 +231,23 @@ func TestIntegrationSourceOrigin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: starts a tracker and services")
 	}
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"setup.msi": 1 << 20, "data/x.cab": 100 << 10, "data/y.cab": 3000})
+	testbed.WriteFiles(t, src, map[string]int{"setup.msi": 1 << 20, "data/x.cab": 100 << 10, "data/y.cab": 3000})
 	p := makeVersion(t, key, tr.Announce, src, "1", "")
-	tr.Publish(t, p)
+	tr.Publish(p)
 	before := listTree(t, src)
 
-	ocfg := svctest.Config(t, key, tr.Repository, svctest.OriginIP)
-	origin := svctest.StartService(t, ocfg, svc.Options{})
+	ocfg := testbed.Config(t, key, tr.Repository, testbed.OriginIP)
+	origin := testbed.StartService(t, ocfg, svc.Options{})
 	oc := origin.Client(true)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := oc.Add(ctx, api.AddRequest{Torrent: p.Torrent, Source: src, Priority: api.High}); err != nil {
 		t.Fatal(err)
 	}
-	j := svctest.WaitJob(t, oc, verID, time.Minute, "origin seeds the source folder", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	j := testbed.WaitJob(t, oc, verID, time.Minute, "origin seeds the source folder", func(j *api.Job) bool { return j.State == api.StateTransferred })
 	if j.Path != src || j.Downloaded != 0 {
 		t.Errorf("origin job path %q, downloaded %d", j.Path, j.Downloaded)
 	}
@@ -257,8 +257,8 @@ func TestIntegrationSourceOrigin(t *testing.T) {
 	if _, err := bc.Add(ctx, api.AddRequest{PackageID: verID}); err != nil {
 		t.Fatal(err)
 	}
-	bj := svctest.WaitJob(t, bc, verID, 2*time.Minute, "branch download from the source origin", func(j *api.Job) bool { return j.State == api.StateTransferred })
-	if err := svctest.SameTree(src, bj.Path); err != nil {
+	bj := testbed.WaitJob(t, bc, verID, 2*time.Minute, "branch download from the source origin", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	if err := testbed.SameTree(src, bj.Path); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := oc.Cancel(ctx, verID); err != nil {
@@ -276,11 +276,11 @@ func TestIntegrationSourceOrigin(t *testing.T) {
 
 	// A folder that does not hold the package: an error, nothing written.
 	wrong := t.TempDir()
-	svctest.WriteFiles(t, wrong, map[string]int{"setup.msi": 1 << 20})
+	testbed.WriteFiles(t, wrong, map[string]int{"setup.msi": 1 << 20})
 	if _, err := oc.Add(ctx, api.AddRequest{Torrent: p.Torrent, Source: wrong}); err != nil {
 		t.Fatal(err)
 	}
-	ej := svctest.WaitJob(t, oc, verID, time.Minute, "a wrong source folder is refused", func(j *api.Job) bool { return j.State == api.StateError })
+	ej := testbed.WaitJob(t, oc, verID, time.Minute, "a wrong source folder is refused", func(j *api.Job) bool { return j.State == api.StateError })
 	if !strings.Contains(ej.Error, "does not hold version 1") {
 		t.Errorf("error %q", ej.Error)
 	}

@@ -19,8 +19,8 @@ import (
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/internal/repoapi"
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/tracker/config"
-	"github.com/smstorrent/smstorrent/tracker/repo"
 	"github.com/smstorrent/smstorrent/tracker/server"
 )
 
@@ -241,7 +241,7 @@ func create(args []string, stdout, stderr io.Writer) error {
 		label += " (" + p.Name + ")"
 	}
 	fmt.Fprintf(stdout, "%s: package %s version %s, %d files, %s, info-hash %s, signed by %s\n",
-		*out, label, p.Version, len(p.ContentFiles()), repo.HumanBytes(p.ContentSize()), p.InfoHash.HexString(), p.Signer)
+		*out, label, p.Version, len(p.ContentFiles()), units.Bytes(p.ContentSize()), p.InfoHash.HexString(), p.Signer)
 	return nil
 }
 
