@@ -315,11 +315,9 @@ func neededBySwarm(t *torrent.Torrent) bool {
 }
 
 func (s *Service) oldSeedUntil(o *oldVersion) time.Time {
-	base := o.Retired
-	if o.LastUsed.After(base) {
-		base = o.LastUsed
-	}
-	return base.Add(time.Duration(s.cfg.SeedDays * float64(24*time.Hour)))
+	// The same rule as a package's: seed_days after the later of when it
+	// was replaced and when it last ran.
+	return s.seedUntil(&record{Completed: o.Retired, LastUsed: o.LastUsed})
 }
 
 // retentionOld applies the seeding policy to old versions: an incomplete
