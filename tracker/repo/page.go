@@ -80,7 +80,7 @@ func pagePackageOf(h *Handler, d repoapi.Details, sites []string) pagePackage {
 		}
 		pp.Adoption = append(pp.Adoption, row)
 	}
-	if d.NoSeeder && len(d.Previous) > 0 {
+	if d.NoSeeder && len(d.Previous) > 0 && pp.Current.Class != "bad" { // "Stalled: no seeder" says it already
 		pp.Current.Health, pp.Current.Class = "New version has no seeder", "bad"
 	}
 	return pp
