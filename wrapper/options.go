@@ -79,7 +79,7 @@ Flags (before the command; "--" ends them):
   --log PATH             log file, or folder for P2PWrapper.log (default: the
                          service's log folder)
   --data-dir DIR         the service's data folder (default: as the service)
-  --version              print the version
+  --version              (alone) print the wrapper's version
   --help                 print this help
 
 Exit codes: the command's own, or 1618 retry, 1639 usage, 1062 service-down,

@@ -26,6 +26,9 @@ func (s *Service) Add(ctx context.Context, r api.AddRequest) (api.Job, error) {
 	if err != nil {
 		return api.Job{}, badRequest("%v", err)
 	}
+	if err := validVersion(r.Version); err != nil {
+		return api.Job{}, badRequest("version: %v", err)
+	}
 	if len(r.Torrent) > 0 {
 		pkg, err := pkgsign.Verify(r.Torrent, s.keys)
 		if err != nil {

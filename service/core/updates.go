@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"time"
+	"unicode"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/internal/repoapi"
@@ -224,4 +225,18 @@ func (s *Service) addVerifiedPinned(pkg *pkgsign.Package, b []byte, prio api.Pri
 		out = s.snapshotJob(j, true)
 	}
 	return out, nil
+}
+
+// validVersion checks a pinned version string from a caller: at most 64
+// printable characters without spaces ("" is no pin).
+func validVersion(v string) error {
+	if len(v) > 64 {
+		return fmt.Errorf("%d bytes is longer than 64", len(v))
+	}
+	for _, r := range v {
+		if r <= ' ' || r == 0x7f || !unicode.IsPrint(r) {
+			return fmt.Errorf("%q has spaces or control characters", v)
+		}
+	}
+	return nil
 }
