@@ -239,7 +239,7 @@ func TestIntegrationSourceOrigin(t *testing.T) {
 	tr.Publish(p)
 	before := listTree(t, src)
 
-	ocfg := testbed.Config(t, key, tr.Repository, testbed.OriginIP)
+	ocfg := testbed.Config(t, key, tr.Repository, testbed.HQIP)
 	origin := testbed.StartService(t, ocfg, svc.Options{})
 	oc := origin.Client(true)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
