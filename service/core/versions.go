@@ -340,13 +340,18 @@ func (s *Service) retentionOld(now time.Time) {
 	}
 }
 
-// evictOld removes complete old versions, least recently used first, while
-// the cache is above limit; it returns the new total. Called with s.mu.
+// evictOld removes old versions, least recently used first, while the
+// cache is above limit, except those of a job whose new version is not
+// complete yet (they lend it their pieces); it returns the new total.
+// Called with s.mu.
 func (s *Service) evictOld(total, limit int64) int64 {
 	for total > limit {
 		var oj *job
 		var oldest *oldVersion
 		for _, j := range s.jobs {
+			if j.preparing || j.rec.Completed.IsZero() {
+				continue // its old versions still lend pieces to the new one
+			}
 			for _, o := range j.rec.Old {
 				if oldest == nil || s.oldSeedUntil(o).Before(s.oldSeedUntil(oldest)) {
 					oj, oldest = j, o
