@@ -60,6 +60,7 @@ demo: deps build
 
 bench: deps build
 	@$(GO) run ./lab/cmd/bench
+	@$(GO) run ./lab/cmd/bench -delta
 	@$(GO) run ./lab/cmd/yield
 
 # The short matrix (4 MiB) runs in make test; this is the full one, unlimited
