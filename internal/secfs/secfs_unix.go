@@ -58,7 +58,6 @@ func createProtected(path string, access Access) (*os.File, error) {
 
 func replaceFile(from, to string) error { return os.Rename(from, to) }
 
-
 // checkTrusted walks from path up to the root: each must be owned by root
 // or the caller and not writable by group or others, except a folder with
 // the sticky bit owned by root (others cannot replace what is in it).

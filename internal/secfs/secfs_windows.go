@@ -94,7 +94,6 @@ func replaceFile(from, to string) error {
 	return windows.MoveFileEx(f, t, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH)
 }
 
-
 // trustedSIDs are the accounts that may own or change what SYSTEM runs.
 func trustedSID(s *windows.SID) bool {
 	for _, k := range []windows.WELL_KNOWN_SID_TYPE{windows.WinLocalSystemSid, windows.WinBuiltinAdministratorsSid} {
