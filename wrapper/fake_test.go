@@ -1,6 +1,7 @@
 package wrapper
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,6 +23,8 @@ type fakeService struct {
 	t      *testing.T
 	srv    *httptest.Server
 	token  string
+	pub    ed25519.PublicKey
+	key    ed25519.PrivateKey
 	logDir string
 	cache  string
 
@@ -50,6 +53,10 @@ func newFakeService(t *testing.T) *fakeService {
 	if err := os.MkdirAll(f.logDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	var err error
+	if f.pub, f.key, err = ed25519.GenerateKey(nil); err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.PathStatus, f.status)
 	mux.HandleFunc("GET "+api.PathJob, f.job)
@@ -63,12 +70,16 @@ func newFakeService(t *testing.T) *fakeService {
 
 // client returns an API client for the fake.
 func (f *fakeService) client() *api.Client {
-	return &api.Client{BaseURL: f.srv.URL, Token: f.token}
+	return &api.Client{BaseURL: f.srv.URL, ServiceKey: f.pub, Token: f.token}
 }
 
 func (f *fakeService) auth(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(api.HeaderAPIVersion, api.APIVersion)
+		if r.URL.Path == api.PathProof {
+			api.ProofHandler(f.key).ServeHTTP(w, r)
+			return
+		}
 		if r.Header.Get(api.HeaderToken) != f.token {
 			writeErr(w, api.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "bad token"))
 			return

@@ -5,6 +5,7 @@ package wrapper
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -76,7 +77,11 @@ func TestImpostorServiceGetsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, control, err := localapi.Publish(dataDir, ln.Addr().String())
+	deadKey, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, control, err := localapi.Publish(dataDir, ln.Addr().String(), deadKey)
 	if err != nil {
 		t.Fatal(err)
 	}

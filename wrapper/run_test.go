@@ -232,7 +232,7 @@ func TestRunFailures(t *testing.T) {
 			return Invocation{Args: args([]string{"--map-errors-to-retry=service-down,repository", "--log", f.logDir}, helperCommand(t, 0)), Client: &api.Client{DataDir: t.TempDir()}}
 		}},
 		{name: "wrong token", want: FailAccessDenied, inv: func(t *testing.T, f *fakeService) Invocation {
-			return Invocation{Args: args([]string{"--log", f.logDir}, helperCommand(t, 0)), Client: &api.Client{BaseURL: f.srv.URL, Token: "wrong"}}
+			return Invocation{Args: args([]string{"--log", f.logDir}, helperCommand(t, 0)), Client: &api.Client{BaseURL: f.srv.URL, ServiceKey: f.pub, Token: "wrong"}}
 		}},
 		{name: "read-only token", want: FailAccessDenied, setup: func(f *fakeService) { f.access = api.AccessRead }},
 		{name: "signature refused", want: FailSignature, setup: func(f *fakeService) {

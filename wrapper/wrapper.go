@@ -405,6 +405,8 @@ func resolveCommand(name, dir string) (string, error) {
 func (r *runner) apiFail(doing string, err error) int {
 	var vm *api.VersionMismatchError
 	switch {
+	case api.IsNotService(err):
+		return r.fail(FailServiceDown, "refusing to use the program that answers in the service's place (%s): %v", doing, err)
 	case api.IsServiceDown(err) || errors.Is(err, context.DeadlineExceeded):
 		return r.fail(FailServiceDown, "the SMSTorrent service is not running or not answering (%s: %v); start it (smstorrent-service start)", doing, err)
 	case errors.Is(err, api.ErrNoToken) || api.IsUnauthorized(err) || api.IsForbidden(err):

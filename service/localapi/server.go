@@ -4,10 +4,16 @@
 // DNS rebinding, no Origin/Referer/cross-site fetches or WebSocket
 // upgrades, a token on every request compared in constant time, and the
 // control token plus a non-GET method for every state change.
+//
+// Before a client sends a token, the server proves on the same connection
+// that it is the service (api.PathProof): it signs the client's challenge
+// and the connection's two ends with a key made at start that never leaves
+// the process. Publish writes the matching public key next to the address.
 package localapi
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -23,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/secfs"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -45,7 +52,9 @@ type Backend interface {
 
 // Server is the local API.
 type Server struct {
-	Backend      Backend
+	Backend Backend
+	// Key is the service's proof key (see Publish); nil: a new one.
+	Key          ed25519.PrivateKey
 	ReadToken    string
 	ControlToken string
 	Version      string
@@ -59,7 +68,11 @@ const maxBody = 24 << 20
 
 // Handler returns the API's handler with the security middleware.
 func (s *Server) Handler() http.Handler {
+	if s.Key == nil {
+		_, s.Key, _ = ed25519.GenerateKey(nil) // crypto/rand never fails
+	}
 	mux := http.NewServeMux()
+	mux.Handle("GET "+api.PathProof, api.ProofHandler(s.Key))
 	handlers := map[string]http.HandlerFunc{
 		api.PathStatus:    s.status,
 		api.PathJobs:      nil, // GET and POST differ; see below
@@ -355,38 +368,34 @@ func NewToken() string {
 	return hex.EncodeToString(b)
 }
 
-// Publish writes the address and fresh tokens under dataDir: the read
-// token readable by all local users, the control token by administrators
-// only. It returns the tokens.
-func Publish(dataDir, addr string) (read, control string, err error) {
+// Publish writes the address, the public half of the proof key and fresh
+// tokens under dataDir, each file created with its protection (secfs): the
+// read token and the address readable by all local users, the control token
+// by SYSTEM/Administrators (root) only. It returns the tokens.
+func Publish(dataDir, addr string, key ed25519.PublicKey) (read, control string, err error) {
 	read, control = NewToken(), NewToken()
-	dir := filepath.Join(dataDir, "api")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := secfs.MkdirProtected(filepath.Join(dataDir, "api"), secfs.UsersRead); err != nil {
 		return "", "", err
 	}
-	// Remove first so a file left with loose permissions is recreated.
 	for _, f := range []struct {
-		name string
-		data string
-		mode os.FileMode
+		name   string
+		data   []byte
+		access secfs.Access
 	}{
-		{api.ControlTokenFile, control, 0o600},
-		{api.ReadTokenFile, read, 0o644},
-		{api.AddressFile, addr, 0o644},
+		{api.ControlTokenFile, []byte(control + "\n"), secfs.Private},
+		{api.ReadTokenFile, []byte(read + "\n"), secfs.UsersRead},
+		{api.AddressFile, api.FormatAddressFile(addr, key), secfs.UsersRead},
 	} {
-		p := filepath.Join(dataDir, f.name)
-		_ = os.Remove(p)
-		if err := os.WriteFile(p, []byte(f.data+"\n"), f.mode); err != nil {
-			return "", "", fmt.Errorf("writing %s: %w", p, err)
-		}
-		if err := restrict(p, f.mode == 0o600); err != nil {
-			return "", "", fmt.Errorf("securing %s: %w", p, err)
+		if err := secfs.WriteFileProtected(filepath.Join(dataDir, f.name), f.data, f.access); err != nil {
+			return "", "", err
 		}
 	}
 	return read, control, nil
 }
 
 // Unpublish removes the address file so clients see the service as stopped.
+// A file left by a crash does not help anyone who takes the port: its key
+// died with the process that held it.
 func Unpublish(dataDir string) {
 	_ = os.Remove(filepath.Join(dataDir, api.AddressFile))
 }
@@ -424,5 +433,11 @@ func Listen(addr string) (net.Listener, error) {
 	if strings.EqualFold(host, "localhost") {
 		addr = net.JoinHostPort("127.0.0.1", addr[strings.LastIndex(addr, ":")+1:])
 	}
-	return net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil && addrInUse(err) {
+		return nil, fmt.Errorf("api_listen %s is already in use by another program (an old service still running, "+
+			"or a program of another user squatting the port): the service does not start; find the program with %s: %w",
+			addr, findPortHint(addr), err)
+	}
+	return ln, err
 }
