@@ -5,9 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smstorrent/smstorrent/internal/secfs"
 )
 
 func TestParseRate(t *testing.T) {
@@ -135,5 +138,27 @@ func TestScheduleWindows(t *testing.T) {
 		if err := bad.validate(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+// A configuration an ordinary user could have written is refused with an
+// error that says why; the service does not start on it.
+func TestLoadRefusesUntrustedFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("modes; the DACL check is tested in internal/secfs")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(p, []byte(`{"trusted_keys": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err != nil {
+		t.Fatalf("own file: %v", err)
+	}
+	if err := os.Chmod(p, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); !errors.Is(err, secfs.ErrUntrusted) || !strings.Contains(err.Error(), "refusing the configuration") {
+		t.Errorf("world-writable configuration: %v", err)
 	}
 }
