@@ -35,6 +35,9 @@ type fakeService struct {
 	used    []string
 	added   []api.AddRequest
 	resumed []string
+	// verifyErr is answered to Verify; verified lists the packages verified.
+	verifyErr *api.Error
+	verified  []string
 	// completeOnAdd makes an added job complete after this delay (0: never).
 	completeOnAdd time.Duration
 	subs          map[chan api.Event]bool
@@ -63,6 +66,7 @@ func newFakeService(t *testing.T) *fakeService {
 	mux.HandleFunc("POST "+api.PathJobs, f.add)
 	mux.HandleFunc("POST "+api.PathUsed, f.jobAction(func(j *api.Job) { f.used = append(f.used, j.ID); j.LastUsed = time.Now() }))
 	mux.HandleFunc("GET "+api.PathEvents, f.events)
+	mux.HandleFunc("POST "+api.PathVerify, f.verify)
 	f.srv = httptest.NewServer(f.auth(mux))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -154,6 +158,24 @@ func (f *fakeService) add(w http.ResponseWriter, r *http.Request) {
 	f.jobs[j.ID] = j
 	if d := f.completeOnAdd; d > 0 {
 		time.AfterFunc(d, func() { f.complete(j.ID) })
+	}
+	writeJSON(w, j)
+}
+
+// verify answers like the service: an integrity error if verifyErr is
+// set, else the job (the fake's folders hold whatever the test put there).
+func (f *fakeService) verify(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verified = append(f.verified, r.PathValue("id"))
+	if f.verifyErr != nil {
+		writeErr(w, f.verifyErr)
+		return
+	}
+	j, ok := f.jobs[r.PathValue("id")]
+	if !ok {
+		writeErr(w, api.Errorf(http.StatusNotFound, api.CodeNotFound, "no job"))
+		return
 	}
 	writeJSON(w, j)
 }

@@ -295,6 +295,14 @@ func (c *Client) MarkUsed(ctx context.Context, id string) (*Job, error) {
 	return &j, c.call(ctx, http.MethodPost, jobPath(PathUsed, id), nil, &j)
 }
 
+// Verify has the service check that a complete package's folder holds
+// exactly the signed files, re-hashing them; it takes about as long as
+// reading the package from disk.
+func (c *Client) Verify(ctx context.Context, id string) (*Job, error) {
+	var j Job
+	return &j, c.call(ctx, http.MethodPost, jobPath(PathVerify, id), nil, &j)
+}
+
 // PauseAll suspends every job that is not final.
 func (c *Client) PauseAll(ctx context.Context) error {
 	return c.call(ctx, http.MethodPost, PathPauseAll, nil, nil)

@@ -26,7 +26,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/secfs"
@@ -44,6 +46,7 @@ type Backend interface {
 	Cancel(id string) (api.Job, error)
 	SetPriority(id string, p api.Priority) (api.Job, error)
 	MarkUsed(id string) (api.Job, error)
+	Verify(ctx context.Context, id string) (api.Job, error)
 	PauseAll()
 	ResumeAll()
 	Throttle(api.ThrottleRequest) (api.Bandwidth, error)
@@ -61,7 +64,15 @@ type Server struct {
 	Logger       *slog.Logger
 	// Heartbeat is the interval of keep-alive comments on the event stream; 0: 15s.
 	Heartbeat time.Duration
+	// MaxStreams caps the event streams open at once; 0: DefaultMaxStreams.
+	MaxStreams int
+
+	streams atomic.Int64
 }
+
+// DefaultMaxStreams is the default cap on open event streams: a tray and a
+// window for each of many logged-on users, and then some.
+const DefaultMaxStreams = 64
 
 // maxBody bounds request bodies: a 16 MiB torrent in base64 plus JSON.
 const maxBody = 24 << 20
@@ -73,6 +84,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+api.PathProof, api.ProofHandler(s.Key))
+	methods := map[string][]string{api.PathProof: {http.MethodGet}}
 	handlers := map[string]http.HandlerFunc{
 		api.PathStatus:    s.status,
 		api.PathJobs:      nil, // GET and POST differ; see below
@@ -81,6 +93,7 @@ func (s *Server) Handler() http.Handler {
 		api.PathResume:    s.jobAction(s.Backend.Resume),
 		api.PathCancel:    s.jobAction(s.Backend.Cancel),
 		api.PathUsed:      s.jobAction(s.Backend.MarkUsed),
+		api.PathVerify:    s.verify,
 		api.PathPriority:  s.priority,
 		api.PathPauseAll:  s.pauseAll,
 		api.PathResumeAll: s.resumeAll,
@@ -99,7 +112,22 @@ func (s *Server) Handler() http.Handler {
 			panic("localapi: no handler for " + r.Method + " " + r.Pattern)
 		}
 		mux.Handle(r.Method+" "+r.Pattern, s.guard(r, h))
+		methods[r.Pattern] = append(methods[r.Pattern], r.Method)
 	}
+	// Answers for what the table does not have, as JSON like every error.
+	for pattern, ms := range methods {
+		allow := strings.Join(ms, ", ")
+		if slices.Contains(ms, http.MethodGet) {
+			allow += ", HEAD"
+		}
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, api.Errorf(http.StatusMethodNotAllowed, api.CodeNoRoute, "%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow))
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, api.Errorf(http.StatusNotFound, api.CodeNoRoute, "no route %s (the routes are in docs/API.md)", r.URL.Path))
+	})
 	return s.headers(mux)
 }
 
@@ -267,6 +295,15 @@ func (s *Server) jobAction(fn func(string) (api.Job, error)) http.HandlerFunc {
 	}
 }
 
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	j, err := s.Backend.Verify(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
 func (s *Server) priority(w http.ResponseWriter, r *http.Request) {
 	var req api.PriorityRequest
 	if err := decode(r, &req); err != nil {
@@ -317,6 +354,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errors.New("streaming unsupported"))
 		return
 	}
+	limit := s.MaxStreams
+	if limit <= 0 {
+		limit = DefaultMaxStreams
+	}
+	if n := s.streams.Add(1); n > int64(limit) {
+		s.streams.Add(-1)
+		writeError(w, api.Errorf(http.StatusServiceUnavailable, api.CodeBusy,
+			"too many event streams open (the limit is %d): close some SMSTorrent windows, or try again later", limit))
+		return
+	}
+	defer s.streams.Add(-1)
 	access := accessOf(r)
 	ch, cancel := s.Backend.Subscribe(access)
 	defer cancel()

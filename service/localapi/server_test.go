@@ -41,6 +41,9 @@ func (f *fake) Pause(id string) (api.Job, error)    { return f.act("pause", id) 
 func (f *fake) Resume(id string) (api.Job, error)   { return f.act("resume", id) }
 func (f *fake) Cancel(id string) (api.Job, error)   { return f.act("cancel", id) }
 func (f *fake) MarkUsed(id string) (api.Job, error) { return f.act("used", id) }
+func (f *fake) Verify(_ context.Context, id string) (api.Job, error) {
+	return f.act("verify", id)
+}
 func (f *fake) SetPriority(id string, p api.Priority) (api.Job, error) {
 	return f.act("priority "+string(p), id)
 }

@@ -1,0 +1,42 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path/filepath"
+
+	"github.com/smstorrent/smstorrent/internal/pkgverify"
+	"github.com/smstorrent/smstorrent/service/api"
+)
+
+// Verify checks that a complete package's folder holds exactly its signed
+// files, re-hashing every piece (internal/pkgverify). The wrapper calls it
+// right before it runs a command from the folder as SYSTEM.
+func (s *Service) Verify(ctx context.Context, id string) (api.Job, error) {
+	s.mu.Lock()
+	j, ok := s.jobs[id]
+	if !ok {
+		s.mu.Unlock()
+		return api.Job{}, notFound(id)
+	}
+	out := s.snapshotJob(j, false)
+	if out.State != api.StateTransferred || j.pkg == nil {
+		s.mu.Unlock()
+		return api.Job{}, api.Errorf(http.StatusConflict, api.CodeConflict, "package %s is not complete (%s): nothing to verify yet", id, out.State)
+	}
+	info := j.pkg.Info
+	dir := filepath.Join(s.cfg.CacheDir, id)
+	s.mu.Unlock()
+
+	res, err := pkgverify.Folder(ctx, dir, &info)
+	switch {
+	case errors.Is(err, pkgverify.ErrMismatch):
+		s.log.Warn("package folder does not match its signed torrent; not letting the wrapper run it", "package", id, "folder", dir, "err", err)
+		return api.Job{}, api.Errorf(http.StatusConflict, api.CodeIntegrity, "%s: %v", dir, err)
+	case err != nil:
+		return api.Job{}, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "verifying %s: %v", dir, err)
+	}
+	s.log.Info("package folder verified", "package", id, "files", res.Files, "bytes", res.Bytes, "took", res.Took)
+	return s.Job(id)
+}
