@@ -210,3 +210,26 @@ func TestProofKeepsConnection(t *testing.T) {
 		t.Fatalf("request after the proof: %v %v", resp, err)
 	}
 }
+
+// FuzzAddressFile: the address file is read by users' trays and SYSTEM's
+// wrapper; whatever it holds, parsing never panics, and what it accepts is
+// a host:port and a key of the right size that format back the same.
+func FuzzAddressFile(f *testing.F) {
+	pub := make([]byte, ed25519.PublicKeySize)
+	f.Add(FormatAddressFile("127.0.0.1:7380", pub))
+	f.Add([]byte("127.0.0.1:7380\n"))
+	f.Add([]byte("[::1]:0\r\ned25519:" + strings.Repeat("/", 44) + "\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		addr, key, err := ParseAddressFile(b)
+		if err != nil {
+			return
+		}
+		if len(key) != ed25519.PublicKeySize {
+			t.Fatalf("key of %d bytes", len(key))
+		}
+		a2, k2, err := ParseAddressFile(FormatAddressFile(addr, key))
+		if err != nil || a2 != addr || !k2.Equal(key) {
+			t.Fatalf("round trip: %q %v", a2, err)
+		}
+	})
+}
