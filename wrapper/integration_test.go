@@ -347,7 +347,9 @@ func TestIntegrationPlantedFilesRefused(t *testing.T) {
 	}{
 		{"planted DLL", func() error { return os.WriteFile(filepath.Join(job.Path, "version.dll"), []byte("MZ"), 0o644) },
 			func() error { return os.Remove(filepath.Join(job.Path, "version.dll")) }, "version.dll is not part of the package"},
-		{"planted msiexec", func() error { return os.WriteFile(filepath.Join(job.Path, "data", "msiexec"), []byte("#!/bin/sh\n"), 0o755) },
+		{"planted msiexec", func() error {
+			return os.WriteFile(filepath.Join(job.Path, "data", "msiexec"), []byte("#!/bin/sh\n"), 0o755)
+		},
 			func() error { return os.Remove(filepath.Join(job.Path, "data", "msiexec")) }, "is not part of the package"},
 		{"changed file", func() error {
 			b := slices.Clone(orig)
