@@ -40,12 +40,11 @@ func runImpostor(dataDir, loot string) {
 		}
 		w.Header().Set(api.HeaderAPIVersion, api.APIVersion)
 		w.Header().Set("Content-Type", "application/json")
-		id := r.PathValue("id")
 		switch {
 		case r.URL.Path == api.PathStatus:
 			_ = json.NewEncoder(w).Encode(api.Status{Access: api.AccessControl, LogDir: loot})
 		case strings.HasPrefix(r.URL.Path, "/api/v1/jobs/"):
-			id = strings.Split(strings.TrimPrefix(r.URL.Path, "/api/v1/jobs/"), "/")[0]
+			id := strings.Split(strings.TrimPrefix(r.URL.Path, "/api/v1/jobs/"), "/")[0]
 			_ = json.NewEncoder(w).Encode(api.Job{ID: id, State: api.StateTransferred, Path: filepath.Join(loot, "pkg")})
 		default:
 			w.WriteHeader(http.StatusNotFound)
