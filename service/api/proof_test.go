@@ -69,13 +69,21 @@ func newKey(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
 	return pub, priv
 }
 
-func TestClientProvesService(t *testing.T) {
+// genuineService serves the proof with a fresh key and publishes its
+// address and key in a new data folder.
+func genuineService(t *testing.T) (*tokenCatcher, string) {
+	t.Helper()
 	pub, priv := newKey(t)
-	var tc tokenCatcher
+	tc := &tokenCatcher{}
 	srv := httptest.NewServer(tc.wrap(ProofHandler(priv)))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	dir := t.TempDir()
 	writeAddress(t, dir, strings.TrimPrefix(srv.URL, "http://"), pub)
+	return tc, dir
+}
+
+func TestClientProvesService(t *testing.T) {
+	tc, dir := genuineService(t)
 	c := &Client{DataDir: dir, Token: "secret"}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -147,12 +155,7 @@ func TestClientRefusesUntrustedAddressFile(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("modes; the DACL check is tested in internal/secfs")
 	}
-	pub, priv := newKey(t)
-	var tc tokenCatcher
-	srv := httptest.NewServer(tc.wrap(ProofHandler(priv)))
-	defer srv.Close()
-	dir := t.TempDir()
-	writeAddress(t, dir, strings.TrimPrefix(srv.URL, "http://"), pub)
+	tc, dir := genuineService(t)
 	if err := os.Chmod(filepath.Join(dir, "api"), 0o777); err != nil {
 		t.Fatal(err)
 	}
