@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/secfs"
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/wrapper/cmtrace"
 	"github.com/smstorrent/smstorrent/wrapper/winargs"
@@ -412,7 +413,7 @@ func (r *runner) checkFolder(ctx context.Context, job *api.Job) (code int, ok bo
 	case err != nil:
 		return r.apiFail(fmt.Sprintf("having the service verify package %s", r.id), err), false
 	}
-	r.log.Infof("package %s verified: exactly its signed files (%s, checked in %s)", r.id, humanBytes(job.BytesTotal), time.Since(start).Round(time.Millisecond))
+	r.log.Infof("package %s verified: exactly its signed files (%s, checked in %s)", r.id, units.Bytes(job.BytesTotal), time.Since(start).Round(time.Millisecond))
 	return 0, true
 }
 

@@ -10,18 +10,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 )
 
 // The API over a real loopback listener: token files, negative cases, the
 // event stream, and a client that notices the service going away and
 // coming back.
 func TestAPIOverLoopback(t *testing.T) {
-	key := svctest.NewKey(t)
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
-	in := svctest.StartService(t, cfg, svc.Options{})
+	key := testbed.NewKey(t)
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
+	in := testbed.StartService(t, cfg, svc.Options{})
 	ctx := context.Background()
 
 	// Token files: control private, read public.
@@ -111,13 +111,13 @@ func next(t *testing.T, ch <-chan api.Event) api.Event {
 // service refuses to start with an error that says so, and the address
 // file a crash left behind is gone, so clients say "not running".
 func TestSquattedPort(t *testing.T) {
-	key := svctest.NewKey(t)
+	key := testbed.NewKey(t)
 	squat, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer squat.Close()
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
 	cfg.APIListen = squat.Addr().String()
 	stale := filepath.Join(cfg.DataDir, api.AddressFile)
 	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
