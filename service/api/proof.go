@@ -170,7 +170,7 @@ func proveService(ctx context.Context, conn net.Conn, addr string, key ed25519.P
 		return fail("reading the answer to the challenge: %v", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fail("it answered the challenge with %s (a service older than this program answers 404: update it)", resp.Status)
+		return fail("it answered the challenge with %s; an SMSTorrent service older than this program would too, and then needs an update", resp.Status)
 	}
 	if resp.Close || br.Buffered() != 0 {
 		return fail("it did not keep the connection after the challenge")
