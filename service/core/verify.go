@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"path/filepath"
 
+	"github.com/anacrolix/torrent/metainfo"
+
 	"github.com/smstorrent/smstorrent/internal/pkgverify"
 	"github.com/smstorrent/smstorrent/service/api"
 )
@@ -14,21 +16,10 @@ import (
 // files, re-hashing every piece (internal/pkgverify). The wrapper calls it
 // right before it runs a command from the folder as SYSTEM.
 func (s *Service) Verify(ctx context.Context, id string) (api.Job, error) {
-	s.mu.Lock()
-	j, ok := s.jobs[id]
-	if !ok {
-		s.mu.Unlock()
-		return api.Job{}, notFound(id)
+	info, dir, err := s.verifyTarget(id)
+	if err != nil {
+		return api.Job{}, err
 	}
-	out := s.snapshotJob(j, false)
-	if out.State != api.StateTransferred || j.pkg == nil {
-		s.mu.Unlock()
-		return api.Job{}, api.Errorf(http.StatusConflict, api.CodeConflict, "package %s is not complete (%s): nothing to verify yet", id, out.State)
-	}
-	info := j.pkg.Info
-	dir := filepath.Join(s.cfg.CacheDir, id)
-	s.mu.Unlock()
-
 	res, err := pkgverify.Folder(ctx, dir, &info)
 	switch {
 	case errors.Is(err, pkgverify.ErrMismatch):
@@ -39,4 +30,18 @@ func (s *Service) Verify(ctx context.Context, id string) (api.Job, error) {
 	}
 	s.log.Info("package folder verified", "package", id, "files", res.Files, "bytes", res.Bytes, "took", res.Took)
 	return s.Job(id)
+}
+
+// verifyTarget returns a complete job's signed info and its folder.
+func (s *Service) verifyTarget(id string) (metainfo.Info, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[id]
+	if !ok {
+		return metainfo.Info{}, "", notFound(id)
+	}
+	if st := s.snapshotJob(j, false).State; st != api.StateTransferred || j.pkg == nil {
+		return metainfo.Info{}, "", api.Errorf(http.StatusConflict, api.CodeConflict, "package %s is not complete (%s): nothing to verify yet", id, st)
+	}
+	return j.pkg.Info, filepath.Join(s.cfg.CacheDir, id), nil
 }
