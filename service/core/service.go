@@ -91,6 +91,7 @@ type Service struct {
 	repo     *repository
 	events   *eventHub
 	store    *jobStore
+	folders  folders // where each torrent's files live
 
 	mu       sync.Mutex // the job lock
 	jobs     map[string]*job
@@ -109,6 +110,8 @@ type job struct {
 	pkg *pkgsign.Package
 
 	fetching  bool
+	preparing bool  // delta.go copies cached pieces; the engine has no torrent yet
+	reused    int64 // bytes the current version took from cached versions
 	fetchErr  string
 	nextRetry time.Time
 	retries   int
@@ -215,6 +218,7 @@ func (s *Service) loadJobs() {
 				s.log.Warn("re-adding saved job", "job", r.ID, "err", err)
 			}
 		}
+		s.loadOldLocked(j)
 	}
 	if s.unclean {
 		for _, j := range s.jobs {
@@ -240,7 +244,11 @@ func (s *Service) openEngine() error {
 		ClientBaseDir:   cfg.CacheDir,
 		PieceCompletion: pc,
 		UsePartFiles:    g.Some(false),
-		Logger:          s.log.With("part", "storage"),
+		TorrentDirMaker: s.folders.torrentDir,
+		FilePathMaker: func(o storage.FilePathMakerOpts) string {
+			return filepath.Join(o.File.BestPath()...)
+		},
+		Logger: s.log.With("part", "storage"),
 	})
 	cc := torrent.NewDefaultClientConfig()
 	cc.DataDir = cfg.CacheDir
@@ -348,9 +356,9 @@ func (s *Service) Close() error {
 func (s *Service) Serve(ctx context.Context) error {
 	t := time.NewTicker(s.tick)
 	defer t.Stop()
-	repoT := time.NewTicker(30 * time.Second)
+	repoT := time.NewTimer(s.pollDelay())
 	defer repoT.Stop()
-	go s.repo.check(ctx)
+	go s.pollRepository(ctx)
 	if s.bw.yielding() {
 		go s.bw.runYield(ctx, s.cfg.ProbeAddr())
 	}
@@ -364,7 +372,8 @@ func (s *Service) Serve(ctx context.Context) error {
 		case <-s.wake:
 			s.step()
 		case <-repoT.C:
-			go s.repo.check(ctx)
+			go s.pollRepository(ctx)
+			repoT.Reset(s.pollDelay())
 		}
 	}
 }
@@ -478,8 +487,9 @@ func (s *Service) collect() {
 			j.rec.Completed = s.now()
 			s.dirty = true
 			s.log.Info("package transferred", "job", j.rec.ID, "bytes", j.rec.Size,
-				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer)
+				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer, "reused", j.reused)
 		}
+		s.checkSource(j)
 	}
 	s.downRate, s.upRate = totDown, totUp
 }
@@ -491,6 +501,7 @@ func (s *Service) collect() {
 func (s *Service) schedule() {
 	var runnable []*job
 	for _, j := range s.jobs {
+		scheduleOld(j)
 		j.queued = false
 		if j.t == nil || j.rec.Fatal != "" || j.writeErr != "" {
 			continue
@@ -502,6 +513,10 @@ func (s *Service) schedule() {
 		}
 		j.t.AllowDataUpload()
 		if j.t.Info() != nil && j.t.Complete().Bool() {
+			continue
+		}
+		if j.rec.Source != "" {
+			j.t.DisallowDataDownload() // never write into a source folder
 			continue
 		}
 		runnable = append(runnable, j)
@@ -596,7 +611,7 @@ func (s *Service) stateOf(j *job) api.State {
 func (s *Service) saveNow() {
 	recs := make([]record, 0, len(s.jobs))
 	for _, j := range s.jobs {
-		recs = append(recs, *j.rec)
+		recs = append(recs, j.rec.clone())
 	}
 	sort.Slice(recs, func(a, b int) bool { return recs[a].ID < recs[b].ID })
 	s.store.stage(recs)
