@@ -446,18 +446,16 @@ func (r *runner) checkFolder(ctx context.Context, job *api.Job) (code int, ok bo
 	if r.st == nil || r.st.CacheDir == "" {
 		return r.fail(FailServiceError, "the service did not say where its cache is, so the folder %q of package %s cannot be checked", job.Path, r.id), false
 	}
-	want := filepath.Join(r.st.CacheDir, r.id)
-	got, err1 := filepath.EvalSymlinks(job.Path)
-	real, err2 := filepath.EvalSymlinks(want)
-	if err := errors.Join(err1, err2); err != nil || !samePath(got, real) {
-		return r.fail(FailModified, "the folder %q the service gave for package %s is not the package's folder %q in the cache (%v); nothing was run", job.Path, r.id, want, err), false
+	real, err := inCache(job.Path, r.st.CacheDir)
+	if err != nil {
+		return r.fail(FailModified, "the folder %q the service gave for package %s is not a package folder in the cache %q (%v); nothing was run", job.Path, r.id, r.st.CacheDir, err), false
 	}
 	if err := secfs.CheckTrusted(real); err != nil {
 		return r.fail(FailModified, "the folder of package %s is not protected: %v; nothing was run", r.id, err), false
 	}
 	vctx, cancel := context.WithTimeout(ctx, verifyTimeout(job.BytesTotal))
 	start := time.Now()
-	_, err := r.client.Verify(vctx, r.id)
+	_, err = r.client.Verify(vctx, r.id)
 	cancel()
 	switch {
 	case api.IsIntegrity(err):
@@ -467,6 +465,25 @@ func (r *runner) checkFolder(ctx context.Context, job *api.Job) (code int, ok bo
 	}
 	r.log.Infof("package %s verified: exactly its signed files (%s, checked in %s)", r.id, units.Bytes(job.BytesTotal), time.Since(start).Round(time.Millisecond))
 	return 0, true
+}
+
+// inCache returns dir with symbolic links resolved if it is a package
+// folder directly in the cache (the package ID, or the folder of one of its
+// versions), and an error otherwise.
+func inCache(dir, cache string) (string, error) {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	c, err := filepath.EvalSymlinks(cache)
+	if err != nil {
+		return "", err
+	}
+	parent, name := filepath.Split(real)
+	if !samePath(filepath.Clean(parent), c) || name == "" || strings.HasPrefix(name, ".") {
+		return "", errors.New("not directly in the cache")
+	}
+	return real, nil
 }
 
 // verifyTimeout allows for reading the package from a slow disk (20 MB/s).

@@ -21,6 +21,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/smstorrent/smstorrent/internal/pkgid"
+	"github.com/smstorrent/smstorrent/internal/pkgsign"
 )
 
 // ErrMismatch is wrapped by every error that says the folder differs from
@@ -40,8 +41,9 @@ func mismatch(format string, args ...any) error {
 }
 
 type file struct {
-	rel    string // OS form, relative to the folder
-	length int64
+	rel     string // OS form, relative to the folder
+	length  int64
+	padding bool // a BEP 47 padding file: zeros, which the folder may lack
 }
 
 // files lists the torrent's files in piece order, as the engine lays them
@@ -56,13 +58,14 @@ func files(info *metainfo.Info) ([]file, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrMismatch, err)
 		}
-		out = append(out, file{rel: filepath.FromSlash(rel), length: f.Length})
+		out = append(out, file{rel: filepath.FromSlash(rel), length: f.Length, padding: pkgsign.IsPadding(f)})
 	}
 	return out, nil
 }
 
-// Folder checks dir against info. A missing empty file is accepted (the
-// engine need not create files without content); anything else missing,
+// Folder checks dir against info. A missing empty file or BEP 47 padding
+// file is accepted (the engine need not create files without content; a
+// padding file's zeros are hashed as the torrent says); anything else missing,
 // added, of another size or another content is an error wrapping
 // ErrMismatch that names the first difference.
 func Folder(ctx context.Context, dir string, info *metainfo.Info) (Result, error) {
@@ -125,7 +128,7 @@ func Folder(ctx context.Context, dir string, info *metainfo.Info) (Result, error
 		return Result{}, err
 	}
 	for _, f := range want {
-		if !seen[f.rel] && f.length != 0 {
+		if !seen[f.rel] && f.length != 0 && !f.padding {
 			return Result{}, mismatch("file %s is missing", f.rel)
 		}
 	}
@@ -165,12 +168,18 @@ func hashPieces(ctx context.Context, dir string, want []file, present map[string
 		if f.length == 0 {
 			continue
 		}
-		if !present[f.rel] {
+		var fh io.ReadCloser
+		switch {
+		case present[f.rel]:
+			h, err := os.Open(filepath.Join(dir, f.rel))
+			if err != nil {
+				return err
+			}
+			fh = h
+		case f.padding:
+			fh = io.NopCloser(zeros{})
+		default:
 			return mismatch("file %s is missing", f.rel)
-		}
-		fh, err := os.Open(filepath.Join(dir, f.rel))
-		if err != nil {
-			return err
 		}
 		left := f.length
 		for left > 0 {
@@ -201,4 +210,12 @@ func hashPieces(ctx context.Context, dir string, want []file, present map[string
 		return mismatch("the files hold %d pieces, the torrent %d", piece, info.NumPieces())
 	}
 	return nil
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) {
+	clear(b)
+	return len(b), nil
 }

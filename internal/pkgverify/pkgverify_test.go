@@ -173,3 +173,47 @@ func appendTo(t *testing.T, dir, name string) {
 		t.Fatal(err)
 	}
 }
+
+// Aligned torrents carry BEP 47 padding files (.pad/N, zeros): the folder
+// may hold them or not; their zeros are part of the piece hashes either way.
+func TestFolderWithPadding(t *testing.T) {
+	dir, _ := pkg(t, map[string]int{"a.msi": 20_000, "b.cab": 5_000, "c.txt": 100}, 16<<10)
+	mi, err := pkgsign.CreateWith(dir, "PS100012", pkgsign.CreateOptions{PieceLength: 16 << 10, Align: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pads := 0
+	for _, f := range info.UpvertedFiles() {
+		if pkgsign.IsPadding(f) {
+			pads++
+		}
+	}
+	if pads == 0 {
+		t.Fatal("the aligned torrent has no padding files")
+	}
+	if _, err := Folder(context.Background(), dir, &info); err != nil {
+		t.Fatalf("without padding files: %v", err)
+	}
+	for _, f := range info.UpvertedFiles() {
+		if pkgsign.IsPadding(f) {
+			p := filepath.Join(append([]string{dir}, f.BestPath()...)...)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, make([]byte, f.Length), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := Folder(context.Background(), dir, &info); err != nil {
+		t.Fatalf("with padding files: %v", err)
+	}
+	write(t, dir, ".pad/0", "not zeros")
+	if _, err := Folder(context.Background(), dir, &info); !errors.Is(err, ErrMismatch) {
+		t.Errorf("a padding file with content: %v", err)
+	}
+}

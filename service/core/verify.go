@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
 
 	"github.com/anacrolix/torrent/metainfo"
 
@@ -43,5 +42,5 @@ func (s *Service) verifyTarget(id string) (metainfo.Info, string, error) {
 	if st := s.snapshotJob(j, false).State; st != api.StateTransferred || j.pkg == nil {
 		return metainfo.Info{}, "", api.Errorf(http.StatusConflict, api.CodeConflict, "package %s is not complete (%s): nothing to verify yet", id, st)
 	}
-	return j.pkg.Info, filepath.Join(s.cfg.CacheDir, id), nil
+	return j.pkg.Info, s.jobDir(j.rec), nil
 }
