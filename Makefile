@@ -15,7 +15,7 @@ CMDS := \
 	$(BIN)/smstorrent-tray:./app/cmd/smstorrent-tray \
 	$(BIN)/smstorrent-window:./app/cmd/smstorrent-window
 
-.PHONY: all build deps lint windows-check windows test test-go demo bench interop clean
+.PHONY: all build deps lint windows-check windows test test-go fuzz demo bench interop clean
 
 all: build
 
@@ -53,7 +53,20 @@ windows:
 test-go:
 	@echo "== go test"; $(GO) test -count=1 -timeout 20m ./...
 
-test: deps build lint windows-check test-go
+# A short run of each fuzz target (their seed corpora also run in go test).
+# Longer: make fuzz FUZZTIME=10m.
+FUZZTIME ?= 10s
+FUZZ := \
+	./service/localapi:FuzzRequest \
+	./service/api:FuzzAddressFile \
+	./service/config:FuzzConfig \
+	./wrapper:FuzzCommandLine \
+	./wrapper:FuzzArgs
+fuzz:
+	@for f in $(FUZZ); do pkg=$${f%%:*}; name=$${f#*:}; echo "== fuzz $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel 1 $$pkg || exit 1; done
+
+test: deps build lint windows-check test-go fuzz
 
 demo: deps build
 	@$(GO) run ./lab/cmd/demo
