@@ -137,3 +137,21 @@ func TestScheduleWindows(t *testing.T) {
 		}
 	}
 }
+
+func TestUnitsRoundTrip(t *testing.T) {
+	for _, n := range []int64{1, 1000, 1e6, 1 << 20, 2500000, 1000038, 50e9, 3 << 30} {
+		c := Default()
+		c.LimitDown, c.CacheMax = Rate(n), Size(n)
+		b, err := c.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Config
+		if err := Parse(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if int64(back.LimitDown) != n || int64(back.CacheMax) != n {
+			t.Errorf("%d came back as %d / %d", n, back.LimitDown, back.CacheMax)
+		}
+	}
+}

@@ -24,6 +24,9 @@ commands:
   status       is the registered service running?
   check-config validate the configuration and print it with defaults filled in
   version      print the version
+  setup        the installer's step: write the configuration from its properties (see "setup --help"),
+               set failure actions, add the firewall rules
+  teardown     the installer's uninstall step: remove the firewall rules (--purge: and the data)
   ctl ...      helpdesk commands against the running service (see "ctl help")
 
 --config PATH  configuration file (default %s)
@@ -41,13 +44,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cmd, rest := args[0], args[1:]
-	if cmd == "version" {
+	if cmd == "version" || cmd == "--version" || cmd == "-version" {
 		fmt.Fprintln(stdout, Version)
 		return 0
 	}
 	if cmd == "ctl" && len(rest) > 0 && (rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help") {
 		fmt.Fprint(stdout, ctl.Usage)
 		return 0
+	}
+	switch cmd { // the installer's steps read (or write) the configuration themselves
+	case "setup":
+		return setupMain(cfgPath, rest, stdout, stderr)
+	case "teardown":
+		return teardownMain(cfgPath, rest, stdout, stderr)
 	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {

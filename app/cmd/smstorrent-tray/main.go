@@ -19,6 +19,7 @@ import (
 	"github.com/smstorrent/smstorrent/app/instance"
 	"github.com/smstorrent/smstorrent/app/systrayhost"
 	"github.com/smstorrent/smstorrent/app/tray"
+	"github.com/smstorrent/smstorrent/internal/version"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui/demo"
 )
@@ -34,6 +35,10 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
+	if version.Requested(args) {
+		fmt.Println(version.String("smstorrent-tray"))
+		return nil
+	}
 	fs := flag.NewFlagSet("smstorrent-tray", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "the service's data folder (default: "+api.DefaultDataDir()+")")
 	window := fs.String("window", "", "the window program (default: smstorrent-window beside this program)")

@@ -18,13 +18,11 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/smstorrent/smstorrent/app/instance"
+	"github.com/smstorrent/smstorrent/internal/version"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui"
 	"github.com/smstorrent/smstorrent/ui/demo"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -44,6 +42,10 @@ const memoryLimit = 80 << 20
 func run(ctx context.Context, args []string) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
+	}
+	if version.Requested(args) {
+		fmt.Println(version.String("smstorrent-window"))
+		return nil
 	}
 	fs := flag.NewFlagSet("smstorrent-window", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "the service's data folder (default: "+api.DefaultDataDir()+")")
@@ -72,7 +74,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	a := fyneapp.NewWithID("org.smstorrent.desktop")
 	a.SetIcon(ui.AppIcon)
-	w := ui.New(a, backend, ui.Options{ClientVersion: version})
+	w := ui.New(a, backend, ui.Options{ClientVersion: version.Version})
 	w.Start(ctx)
 	go func() {
 		for msg := range inst.Messages() {
