@@ -331,7 +331,11 @@ func TestRunHelpAndVersion(t *testing.T) {
 
 func TestResolveCommand(t *testing.T) {
 	dir := t.TempDir()
-	exe := filepath.Join(dir, "setup")
+	exe, onPath := filepath.Join(dir, "setup"), "sh"
+	if runtime.GOOS == "windows" {
+		// PATHEXT finds setup.cmd for "setup"; cmd.exe is on every PATH.
+		exe, onPath = filepath.Join(dir, "setup.cmd"), "cmd"
+	}
 	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +345,7 @@ func TestResolveCommand(t *testing.T) {
 	if got, err := resolveCommand("./setup", dir); err != nil || got != exe {
 		t.Errorf("relative path: %q %v", got, err)
 	}
-	if got, err := resolveCommand("sh", dir); err != nil || !filepath.IsAbs(got) {
+	if got, err := resolveCommand(onPath, dir); err != nil || !filepath.IsAbs(got) {
 		t.Errorf("PATH: %q %v", got, err)
 	}
 	if _, err := resolveCommand("no-such-command-p2pw", dir); err == nil {

@@ -133,7 +133,7 @@ done
 
 msi="smstorrent-$VERSION-x64.msi"
 echo "dist: wixl $msi (ProductVersion $MSIVERSION)"
-wixl -a x64 -D Version="$MSIVERSION" -D BinDir="$(realpath --relative-to=. "$OUT")" -D IconFile=icons/ico/app.ico \
+wixl -a x64 -D ServiceStart=yes -D Version="$MSIVERSION" -D BinDir="$(realpath --relative-to=. "$OUT")" -D IconFile=icons/ico/app.ico \
   -o "$WORK/$msi" packaging/windows/smstorrent.wxs
 sign "$WORK/$msi" "$OUT/$msi"
 ln -sf "$msi" "$OUT/smstorrent.msi"

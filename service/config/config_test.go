@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -63,7 +64,8 @@ func TestValidateNamesField(t *testing.T) {
 func TestDefaultsAndFill(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "c.json")
-	os.WriteFile(p, []byte(`{"data_dir": "`+dir+`", "limit_up": "1MiB/s", "cache_max": "50GiB"}`), 0o644)
+	dirJSON, _ := json.Marshal(dir) // a Windows path has backslashes
+	os.WriteFile(p, []byte(`{"data_dir": `+string(dirJSON)+`, "limit_up": "1MiB/s", "cache_max": "50GiB"}`), 0o644)
 	c, err := Load(p)
 	if err != nil {
 		t.Fatal(err)

@@ -5,16 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
-
-// firewallRules are the names of the inbound rules for the peer port, one
-// per protocol (TCP for BitTorrent over TCP, UDP for uTP).
-var firewallRules = []struct{ name, proto string }{
-	{"SMSTorrent peers (TCP)", "TCP"},
-	{"SMSTorrent peers (UDP)", "UDP"},
-}
 
 // netsh runs %SystemRoot%\System32\netsh.exe (by full path: the step runs as
 // SYSTEM and must not find a netsh.exe through PATH).
@@ -35,15 +27,9 @@ func addFirewallRules(program string, port int) error {
 	if err := removeFirewallRules(); err != nil {
 		return err
 	}
-	for _, r := range firewallRules {
-		args := []string{"advfirewall", "firewall", "add", "rule", "name=" + r.name, "dir=in", "action=allow",
-			"program=" + program, "protocol=" + r.proto, "profile=any", "enable=yes",
-			"description=SMSTorrent: peers of the site fetch package pieces from this PC"}
-		if port != 0 {
-			args = append(args, "localport="+strconv.Itoa(port))
-		}
+	for i, args := range firewallAddArgs(program, port) {
 		if out, err := netsh(args...); err != nil {
-			return fmt.Errorf("adding firewall rule %q: %v: %s", r.name, err, out)
+			return fmt.Errorf("adding firewall rule %q: %v: %s", firewallRules[i].name, err, out)
 		}
 	}
 	return nil

@@ -346,12 +346,12 @@ func purgeData(cfg config.Config, cfgPath string) error {
 		}
 		for _, e := range ents {
 			if e.IsDir() && pkgid.ValidID(e.Name()) == nil {
-				errs = append(errs, os.RemoveAll(filepath.Join(cfg.CacheDir, e.Name())))
+				errs = append(errs, removeTree(filepath.Join(cfg.CacheDir, e.Name())))
 			}
 		}
 		_ = os.Remove(cfg.CacheDir) // only if empty
 	}
-	errs = append(errs, os.RemoveAll(cfg.DataDir), platformForget())
+	errs = append(errs, removeTree(cfg.DataDir), platformForget())
 	if !within(cfgPath, cfg.DataDir) {
 		if err := os.Remove(cfgPath); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
@@ -364,4 +364,30 @@ func purgeData(cfg config.Config, cfgPath string) error {
 func within(path, dir string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// removeTree is os.RemoveAll with a slower fallback that deletes one entry at
+// a time, deepest first: on Windows, Go's RemoveAll needs
+// FileDispositionInformationEx (Windows 10 1607 and later, NTFS), which
+// older systems, some file systems and wine 8 refuse with a status Go does not
+// fall back on.
+func removeTree(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil {
+		return nil
+	}
+	var paths []string
+	_ = filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
+		if err == nil {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	for i := len(paths) - 1; i >= 0; i-- {
+		_ = os.Remove(paths[i])
+	}
+	if _, serr := os.Lstat(dir); os.IsNotExist(serr) {
+		return nil
+	}
+	return err
 }

@@ -135,3 +135,22 @@ func TestSetupWritesConfig(t *testing.T) {
 		t.Errorf("unrelated folder removed: %v", err)
 	}
 }
+
+func TestFirewallAddArgs(t *testing.T) {
+	got := firewallAddArgs(`C:\Program Files\SMSTorrent\smstorrent-service.exe`, 6881)
+	if len(got) != 2 {
+		t.Fatalf("%d rules", len(got))
+	}
+	for i, proto := range []string{"TCP", "UDP"} {
+		line := strings.Join(got[i], " ")
+		for _, want := range []string{"add rule", "dir=in", "action=allow", "protocol=" + proto, "localport=6881",
+			`program=C:\Program Files\SMSTorrent\smstorrent-service.exe`, "name=SMSTorrent peers (" + proto + ")"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("rule %d lacks %q: %s", i, want, line)
+			}
+		}
+	}
+	if line := strings.Join(firewallAddArgs("x.exe", 0)[0], " "); strings.Contains(line, "localport") {
+		t.Errorf("port 0 should allow any port: %s", line)
+	}
+}

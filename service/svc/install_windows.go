@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -82,19 +83,55 @@ func setRecovery() error {
 		return fmt.Errorf("opening service %s (registered by the installer): %w", ServiceName, err)
 	}
 	defer s.Close()
+	if err := quoteImagePath(s); err != nil {
+		return err
+	}
 	restart := mgr.RecoveryAction{Type: mgr.ServiceRestart, Delay: 5 * time.Second}
 	if err := s.SetRecoveryActions([]mgr.RecoveryAction{restart, restart, restart}, 86400); err != nil {
 		return fmt.Errorf("setting the failure actions of %s: %w", ServiceName, err)
 	}
-	c, err := s.Config()
+	// Delayed automatic start lets the PC's logon finish first. It is a
+	// nicety, not worth failing an install for (wine does not know it).
+	info := windows.SERVICE_DELAYED_AUTO_START_INFO{IsDelayedAutoStartUp: 1}
+	if err := windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_DELAYED_AUTO_START_INFO, (*byte)(unsafe.Pointer(&info))); err != nil {
+		fmt.Fprintf(os.Stderr, "setup: delayed automatic start of %s not set: %v\n", ServiceName, err)
+	}
+	return nil
+}
+
+// quoteImagePath makes the service's command line start with the quoted
+// path of this program: an unquoted "C:\Program Files\SMSTorrent\..." would let
+// whoever can write C:\Program.exe run code as SYSTEM (wine's msiexec writes
+// it unquoted; the step does not rely on any installer quoting it).
+func quoteImagePath(s *mgr.Service) error {
+	exe, err := os.Executable()
 	if err != nil {
+		return err
+	}
+	want := syscall.EscapeArg(exe) + " run"
+	if !strings.HasPrefix(want, `"`) {
+		want = `"` + exe + `" run`
+	}
+	var need uint32
+	_ = windows.QueryServiceConfig(s.Handle, nil, 0, &need)
+	if need == 0 {
+		need = 8192
+	}
+	buf := make([]byte, need)
+	qc := (*windows.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&buf[0]))
+	if err := windows.QueryServiceConfig(s.Handle, qc, need, &need); err != nil {
 		return fmt.Errorf("reading the configuration of %s: %w", ServiceName, err)
 	}
-	if !c.DelayedAutoStart {
-		c.DelayedAutoStart = true
-		if err := s.UpdateConfig(c); err != nil {
-			return fmt.Errorf("setting delayed start of %s: %w", ServiceName, err)
-		}
+	if windows.UTF16PtrToString(qc.BinaryPathName) == want {
+		return nil
+	}
+	p, err := windows.UTF16PtrFromString(want)
+	if err != nil {
+		return err
+	}
+	const noChange = windows.SERVICE_NO_CHANGE
+	if err := windows.ChangeServiceConfig(s.Handle, noChange, noChange, noChange, p, nil, nil, nil, nil, nil, nil); err != nil {
+		return fmt.Errorf("setting the command line of %s: %w", ServiceName, err)
 	}
 	return nil
 }
