@@ -313,13 +313,16 @@ func teardownMain(cfgPath string, args []string, stdout, stderr io.Writer) int {
 		cfg = config.Default()
 		_ = cfg.Validate()
 	}
+	setupLog(cfg.LogDir, "teardown %s (purge %v) with %s", version.Version, *purge, cfgPath)
 	failed := false
 	if err := platformTeardown(); err != nil {
+		setupLog(cfg.LogDir, "teardown: %v", err)
 		fmt.Fprintln(stderr, "teardown:", err)
 		failed = true
 	}
 	if *purge {
 		if err := purgeData(cfg, cfgPath); err != nil {
+			setupLog(cfg.LogDir, "teardown: removing data: %v", err)
 			fmt.Fprintln(stderr, "teardown: removing data:", err)
 			failed = true
 		}
