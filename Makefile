@@ -66,7 +66,7 @@ deb-check: deb
 test-go:
 	@echo "== go test"; $(GO) test -count=1 -timeout 20m ./...
 
-test: deps build lint windows-check test-go
+test: deps build lint windows-check test-go dist-check deb-check
 
 demo: deps build
 	@$(GO) run ./lab/cmd/demo
@@ -76,4 +76,4 @@ bench: deps build
 	@$(GO) run ./lab/cmd/yield
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist build
