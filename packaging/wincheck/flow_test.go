@@ -13,7 +13,7 @@ import (
 
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
-	"github.com/smstorrent/smstorrent/service/svctest"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 const (
@@ -68,7 +68,7 @@ func TestWineInstallRunUninstall(t *testing.T) {
 	version := distVersion(t, dist)
 	v1 := msiVersion(version)
 	msi1, msi2 := wineMSI(t, dist, v1), wineMSI(t, dist, nextVersion(v1))
-	key := svctest.NewKey(t)
+	key := testbed.NewKey(t)
 
 	// A clean start: no product, no data from an earlier run.
 	p.uninstallAll()
@@ -235,23 +235,23 @@ func tail(s string, n int) string {
 // ("run", TCP only: wine lacks the UDP ioctls the uTP socket needs) against a
 // real tracker and origin on Linux, reads its status with ctl, and runs the
 // wrapper as SCCM would from a C:\...\PS100012 folder.
-func serviceAndWrapper(t *testing.T, p *prefix, key svctest.Key, version string) {
-	tr := svctest.StartTracker(t, key)
+func serviceAndWrapper(t *testing.T, p *prefix, key testbed.Key, version string) {
+	tr := testbed.StartTracker(t, key)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"data/payload.bin": 3 << 20})
+	testbed.WriteFiles(t, src, map[string]int{"data/payload.bin": 3 << 20})
 	if err := os.WriteFile(filepath.Join(src, "install.cmd"), []byte("@echo installing %CD%\r\n@exit /b 42\r\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pkg := svctest.MakePackage(t, key, "PS100012", "1", src, tr.Announce, 256<<10)
-	tr.Publish(t, pkg)
-	svctest.StartOrigin(t, key, tr, pkg)
+	pkg := testbed.MakePackage(t, key, "PS100012", "1", src, tr.Announce, 256<<10)
+	tr.Publish(pkg)
+	testbed.StartOrigin(t, key, tr, pkg)
 
 	const check = `C:\smstorrent-check`
 	data := check + `\data`
 	os.RemoveAll(p.c(data))
 	cfg := fmt.Sprintf(`{"data_dir": %q, "api_listen": "127.0.0.1:%d", "listen_host": "127.0.0.1", "listen_port": %d,
  "transports": ["tcp"], "repository": %q, "trusted_keys": [%q], "server_networks": ["%s/32"], "yield": false,
- "retry_min": "500ms", "retry_max": "2s"}`, data, freePort(t), freePort(t), tr.Repository, key.Pub, svctest.OriginIP)
+ "retry_min": "500ms", "retry_max": "2s"}`, data, freePort(t), freePort(t), tr.Repository, key.Pub, testbed.OriginIP)
 	if err := os.WriteFile(p.c(check+`\config.json`), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/atomicfile"
 	"github.com/smstorrent/smstorrent/internal/pkgid"
 	"github.com/smstorrent/smstorrent/internal/version"
 	"github.com/smstorrent/smstorrent/service/config"
@@ -279,12 +280,7 @@ func writeConfig(path string, c config.Config) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(path, b, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil

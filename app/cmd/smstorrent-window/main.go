@@ -18,6 +18,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/smstorrent/smstorrent/app/instance"
+	"github.com/smstorrent/smstorrent/internal/logfile"
 	"github.com/smstorrent/smstorrent/internal/version"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui"
@@ -25,11 +26,15 @@ import (
 )
 
 func main() {
+	// A GUI-subsystem program on Windows: stderr goes nowhere, so the log
+	// (ours and Fyne's) goes to a rotating file in the user's profile.
+	logw, closeLog := logfile.DesktopOrStderr("smstorrent-window")
+	defer closeLog()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "smstorrent-window:", err)
+		fmt.Fprintln(logw, "smstorrent-window:", err)
 		os.Exit(1)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/units"
+	"github.com/smstorrent/smstorrent/lab/netlab"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -187,17 +188,6 @@ func freePort(host string) (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
-}
-
 // poll calls fn until it reports done, the process dies, or the timeout.
 func poll(ctx context.Context, timeout time.Duration, p *proc, what string, fn func() (bool, error)) error {
 	deadline := time.Now().Add(timeout)
@@ -264,7 +254,7 @@ func (d *demo) startTracker(ctx context.Context) error {
 		"min_interval":      "1s",
 	}
 	cfgPath := filepath.Join(d.root, "tracker", "tracker.json")
-	if err := writeJSON(cfgPath, cfg); err != nil {
+	if err := netlab.WriteJSON(cfgPath, cfg); err != nil {
 		return err
 	}
 	d.tracker, err = d.ps.start(d.logDir, "tracker", nil, d.bins["smstorrent-tracker"], "serve", "--config", cfgPath)
@@ -337,7 +327,7 @@ func (d *demo) publishPackage(ctx context.Context) error {
 		}
 	}
 	d.pkgSize = msi + cab + int64(len(installScript)+len(installCmd))
-	d.say("package folder %s: office.msi, data/office1.cab, install.sh, install.cmd (%s)", src, human(d.pkgSize))
+	d.say("package folder %s: office.msi, data/office1.cab, install.sh, install.cmd (%s)", src, units.Bytes(d.pkgSize))
 
 	d.torrent = filepath.Join(d.root, pkgID+".torrent")
 	if _, err := d.tool(ctx, "smstorrent-tracker", "create", "--id", pkgID, "--version", "1.0", "--source", src,
@@ -352,38 +342,11 @@ func (d *demo) publishPackage(ctx context.Context) error {
 
 	// The SCCM distribution point share that programs are run from.
 	d.dpDir = filepath.Join(d.root, "dp01", "SMSPKGD$", pkgID)
-	if err := copyTree(src, d.dpDir); err != nil {
+	if err := netlab.CopyTree(src, d.dpDir, false); err != nil {
 		return err
 	}
 	d.say("SCCM distribution point share: %s", d.dpDir)
 	return nil
-}
-
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, e os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		out := filepath.Join(dst, rel)
-		if e.IsDir() {
-			return os.MkdirAll(out, 0o755)
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		f, err := os.Create(out)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(f, in); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
-	})
 }
 
 // startService writes a node's configuration and starts its service.
@@ -407,7 +370,7 @@ func (d *demo) startService(ctx context.Context, name, listenHost, site string, 
 	for k, v := range extra {
 		cfg[k] = v
 	}
-	if err := writeJSON(n.cfgPath, cfg); err != nil {
+	if err := netlab.WriteJSON(n.cfgPath, cfg); err != nil {
 		return nil, err
 	}
 	var err error
@@ -428,7 +391,7 @@ func (d *demo) startService(ctx context.Context, name, listenHost, site string, 
 func (d *demo) startOrigin(ctx context.Context) error {
 	d.step(4, "Origin server (seeds the package; its WAN link is limited to %s)", d.o.originUp)
 	// The origin already holds the package, as the server it was published from.
-	if err := copyTree(filepath.Join(d.root, "source", pkgID), filepath.Join(d.root, "origin", "cache", pkgID)); err != nil {
+	if err := netlab.CopyTree(filepath.Join(d.root, "source", pkgID), filepath.Join(d.root, "origin", "cache", pkgID), false); err != nil {
 		return err
 	}
 	n, err := d.startService(ctx, "origin", originIP, "datacenter", map[string]any{"limit_up": d.o.originUp})
@@ -529,8 +492,8 @@ func (d *demo) progress(ctx context.Context, n *node) (*api.Job, error) {
 		return nil, err
 	}
 	d.say("%s: %-12s %5.1f%%  %s of %s  %s/s  from origin %s, from branch peers %s",
-		n.name, j.State, 100*j.Progress(), human(j.BytesDone), human(j.BytesTotal), human(j.DownRate),
-		human(j.DownloadedServer), human(j.DownloadedSite))
+		n.name, j.State, 100*j.Progress(), units.Bytes(j.BytesDone), units.Bytes(j.BytesTotal), units.Bytes(j.DownRate),
+		units.Bytes(j.DownloadedServer), units.Bytes(j.DownloadedSite))
 	return j, nil
 }
 
@@ -600,7 +563,7 @@ func (d *demo) checkInstalled(n *node) error {
 	if err != nil {
 		return fmt.Errorf("%s: the installer left no office.msi: %w", n.name, err)
 	}
-	d.say("%s: %s holds office.msi (%s); wrapper log: %s", n.name, n.installDir, human(st.Size()), filepath.Join(n.dataDir, "logs", "P2PWrapper.log"))
+	d.say("%s: %s holds office.msi (%s); wrapper log: %s", n.name, n.installDir, units.Bytes(st.Size()), filepath.Join(n.dataDir, "logs", "P2PWrapper.log"))
 	return nil
 }
 
@@ -661,18 +624,4 @@ func (i *indent) flush() {
 		fmt.Fprintf(i.w, "%s%s\n", i.prefix, i.buf)
 		i.buf = nil
 	}
-}
-
-// human formats a byte count.
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
