@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
-	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 const (
