@@ -2,6 +2,7 @@
 #   make demo   a local swarm distributes a package end to end (tracker, origin, two branches, wrapper)
 #   make test   installs what it needs (Debian packages, linters), then runs every check and test
 #   make bench  the network lab benchmark (root): writes lab/results/latest.json and docs/BENCHMARKS.md
+#   make interop  the full interop matrix (Transmission, qBittorrent, opentracker; 256 MiB): docs/BENCHMARKS.md
 
 GO      ?= go
 BIN     := bin
@@ -17,7 +18,7 @@ CMDS := \
 	$(BIN)/smstorrent-tray:./app/cmd/smstorrent-tray \
 	$(BIN)/smstorrent-window:./app/cmd/smstorrent-window
 
-.PHONY: all build deps lint windows-check windows dist dist-check deb deb-check test test-go demo bench clean
+.PHONY: all build deps lint windows-check windows dist dist-check deb deb-check test test-go demo bench interop clean
 
 all: build
 
@@ -73,7 +74,15 @@ demo: deps build
 
 bench: deps build
 	@$(GO) run ./lab/cmd/bench
+	@$(GO) run ./lab/cmd/bench -delta
 	@$(GO) run ./lab/cmd/yield
+
+# The short matrix (4 MiB) runs in make test; this is the full one, unlimited
+# and with a 20 Mbit/s branch link on our leeching service.
+interop: deps
+	$(GO) test -count=1 -timeout 50m -run 'TestInteropMatrix' -v ./lab/interop/ -args -interop.mib=256 -interop.doc=$(CURDIR)/docs/BENCHMARKS.md
+	$(GO) test -count=1 -timeout 30m -run 'TestInteropMatrix/(origin-to-service|transmission-to-service)$$' -v ./lab/interop/ \
+		-args -interop.mib=256 -interop.link=20Mbit -interop.doc=$(CURDIR)/docs/BENCHMARKS.md
 
 clean:
 	rm -rf $(BIN) dist build

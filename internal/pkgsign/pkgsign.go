@@ -50,6 +50,8 @@ var (
 type Package struct {
 	ID       string
 	Version  string
+	Name     string // display name ("" if none)
+	Previous string // the version the creator made this one against ("" if none)
 	Signer   PublicKey
 	InfoHash metainfo.Hash
 	Meta     *metainfo.MetaInfo
@@ -153,11 +155,13 @@ func Message(ih metainfo.Hash, id, version string) []byte {
 }
 
 type signature struct {
-	V       int    `bencode:"v"`
-	ID      string `bencode:"id"`
-	Version string `bencode:"version"`
-	Signer  []byte `bencode:"signer"`
-	Sig     []byte `bencode:"sig"`
+	V        int    `bencode:"v"`
+	ID       string `bencode:"id"`
+	Version  string `bencode:"version"`
+	Name     string `bencode:"name,omitempty"`     // display name; see signedMessage
+	Previous string `bencode:"previous,omitempty"` // the version this one follows
+	Signer   []byte `bencode:"signer"`
+	Sig      []byte `bencode:"sig"`
 }
 
 // wire is the .torrent as SMSTorrent writes it: the usual keys plus ours.
@@ -175,7 +179,16 @@ type wire struct {
 // Sign returns the bencoded .torrent for mi with a signature for package id
 // and version. mi.InfoBytes must already hold the bencoded info.
 func Sign(mi *metainfo.MetaInfo, id, version string, key PrivateKey) ([]byte, error) {
+	return SignMeta(mi, Meta{ID: id, Version: version}, key)
+}
+
+// SignMeta is Sign with the optional signed fields of Meta.
+func SignMeta(mi *metainfo.MetaInfo, m Meta, key PrivateKey) ([]byte, error) {
+	id, version := m.ID, m.Version
 	if err := ValidID(id); err != nil {
+		return nil, err
+	}
+	if err := ValidName(m.Name); err != nil {
 		return nil, err
 	}
 	ih := mi.HashInfoBytes()
@@ -192,9 +205,10 @@ func Sign(mi *metainfo.MetaInfo, id, version string, key PrivateKey) ([]byte, er
 			ID:      id,
 			Version: version,
 			Signer:  key.Public(),
-			Sig:     ed25519.Sign(ed25519.PrivateKey(key), Message(ih, id, version)),
 		},
 	}
+	w.Smstorrent.Name, w.Smstorrent.Previous = m.Name, m.Previous
+	w.Smstorrent.Sig = ed25519.Sign(ed25519.PrivateKey(key), signedMessage(ih, w.Smstorrent))
 	return bencode.Marshal(w)
 }
 
@@ -248,6 +262,10 @@ func parse(b []byte, trusted []PublicKey, check bool) (_ *Package, err error) {
 		return p, nil
 	}
 	p.ID, p.Version, p.Signer = s.ID, s.Version, PublicKey(s.Signer)
+	p.Name, p.Previous = s.Name, s.Previous
+	if err := ValidName(p.Name); err != nil {
+		return nil, err
+	}
 	if err := checkSafe(p); err != nil {
 		return nil, err
 	}
@@ -270,7 +288,7 @@ func parse(b []byte, trusted []PublicKey, check bool) (_ *Package, err error) {
 	if !known {
 		return nil, fmt.Errorf("%w (%s); add it to trusted_keys if this publisher is yours", ErrUnknownSigner, p.Signer)
 	}
-	if !ed25519.Verify(ed25519.PublicKey(s.Signer), Message(p.InfoHash, s.ID, s.Version), s.Sig) {
+	if !ed25519.Verify(ed25519.PublicKey(s.Signer), signedMessage(p.InfoHash, s), s.Sig) {
 		return nil, ErrBadSignature
 	}
 	return p, nil

@@ -50,6 +50,9 @@ type Options struct {
 	Now func() time.Time
 	// TickInterval is how often progress is sampled and events are sent; 0: 1s.
 	TickInterval time.Duration
+	// RequestTimeout is how long a peer may leave our requests unanswered
+	// before its connection is closed (see requests.go); 0: 30s.
+	RequestTimeout time.Duration
 }
 
 // Service is one running SMSTorrent service. It wires the parts together,
@@ -65,7 +68,9 @@ type Options struct {
 //   - the repository (fetch.go): torrents fetched by package ID;
 //   - the event hub (events.go): the API's subscribers;
 //   - the engine's piece-completion store (completion.go) and counters
-//     (peers.go).
+//     (peers.go);
+//   - the request watch (requests.go): requests to peers, their number and
+//     their answers, under its own lock.
 //
 // Lock order: the job lock may be held while calling the other parts; they
 // never call back into the job table.
@@ -88,9 +93,11 @@ type Service struct {
 	paths    *pathClassifier
 	trackers *trackerHealth
 	peers    *peerCounters
+	reqs     *requestWatch // requests to peers: their number and their answers (requests.go)
 	repo     *repository
 	events   *eventHub
 	store    *jobStore
+	folders  folders // where each torrent's files live
 
 	mu       sync.Mutex // the job lock
 	jobs     map[string]*job
@@ -109,6 +116,8 @@ type job struct {
 	pkg *pkgsign.Package
 
 	fetching  bool
+	preparing bool  // delta.go copies cached pieces; the engine has no torrent yet
+	reused    int64 // bytes the current version took from cached versions
 	fetchErr  string
 	nextRetry time.Time
 	retries   int
@@ -149,6 +158,7 @@ func New(opts Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.reqs = newRequestWatch(opts.RequestTimeout, s.log)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -215,6 +225,7 @@ func (s *Service) loadJobs() {
 				s.log.Warn("re-adding saved job", "job", r.ID, "err", err)
 			}
 		}
+		s.loadOldLocked(j)
 	}
 	if s.unclean {
 		for _, j := range s.jobs {
@@ -240,7 +251,11 @@ func (s *Service) openEngine() error {
 		ClientBaseDir:   cfg.CacheDir,
 		PieceCompletion: pc,
 		UsePartFiles:    g.Some(false),
-		Logger:          s.log.With("part", "storage"),
+		TorrentDirMaker: s.folders.torrentDir,
+		FilePathMaker: func(o storage.FilePathMakerOpts) string {
+			return filepath.Join(o.File.BestPath()...)
+		},
+		Logger: s.log.With("part", "storage"),
 	})
 	cc := torrent.NewDefaultClientConfig()
 	cc.DataDir = cfg.CacheDir
@@ -276,6 +291,7 @@ func (s *Service) openEngine() error {
 	// The engine logs every failed piece hash at INFO; keep warnings only.
 	cc.Slogger = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
 	cc.TrackerDialContext = s.trackers.dial
+	s.reqs.install(&cc.Callbacks)
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
 		s.peers.received(ev, s.paths.isServer)
 	})
@@ -348,9 +364,10 @@ func (s *Service) Close() error {
 func (s *Service) Serve(ctx context.Context) error {
 	t := time.NewTicker(s.tick)
 	defer t.Stop()
-	repoT := time.NewTicker(30 * time.Second)
+	repoT := time.NewTimer(s.pollDelay())
 	defer repoT.Stop()
-	go s.repo.check(ctx)
+	go s.pollRepository(ctx)
+	go s.reqs.run(ctx)
 	if s.bw.yielding() {
 		go s.bw.runYield(ctx, s.cfg.ProbeAddr())
 	}
@@ -364,7 +381,8 @@ func (s *Service) Serve(ctx context.Context) error {
 		case <-s.wake:
 			s.step()
 		case <-repoT.C:
-			go s.repo.check(ctx)
+			go s.pollRepository(ctx)
+			repoT.Reset(s.pollDelay())
 		}
 	}
 }
@@ -478,8 +496,9 @@ func (s *Service) collect() {
 			j.rec.Completed = s.now()
 			s.dirty = true
 			s.log.Info("package transferred", "job", j.rec.ID, "bytes", j.rec.Size,
-				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer)
+				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer, "reused", j.reused)
 		}
+		s.checkSource(j)
 	}
 	s.downRate, s.upRate = totDown, totUp
 }
@@ -491,6 +510,7 @@ func (s *Service) collect() {
 func (s *Service) schedule() {
 	var runnable []*job
 	for _, j := range s.jobs {
+		scheduleOld(j)
 		j.queued = false
 		if j.t == nil || j.rec.Fatal != "" || j.writeErr != "" {
 			continue
@@ -502,6 +522,10 @@ func (s *Service) schedule() {
 		}
 		j.t.AllowDataUpload()
 		if j.t.Info() != nil && j.t.Complete().Bool() {
+			continue
+		}
+		if j.rec.Source != "" {
+			j.t.DisallowDataDownload() // never write into a source folder
 			continue
 		}
 		runnable = append(runnable, j)
@@ -596,7 +620,7 @@ func (s *Service) stateOf(j *job) api.State {
 func (s *Service) saveNow() {
 	recs := make([]record, 0, len(s.jobs))
 	for _, j := range s.jobs {
-		recs = append(recs, *j.rec)
+		recs = append(recs, j.rec.clone())
 	}
 	sort.Slice(recs, func(a, b int) bool { return recs[a].ID < recs[b].ID })
 	s.store.stage(recs)

@@ -1,13 +1,13 @@
 package core
 
 import (
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 
+	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -36,7 +36,11 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 		PeersSite:        j.peersS,
 		PeersServer:      j.peersO,
 		ETASeconds:       -1,
-		Path:             filepath.Join(s.cfg.CacheDir, r.ID),
+		Path:             s.jobDir(r),
+		Name:             r.Name,
+		Pinned:           r.Pin,
+		OtherVersions:    s.heldVersions(r),
+		Checking:         j.preparing,
 		Added:            r.Added,
 		Completed:        r.Completed,
 		LastUsed:         r.LastUsed,
@@ -85,9 +89,11 @@ func engineProgress(t *torrent.Torrent, state api.State, files bool, out *api.Jo
 			break
 		}
 	}
-	tfs := t.Files()
-	out.FilesTotal = len(tfs)
-	for _, f := range tfs {
+	for _, f := range t.Files() {
+		if pkgsign.IsPadding(f.FileInfo()) {
+			continue // BEP 47 padding: not content
+		}
+		out.FilesTotal++
 		done := f.BytesCompleted()
 		ready := done == f.Length()
 		if ready && state != api.StateTransferred {
@@ -149,7 +155,7 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 	}
 	for _, j := range s.jobs {
 		st.Jobs[s.stateOf(j)]++
-		st.CacheBytes += j.rec.Size
+		st.CacheBytes += j.rec.Size + oldSize(j.rec)
 	}
 	return st
 }

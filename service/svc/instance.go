@@ -35,6 +35,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// TickInterval overrides the progress sampling interval (tests).
 	TickInterval time.Duration
+	// RequestTimeout overrides how long a peer may leave requests unanswered (tests).
+	RequestTimeout time.Duration
 }
 
 // Instance is a running service.
@@ -68,6 +70,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*Instance, error)
 	c, err := core.New(core.Options{
 		Config: cfg, Logger: log, Version: Version, Recent: o.Recent,
 		Now: o.Now, HTTPClient: o.HTTPClient, TickInterval: o.TickInterval,
+		RequestTimeout: o.RequestTimeout,
 	})
 	if err != nil {
 		return nil, err

@@ -50,7 +50,22 @@ func main() {
 	serviceCfg := fs.String("service-config", "", `extra keys for every smstorrent-service configuration, as a JSON object (e.g. '{"yield":false}')`)
 	fs.StringVar(&o.cfg.Priority, "priority", "", "SMSTorrent clients' job priority for ctl add (default: the service's default)")
 	fs.StringVar(&o.render, "render", "", "only redraw the Markdown section and chart from this results file (no lab)")
+	fs.BoolVar(&o.cfg.Delta, "delta", false, "the delta scenario: clients hold version 1, version 2 (~10% changed) is distributed; "+
+		"systems default to transmission,smstorrent-delta, results to lab/results/delta.json, no chart")
 	_ = fs.Parse(os.Args[1:])
+	if o.cfg.Delta {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["systems"] {
+			*systems = "transmission,smstorrent-delta"
+		}
+		if !set["out"] {
+			o.out = filepath.Join("lab", "results", "delta.json")
+		}
+		if !set["chart"] {
+			o.chart = ""
+		}
+	}
 	topo.WANRateBits = int64(*wanMbit * 1e6)
 	o.cfg.Topo = topo
 	o.cfg.PackageBytes = *pkgMiB << 20
@@ -89,7 +104,15 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	section, err := netlab.Publish(rep, o.chart, o.markdown, bench.BeginMarker, bench.EndMarker)
+	var section string
+	if rep.Delta {
+		section = rep.DeltaMarkdown()
+		if o.markdown != "" {
+			err = netlab.UpdateMarkdownSection(o.markdown, bench.DeltaBeginMarker, bench.DeltaEndMarker, section)
+		}
+	} else {
+		section, err = netlab.Publish(rep, o.chart, o.markdown, bench.BeginMarker, bench.EndMarker)
+	}
 	if err != nil {
 		return err
 	}
