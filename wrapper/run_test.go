@@ -363,7 +363,11 @@ func TestRunRefusesFolderOutsideCache(t *testing.T) {
 
 func TestResolveCommand(t *testing.T) {
 	dir := t.TempDir()
-	exe := filepath.Join(dir, "setup")
+	exe, onPath := filepath.Join(dir, "setup"), "sh"
+	if runtime.GOOS == "windows" {
+		// PATHEXT finds setup.cmd for "setup"; cmd.exe is on every PATH.
+		exe, onPath = filepath.Join(dir, "setup.cmd"), "cmd"
+	}
 	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -373,14 +377,19 @@ func TestResolveCommand(t *testing.T) {
 	if got, err := resolveCommand("./setup", dir); err != nil || got != exe {
 		t.Errorf("relative path: %q %v", got, err)
 	}
-	if runtime.GOOS != "windows" {
+	if runtime.GOOS == "windows" {
+		// cmd.exe resolves to the system folder, never a folder on PATH.
+		if got, err := resolveCommand(onPath, dir); err != nil || !slices.Contains(systemDirs(), filepath.Dir(got)) {
+			t.Errorf("system folder: %q %v", got, err)
+		}
+	} else {
 		// A program a user planted in a folder on PATH is never found.
 		planted := t.TempDir()
 		if err := os.WriteFile(filepath.Join(planted, "sh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		t.Setenv("PATH", planted+string(filepath.ListSeparator)+os.Getenv("PATH"))
-		got, err := resolveCommand("sh", dir)
+		got, err := resolveCommand(onPath, dir)
 		if err != nil || !slices.Contains(systemDirs(), filepath.Dir(got)) {
 			t.Errorf("system folder: %q %v", got, err)
 		}

@@ -29,14 +29,15 @@ import (
 
 	"github.com/smstorrent/smstorrent/internal/secfs"
 	"github.com/smstorrent/smstorrent/internal/units"
+	"github.com/smstorrent/smstorrent/internal/version"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/wrapper/cmtrace"
 	"github.com/smstorrent/smstorrent/wrapper/winargs"
 )
 
-// Version is the wrapper's version, set at build time with
-// -ldflags "-X github.com/smstorrent/smstorrent/wrapper.Version=...".
-var Version = "dev"
+// Version is the wrapper's build version (internal/version, stamped by the
+// Makefile from git describe).
+var Version = version.Version
 
 // LogName is the wrapper's log file name.
 const LogName = "P2PWrapper.log"

@@ -103,7 +103,8 @@ func TestValidateNamesField(t *testing.T) {
 func TestDefaultsAndFill(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "c.json")
-	os.WriteFile(p, []byte(`{"data_dir": "`+dir+`", "limit_up": "1MiB/s", "cache_max": "50GiB"}`), 0o644)
+	dirJSON, _ := json.Marshal(dir) // a Windows path has backslashes
+	os.WriteFile(p, []byte(`{"data_dir": `+string(dirJSON)+`, "limit_up": "1MiB/s", "cache_max": "50GiB"}`), 0o644)
 	c, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
@@ -200,12 +201,31 @@ func TestLoadRefusesUntrustedFile(t *testing.T) {
 	}
 }
 
+func TestUnitsRoundTrip(t *testing.T) {
+	for _, n := range []int64{1, 1000, 1e6, 1 << 20, 2500000, 1000038, 50e9, 3 << 30} {
+		c := Default()
+		c.LimitDown, c.CacheMax = Rate(n), Size(n)
+		b, err := c.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Config
+		if err := Parse(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if int64(back.LimitDown) != n || int64(back.CacheMax) != n {
+			t.Errorf("%d came back as %d / %d", n, back.LimitDown, back.CacheMax)
+		}
+	}
+}
+
 // TestEveryBadKeyIsNamed: a configuration with several mistakes names all
 // of them, each by its key, not only the first.
 func TestEveryBadKeyIsNamed(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "c.json")
-	body := `{"data_dir": "` + dir + `", "limit_down": "2", "limit_up": "2mb/s", "cache_max": "lots",
+	dirJSON, _ := json.Marshal(dir) // a Windows path has backslashes
+	body := `{"data_dir": ` + string(dirJSON) + `, "limit_down": "2", "limit_up": "2mb/s", "cache_max": "lots",
 		"colour": "blue", "listen_port": 70000, "seed_days": -1, "api_listen": "0.0.0.0:7380"}`
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 		t.Fatal(err)

@@ -42,10 +42,15 @@ func (r *Rate) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// MarshalJSON writes a human string.
+// MarshalJSON writes a human string, or the exact number of bytes per
+// second when the human string would round it (a written configuration must
+// read back as the same value).
 func (r Rate) MarshalJSON() ([]byte, error) {
 	if r == 0 {
 		return json.Marshal("unlimited")
+	}
+	if back, err := ParseRate(r.String()); err != nil || back != r {
+		return json.Marshal(int64(r))
 	}
 	return json.Marshal(r.String())
 }
@@ -81,10 +86,14 @@ func (z *Size) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// MarshalJSON writes a human string.
+// MarshalJSON writes a human string, or the exact number of bytes when the
+// human string would round it.
 func (z Size) MarshalJSON() ([]byte, error) {
 	if z == 0 {
 		return json.Marshal("0")
+	}
+	if back, err := ParseSize(z.String()); err != nil || back != z {
+		return json.Marshal(int64(z))
 	}
 	return json.Marshal(z.String())
 }

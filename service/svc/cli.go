@@ -27,6 +27,9 @@ commands:
   status       is the registered service running?
   check-config validate the configuration and print it with defaults filled in
   version      print the version
+  setup        the installer's step: write the configuration from its properties (see "setup --help"),
+               set failure actions, add the firewall rules
+  teardown     the installer's uninstall step: remove the firewall rules (--purge: and the data)
   ctl ...      helpdesk commands against the running service (see "ctl help")
 
 --config PATH  configuration file (default %s)
@@ -44,11 +47,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cmd, rest := args[0], args[1:]
+	if cmd == "--version" || cmd == "-version" {
+		cmd = "version"
+	}
 	if _, ok := commands[cmd]; !ok {
 		cmdline.Print(stderr, cmdline.Usagef(shortUsage, "unknown command %q", cmd), `"smstorrent-service help"`)
 		return 2
 	}
-	if cmd != "ctl" {
+	if cmd != "ctl" && cmd != "setup" && cmd != "teardown" { // these parse their own flags
 		if err := cmdline.Args(rest, 0, 0, "smstorrent-service [--config PATH] "+cmd); err != nil {
 			cmdline.Print(stderr, err, `"smstorrent-service help"`)
 			return 2
@@ -61,6 +67,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cmd == "ctl" && len(rest) > 0 && (rest[0] == "help" || rest[0] == "-h" || rest[0] == "--help") {
 		fmt.Fprint(stdout, ctl.Usage)
 		return 0
+	}
+	switch cmd { // the installer's steps read (or write) the configuration themselves
+	case "setup":
+		return setupMain(cfgPath, rest, stdout, stderr)
+	case "teardown":
+		return teardownMain(cfgPath, rest, stdout, stderr)
 	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
@@ -129,6 +141,7 @@ const shortUsage = "smstorrent-service [--config PATH] run|install|uninstall|sta
 var commands = map[string]bool{
 	"run": true, "install": true, "uninstall": true, "start": true, "stop": true, "restart": true,
 	"status": true, "check-config": true, "version": true, "ctl": true,
+	"setup": true, "teardown": true, // the installer's steps (install.go)
 }
 
 // statusWithoutManager answers "status" when the service manager cannot be

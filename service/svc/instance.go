@@ -16,14 +16,16 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/secfs"
+	"github.com/smstorrent/smstorrent/internal/version"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/core"
 	"github.com/smstorrent/smstorrent/service/localapi"
 )
 
-// Version is the service's build version, set with -ldflags -X.
-var Version = "0.1.0-dev"
+// Version is the service's build version (internal/version, stamped by the
+// Makefile from git describe).
+var Version = version.Version
 
 var _ localapi.Backend = (*core.Service)(nil)
 

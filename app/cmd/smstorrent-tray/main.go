@@ -21,6 +21,7 @@ import (
 	"github.com/smstorrent/smstorrent/app/systrayhost"
 	"github.com/smstorrent/smstorrent/app/tray"
 	"github.com/smstorrent/smstorrent/internal/logfile"
+	"github.com/smstorrent/smstorrent/internal/version"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui/demo"
 )
@@ -40,6 +41,10 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, logw io.Writer) error {
+	if version.Requested(args) {
+		fmt.Println(version.String("smstorrent-tray"))
+		return nil
+	}
 	fs := flag.NewFlagSet("smstorrent-tray", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "the service's data folder (default: "+api.DefaultDataDir()+")")
 	window := fs.String("window", "", "the window program (default: smstorrent-window beside this program)")

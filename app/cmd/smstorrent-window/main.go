@@ -19,13 +19,11 @@ import (
 
 	"github.com/smstorrent/smstorrent/app/instance"
 	"github.com/smstorrent/smstorrent/internal/logfile"
+	"github.com/smstorrent/smstorrent/internal/version"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui"
 	"github.com/smstorrent/smstorrent/ui/demo"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 func main() {
 	// A GUI-subsystem program on Windows: stderr goes nowhere, so the log
@@ -49,6 +47,10 @@ const memoryLimit = 80 << 20
 func run(ctx context.Context, args []string) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
+	}
+	if version.Requested(args) {
+		fmt.Println(version.String("smstorrent-window"))
+		return nil
 	}
 	fs := flag.NewFlagSet("smstorrent-window", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "the service's data folder (default: "+api.DefaultDataDir()+")")
@@ -77,7 +79,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	a := fyneapp.NewWithID("org.smstorrent.desktop")
 	a.SetIcon(ui.AppIcon)
-	w := ui.New(a, backend, ui.Options{ClientVersion: version})
+	w := ui.New(a, backend, ui.Options{ClientVersion: version.Version})
 	w.Start(ctx)
 	go func() {
 		for msg := range inst.Messages() {

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/smstorrent/smstorrent/internal/version"
 	"github.com/smstorrent/smstorrent/tracker/cli"
 )
 
@@ -29,5 +30,9 @@ func main() {
 }
 
 func run(ctx context.Context) error {
+	if version.Requested(os.Args[1:]) {
+		fmt.Println(version.String("smstorrent-tracker"))
+		return nil
+	}
 	return cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 }

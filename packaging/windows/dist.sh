@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# make dist: cross-builds the Windows amd64 executables, embeds their
+# resources, signs them, builds the MSI with wixl and signs it.
+#
+#   OUT=dist (default)      where the signed .exe files and smstorrent-<version>-x64.msi go
+#   SMSTORRENT_SIGN_PFX     a PKCS#12 code-signing certificate (with SMSTORRENT_SIGN_PASS), or
+#   SMSTORRENT_SIGN_CERT/SMSTORRENT_SIGN_KEY  PEM certificate chain and key;
+#                           neither: a throwaway self-signed certificate in build/sign
+#   SMSTORRENT_SIGN_TIMESTAMP  an RFC 3161 timestamp server URL (optional)
+#
+# Every executable is self-contained: cgo parts (libutp, Fyne) link libgcc,
+# libstdc++ and winpthread statically, so only system DLLs are imported. The
+# tray and the window are GUI-subsystem programs. Resources (icon, VERSIONINFO,
+# manifest) are compiled by mingw's windres into a .syso beside each main
+# package for the build and removed afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+OUT=${OUT:-dist}
+WORK=build/dist
+GO=${GO:-go}
+VERSION=$(packaging/version.sh)
+NUMERIC=$(packaging/version.sh --numeric)
+MSIVERSION=${NUMERIC%.*}
+mkdir -p "$OUT" "$WORK/rc" "$WORK/bin"
+
+# name | package | subsystem | cgo | description
+programs=(
+  "smstorrent-service|./service/cmd/smstorrent-service|console|1|SMSTorrent service and helpdesk command line"
+  "P2PWrapper|./wrapper/cmd/P2PWrapper|console|0|SMSTorrent wrapper for SCCM programs"
+  "smstorrent-tracker|./tracker/cmd/smstorrent-tracker|console|0|SMSTorrent tracker and package repository"
+  "smstorrent-tray|./app/cmd/smstorrent-tray|gui|0|SMSTorrent tray icon"
+  "smstorrent-window|./app/cmd/smstorrent-window|gui|1|SMSTorrent window"
+)
+
+sysos=()
+cleanup() { rm -f "${sysos[@]}"; }
+trap cleanup EXIT
+
+# resources NAME PKG DESCRIPTION: writes PKG/rsrc_windows_amd64.syso.
+resources() {
+  local name=$1 pkg=$2 desc=$3 dir="$WORK/rc/$1" commas=${NUMERIC//./,}
+  mkdir -p "$dir"
+  sed -e "s|@NAME@|$name|g" -e "s|@VERSION4@|$NUMERIC|g" -e "s|@DESCRIPTION@|$desc|g" \
+    packaging/windows/app.manifest >"$dir/app.manifest"
+  cat >"$dir/$name.rc" <<RC
+#include <winver.h>
+1 ICON "$ROOT/icons/ico/app.ico"
+1 24 "$dir/app.manifest"
+1 VERSIONINFO
+FILEVERSION $commas
+PRODUCTVERSION $commas
+FILEFLAGSMASK VS_FFI_FILEFLAGSMASK
+FILEFLAGS 0
+FILEOS VOS_NT_WINDOWS32
+FILETYPE VFT_APP
+FILESUBTYPE VFT2_UNKNOWN
+BEGIN
+  BLOCK "StringFileInfo"
+  BEGIN
+    BLOCK "040904B0"
+    BEGIN
+      VALUE "CompanyName", "SMSTorrent"
+      VALUE "FileDescription", "$desc"
+      VALUE "FileVersion", "$VERSION"
+      VALUE "InternalName", "$name"
+      VALUE "LegalCopyright", "SMSTorrent contributors"
+      VALUE "OriginalFilename", "$name.exe"
+      VALUE "ProductName", "SMSTorrent"
+      VALUE "ProductVersion", "$VERSION"
+    END
+  END
+  BLOCK "VarFileInfo"
+  BEGIN
+    VALUE "Translation", 0x409, 1200
+  END
+END
+RC
+  x86_64-w64-mingw32-windres -O coff -i "$dir/$name.rc" -o "$pkg/rsrc_windows_amd64.syso"
+  sysos+=("$pkg/rsrc_windows_amd64.syso")
+}
+
+ldbase="-s -w -X github.com/smstorrent/smstorrent/internal/version.Version=$VERSION"
+for p in "${programs[@]}"; do
+  IFS='|' read -r name pkg subsystem cgo desc <<<"$p"
+  resources "$name" "$pkg" "$desc"
+  ld=$ldbase
+  [ "$subsystem" = gui ] && ld="$ld -H=windowsgui"
+  env=(GOOS=windows GOARCH=amd64 CGO_ENABLED=0)
+  if [ "$cgo" = 1 ]; then
+    env=(GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++)
+    ld="$ld -linkmode=external -extldflags=-static"
+  fi
+  echo "dist: go build $name.exe ($VERSION)"
+  env "${env[@]}" "$GO" build -ldflags "$ld" -o "$WORK/bin/$name.exe" "$pkg"
+done
+
+# Signing: the certificate from the environment, or a throwaway one.
+sign_args=()
+if [ -n "${SMSTORRENT_SIGN_PFX:-}" ]; then
+  sign_args=(-pkcs12 "$SMSTORRENT_SIGN_PFX")
+  [ -n "${SMSTORRENT_SIGN_PASS:-}" ] && sign_args+=(-pass "$SMSTORRENT_SIGN_PASS")
+  verify_ca=()
+elif [ -n "${SMSTORRENT_SIGN_CERT:-}" ]; then
+  sign_args=(-certs "$SMSTORRENT_SIGN_CERT" -key "$SMSTORRENT_SIGN_KEY")
+  [ -n "${SMSTORRENT_SIGN_PASS:-}" ] && sign_args+=(-pass "$SMSTORRENT_SIGN_PASS")
+  verify_ca=()
+else
+  mkdir -p build/sign
+  if [ ! -s build/sign/cert.pem ]; then
+    echo "dist: no SMSTORRENT_SIGN_PFX or SMSTORRENT_SIGN_CERT: signing with a throwaway self-signed certificate"
+    openssl req -x509 -newkey rsa:3072 -sha256 -days 30 -nodes -keyout build/sign/key.pem -out build/sign/cert.pem \
+      -subj "/CN=SMSTorrent throwaway test signing/O=SMSTorrent" \
+      -addext "extendedKeyUsage=codeSigning" -addext "keyUsage=digitalSignature" 2>/dev/null
+  fi
+  sign_args=(-certs build/sign/cert.pem -key build/sign/key.pem)
+  verify_ca=(-CAfile build/sign/cert.pem)
+fi
+[ -n "${SMSTORRENT_SIGN_TIMESTAMP:-}" ] && sign_args+=(-ts "$SMSTORRENT_SIGN_TIMESTAMP")
+
+sign() { # sign IN OUT
+  rm -f "$2"
+  osslsigncode sign "${sign_args[@]}" -h sha256 -n "SMSTorrent" -i "https://github.com/smstorrent/smstorrent" \
+    -in "$1" -out "$2" >/dev/null
+  osslsigncode verify "${verify_ca[@]}" -in "$2" >"$2.verify" 2>&1 || { cat "$2.verify"; echo "dist: verify failed: $2"; exit 1; }
+  rm -f "$2.verify"
+}
+
+for p in "${programs[@]}"; do
+  name=${p%%|*}
+  sign "$WORK/bin/$name.exe" "$OUT/$name.exe"
+done
+
+msi="smstorrent-$VERSION-x64.msi"
+echo "dist: wixl $msi (ProductVersion $MSIVERSION)"
+wixl -a x64 -D ServiceStart=yes -D Version="$MSIVERSION" -D BinDir="$(realpath --relative-to=. "$OUT")" -D IconFile=icons/ico/app.ico \
+  -o "$WORK/$msi" packaging/windows/smstorrent.wxs
+sign "$WORK/$msi" "$OUT/$msi"
+ln -sf "$msi" "$OUT/smstorrent.msi"
+echo "$VERSION" >"$OUT/VERSION"
+echo "dist: $OUT/: $(cd "$OUT" && ls *.exe *.msi | tr '\n' ' ')"
