@@ -94,6 +94,7 @@ const (
 	ErrorSignature  = "signature"  // the torrent is no longer accepted
 	ErrorNotFound   = "not_found"  // the repository does not publish the package
 	ErrorDisk       = "disk"       // the package cannot be written
+	ErrorPackage    = "package"    // the engine refused the package (its layout, or its files on disk)
 )
 
 // Final reports whether the job will not transfer any more data by itself.

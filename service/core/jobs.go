@@ -10,8 +10,6 @@ import (
 	"sort"
 	"syscall"
 
-	"github.com/anacrolix/torrent"
-
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
 )
@@ -159,7 +157,9 @@ func (s *Service) addVerified(pkg *pkgsign.Package, b []byte, prio api.Priority,
 	j.rec.Size = pkg.Size()
 	j.fetchErr, j.retries = "", 0
 	if err := s.addTorrent(j, pkg); err != nil {
-		return api.Job{}, err
+		// The job stays, in error with the engine's reason; nothing else
+		// is touched (see engine.go).
+		s.log.Error("engine refused the package", "job", pkg.ID, "err", err)
 	}
 	s.saveNow()
 	s.schedule()
@@ -189,29 +189,6 @@ func (s *Service) loadTorrent(j *job) error {
 		return errors.New("saved torrent does not match the job; fetching it again")
 	}
 	return s.addTorrent(j, pkg)
-}
-
-// addTorrent hands a verified package to the engine. Called with s.mu.
-func (s *Service) addTorrent(j *job, pkg *pkgsign.Package) error {
-	t, _ := s.cl.AddTorrentOpt(torrent.AddTorrentOpts{
-		InfoHash:             pkg.InfoHash,
-		InfoBytes:            pkg.Meta.InfoBytes,
-		DisallowDataDownload: true,
-	})
-	if t == nil {
-		return errors.New("engine refused the torrent")
-	}
-	t.AddTrackers(pkg.Meta.UpvertedAnnounceList())
-	if len(pkg.Meta.UrlList) > 0 {
-		t.AddWebSeeds(pkg.Meta.UrlList)
-	}
-	id := j.rec.ID
-	t.SetOnWriteChunkError(func(err error) { s.onWriteError(id, err) })
-	t.DownloadAll()
-	j.t, j.pkg = t, pkg
-	j.lastRead, j.lastWrit, j.lastSite, j.lastSrv = 0, 0, 0, 0
-	s.peers.forget(pkg.InfoHash)
-	return nil
 }
 
 func (s *Service) dropTorrent(j *job) {

@@ -95,6 +95,8 @@ type job struct {
 	rec *record
 	t   *torrent.Torrent // nil until the torrent is known and added
 	pkg *pkgsign.Package
+	// announce are the trackers in use (packageTrackers).
+	announce [][]string
 
 	fetching  bool
 	fetchErr  string
@@ -233,6 +235,7 @@ func (s *Service) openEngine() error {
 		ClientBaseDir:   cfg.CacheDir,
 		PieceCompletion: pc,
 		UsePartFiles:    g.Some(false),
+		FilePathMaker:   storagePath,
 		Logger:          s.log.With("part", "storage"),
 	})
 	cc := torrent.NewDefaultClientConfig()
@@ -605,7 +608,7 @@ func (s *Service) stateOf(j *job) api.State {
 	case j.downRate > 0 || j.active > 0:
 		return api.StateTransferring
 	}
-	if msg := s.trackers.problem(j.pkg); msg != "" {
+	if msg := s.trackers.problem(j.announce); msg != "" {
 		return api.StateTransientError
 	}
 	return api.StateConnecting

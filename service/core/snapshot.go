@@ -56,7 +56,7 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 		out.ErrorCode = api.ErrorRepository
 		out.NextRetry = j.nextRetry
 	case state == api.StateTransientError:
-		out.Error, out.ErrorCode = s.trackers.problem(j.pkg), api.ErrorTracker
+		out.Error, out.ErrorCode = s.trackers.problem(j.announce), api.ErrorTracker
 	}
 	if j.t != nil && j.t.Info() != nil {
 		out.BytesDone = j.t.BytesCompleted()
