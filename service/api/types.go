@@ -237,6 +237,18 @@ type Status struct {
 	Access Access `json:"access"`
 	// ListenPort is the BitTorrent port.
 	ListenPort int `json:"listen_port"`
+	// BannedPeers are the peers banned for sending data that failed the
+	// piece hash check, oldest first (at most MaxBannedPeers).
+	BannedPeers []BannedPeer `json:"banned_peers,omitempty"`
+}
+
+// MaxBannedPeers bounds Status.BannedPeers.
+const MaxBannedPeers = 64
+
+// BannedPeer is a peer the engine banned for sending bad pieces.
+type BannedPeer struct {
+	Address string    `json:"address"` // IP address
+	Time    time.Time `json:"time"`    // when the ban was noticed
 }
 
 // AddRequest starts (or continues) a job. Give either PackageID (the torrent
@@ -276,6 +288,9 @@ const (
 	EventJobTransferred = "job_transferred"
 	// EventJobError is sent when a job enters Error or TransientError.
 	EventJobError = "job_error"
+	// EventPeerBanned is sent when the engine bans a peer for sending data
+	// that failed the piece hash check; Peer carries it.
+	EventPeerBanned = "peer_banned"
 	// EventStatus carries the service status (rates, bandwidth), about once a second.
 	EventStatus = "status"
 	// EventDisconnected is made by the client, never sent by the service:
@@ -291,6 +306,8 @@ type Event struct {
 	JobID  string    `json:"job_id,omitempty"`
 	Jobs   []Job     `json:"jobs,omitempty"`
 	Status *Status   `json:"status,omitempty"`
+	// Peer is set on EventPeerBanned.
+	Peer *BannedPeer `json:"peer,omitempty"`
 	// Error is set on EventDisconnected.
 	Error string `json:"error,omitempty"`
 }

@@ -84,6 +84,7 @@ type Service struct {
 	subs      map[chan api.Event]struct{}
 	published map[string]api.Job
 	repo      api.Reachability
+	bans      bans
 	downRate  float64
 	upRate    float64
 	closed    bool
@@ -441,7 +442,7 @@ func (s *Service) step() {
 			s.log.Error("syncing piece database", "err", err)
 		}
 	}
-	events := s.diffLocked(now)
+	events := append(s.checkBans(now), s.diffLocked(now)...)
 	s.mu.Unlock()
 	s.broadcast(events)
 	for _, id := range fetch {

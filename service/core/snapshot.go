@@ -3,6 +3,7 @@ package core
 import (
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -140,6 +141,7 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 		RecentErrors: s.recent.Entries(),
 		Access:       access,
 		ListenPort:   s.cl.LocalPort(),
+		BannedPeers:  slices.Clone(s.bans.list),
 	}
 	if st.Repository.URL == "" {
 		st.Repository.URL = s.cfg.Repository
