@@ -31,7 +31,7 @@ func (liar) Get(metainfo.PieceKey) (storage.Completion, error) {
 	return storage.Completion{Complete: true, Ok: true}, nil
 }
 func (liar) Set(metainfo.PieceKey, g.Option[bool]) error { return nil }
-func (liar) Close() error                                 { return nil }
+func (liar) Close() error                                { return nil }
 
 // syncBuffer is a log sink tests can read while the service writes.
 type syncBuffer struct {
