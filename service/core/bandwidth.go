@@ -2,8 +2,12 @@ package core
 
 import (
 	"fmt"
-	"net/http"
+	"log/slog"
+	"math"
+	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -49,55 +53,131 @@ func (b *bandwidth) policy(now time.Time) (down, up int64, reason, detail string
 	return 0, 0, "unlimited", "no limit is set"
 }
 
-// describe combines the policy with the delay controller. Called with s.mu.
-func (s *Service) describeBandwidth(now time.Time) api.Bandwidth {
-	b := &s.bw
-	d, u, reason, detail := b.policy(now)
-	out := api.Bandwidth{
-		LimitDown: b.cfgDown, LimitUp: b.cfgUp,
-		EffectiveDown: d, EffectiveUp: u,
-		Reason: reason, Detail: detail, Override: b.override,
+// bandwidthPolicy owns the engine's rate limiters and decides where they
+// stand: the policy (helpdesk throttle, else the schedule window, else the
+// configured limits) on the whole engine, and on top, for traffic that
+// crosses the WAN, the yield controller (yieldloop.go). It has its own lock;
+// the job scheduler tells it what the jobs are doing (setActivity) instead of
+// it reading the jobs.
+type bandwidthPolicy struct {
+	now    func() time.Time
+	log    *slog.Logger
+	yield  bool          // yield is configured (it may still be off: no probe address)
+	target time.Duration // yield_target
+
+	// down and up limit the whole engine (the policy); wanDown and wanUp
+	// hold back traffic that crosses the WAN (servers, other sites) while
+	// yielding; site peers are never held back by them.
+	down, up, wanDown, wanUp *rate.Limiter
+	// wanRead and wanWritten count the bytes of connections across the WAN.
+	wanRead, wanWritten atomic.Int64
+
+	mu sync.Mutex
+	bw bandwidth
+	y  yieldState
+	// What the jobs are doing, as of the scheduler's last pass.
+	foregroundMoving bool // a foreground job moves data: nothing is held back
+	backgroundWork   bool // a background job is still to be transferred
+}
+
+func newBandwidthPolicy(cfg config.Config, now func() time.Time, log *slog.Logger) *bandwidthPolicy {
+	// Our own limiters: the library's default upload limiter is shared
+	// package state, and a nil download limiter cannot be changed later.
+	// Bursts stay at least one chunk (16 KiB) or peer connections fail.
+	b := &bandwidthPolicy{
+		now: now, log: log, yield: cfg.Yield, target: cfg.YieldTarget.D(),
+		down:    rate.NewLimiter(rate.Inf, 1<<20),
+		up:      rate.NewLimiter(rate.Inf, 1<<20),
+		wanDown: rate.NewLimiter(rate.Inf, 1<<20),
+		wanUp:   rate.NewLimiter(rate.Inf, 1<<20),
 	}
-	if b.override {
-		out.OverrideUntil = b.overrideUntil
+	b.bw.cfgDown, b.bw.cfgUp = int64(cfg.LimitDown), int64(cfg.LimitUp)
+	b.bw.schedule = cfg.Schedule
+	b.y.limDown, b.y.limUp = math.Inf(1), math.Inf(1)
+	if cfg.Yield && cfg.ProbeAddr() != "" && !loopbackAddr(cfg.ProbeAddr()) {
+		b.y.down = newDelayController(cfg.YieldTarget.D())
+		b.y.up = newDelayController(cfg.YieldTarget.D())
+	}
+	return b
+}
+
+// yielding reports whether the yield controller runs (yield is on and there
+// is a path to hq to measure).
+func (b *bandwidthPolicy) yielding() bool { return b.y.down != nil }
+
+// setActivity records what the jobs are doing and moves the limiters if
+// that changes what is held back.
+func (b *bandwidthPolicy) setActivity(foregroundMoving, backgroundWork bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.foregroundMoving, b.backgroundWork = foregroundMoving, backgroundWork
+	b.applyLocked(b.now())
+}
+
+// tick ends an expired throttle and moves the limiters.
+func (b *bandwidthPolicy) tick() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	b.bw.expire(now)
+	b.applyLocked(now)
+}
+
+// describe combines the policy with the delay controller for the status.
+func (b *bandwidthPolicy) describe() api.Bandwidth {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.describeLocked(b.now())
+}
+
+func (b *bandwidthPolicy) describeLocked(now time.Time) api.Bandwidth {
+	bw := &b.bw
+	d, u, reason, detail := bw.policy(now)
+	out := api.Bandwidth{
+		LimitDown: bw.cfgDown, LimitUp: bw.cfgUp,
+		EffectiveDown: d, EffectiveUp: u,
+		Reason: reason, Detail: detail, Override: bw.override,
+	}
+	if bw.override {
+		out.OverrideUntil = bw.overrideUntil
 	}
 	var ws []string
-	for _, w := range b.schedule {
+	for _, w := range bw.schedule {
 		ws = append(ws, w.Describe())
 	}
 	out.Schedule = strings.Join(ws, "; ")
-	y := &s.yield
+	y := &b.y
 	if y.measuring {
 		out.QueueDelayMS = y.qd.Milliseconds()
 		out.BaseDelayMS = y.base.Milliseconds()
 	}
-	ed, eu := s.effective(now)
-	wd, wu := s.wanLimits()
+	ed, eu := b.effective(now)
+	wd, wu := b.wanLimits()
 	out.EffectiveDown, out.EffectiveUp = minLimit(ed, wd), minLimit(eu, wu)
-	if y.down != nil && (y.down.Yielding(now) || y.up.Yielding(now)) && !s.foregroundMoving() {
+	if y.down != nil && (y.down.Yielding(now) || y.up.Yielding(now)) && !b.foregroundMoving {
 		out.Yielding = true
 		out.Reason = "yielding"
 		out.Detail = fmt.Sprintf("giving way to other traffic: the delay to hq is %d ms over its %d ms base (target %d ms); transfers across the WAN limited to down %s, up %s (transfers inside the site are not held back)",
-			y.qd.Milliseconds(), y.base.Milliseconds(), s.cfg.YieldTarget.D().Milliseconds(), rateText(out.EffectiveDown), rateText(out.EffectiveUp))
+			y.qd.Milliseconds(), y.base.Milliseconds(), b.target.Milliseconds(), rateText(out.EffectiveDown), rateText(out.EffectiveUp))
 	}
-	if y.probeErr != "" && s.cfg.Yield {
+	if y.probeErr != "" && b.yield {
 		out.Detail += "; cannot measure the path to hq (" + y.probeErr + "), so not yielding"
 	}
 	return out
 }
 
 // effective returns the policy limits applied to the whole engine now
-// (0 = unlimited). Called with s.mu.
-func (s *Service) effective(now time.Time) (down, up int64) {
-	down, up, _, _ = s.bw.policy(now)
+// (0 = unlimited). Called with b.mu.
+func (b *bandwidthPolicy) effective(now time.Time) (down, up int64) {
+	down, up, _, _ = b.bw.policy(now)
 	return down, up
 }
 
 // wanLimits returns the yield limits for traffic that crosses the WAN
 // (0 = unlimited): the delay controller's, unless a foreground job is moving
-// data. Called with s.mu.
-func (s *Service) wanLimits() (down, up int64) {
-	if s.yield.down == nil || s.foregroundMoving() {
+// data. Called with b.mu.
+func (b *bandwidthPolicy) wanLimits() (down, up int64) {
+	if b.y.down == nil || b.foregroundMoving {
 		return 0, 0
 	}
 	lim := func(x float64) int64 {
@@ -107,7 +187,7 @@ func (s *Service) wanLimits() (down, up int64) {
 		}
 		return max(v, 1)
 	}
-	return lim(s.yield.limDown), lim(s.yield.limUp)
+	return lim(b.y.limDown), lim(b.y.limUp)
 }
 
 // minLimit combines two limits where 0 means unlimited.
@@ -142,42 +222,60 @@ func setLimit(l *rate.Limiter, bps int64) {
 	}
 }
 
-// applyLimits moves the engine's limiters to the policy and the WAN
-// limiters to the delay controller. Called with s.mu.
-func (s *Service) applyLimits() {
-	d, u := s.effective(s.now())
-	setLimit(s.down, d)
-	setLimit(s.up, u)
-	wd, wu := s.wanLimits()
-	setLimit(s.wanDown, wd)
-	setLimit(s.wanUp, wu)
+// applyLocked moves the engine's limiters to the policy and the WAN
+// limiters to the delay controller. Called with b.mu.
+func (b *bandwidthPolicy) applyLocked(now time.Time) {
+	d, u := b.effective(now)
+	setLimit(b.down, d)
+	setLimit(b.up, u)
+	wd, wu := b.wanLimits()
+	setLimit(b.wanDown, wd)
+	setLimit(b.wanUp, wu)
+}
+
+// downLimited reports whether any download limit is in force.
+func (b *bandwidthPolicy) downLimited() bool {
+	return b.down.Limit() != rate.Inf || b.wanDown.Limit() != rate.Inf
+}
+
+// wrapWAN puts a connection that crosses the WAN under the WAN (yield)
+// limiters and counters.
+func (b *bandwidthPolicy) wrapWAN(c net.Conn) net.Conn {
+	return &wanConn{Conn: c, down: b.wanDown, up: b.wanUp, read: &b.wanRead, written: &b.wanWritten}
+}
+
+// throttle sets or clears the helpdesk throttle. It takes effect at once.
+func (b *bandwidthPolicy) throttle(r api.ThrottleRequest) (api.Bandwidth, error) {
+	if r.Down < 0 || r.Up < 0 || r.ForSeconds < 0 {
+		return api.Bandwidth{}, badRequest("rates and duration must not be negative")
+	}
+	if r.ForSeconds > 366*24*3600 {
+		return api.Bandwidth{}, badRequest("for_seconds: at most a year")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	if r.Clear {
+		b.bw.override = false
+		b.log.Info("helpdesk throttle cleared")
+	} else {
+		b.bw.override = true
+		b.bw.ovDown, b.bw.ovUp = r.Down, r.Up
+		b.bw.overrideUntil = timeZero
+		if r.ForSeconds > 0 {
+			b.bw.overrideUntil = now.Add(time.Duration(r.ForSeconds) * time.Second)
+		}
+		b.log.Info("helpdesk throttle set", "down", rateText(r.Down), "up", rateText(r.Up), "for_seconds", r.ForSeconds)
+	}
+	b.applyLocked(now)
+	return b.describeLocked(now), nil
 }
 
 // Throttle sets or clears the helpdesk throttle. It takes effect at once.
 func (s *Service) Throttle(r api.ThrottleRequest) (api.Bandwidth, error) {
-	if r.Down < 0 || r.Up < 0 || r.ForSeconds < 0 {
-		return api.Bandwidth{}, api.Errorf(http.StatusBadRequest, api.CodeBadRequest, "rates and duration must not be negative")
+	out, err := s.bw.throttle(r)
+	if err == nil {
+		s.poke()
 	}
-	if r.ForSeconds > 366*24*3600 {
-		return api.Bandwidth{}, api.Errorf(http.StatusBadRequest, api.CodeBadRequest, "for_seconds: at most a year")
-	}
-	s.mu.Lock()
-	now := s.now()
-	if r.Clear {
-		s.bw.override = false
-		s.log.Info("helpdesk throttle cleared")
-	} else {
-		s.bw.override = true
-		s.bw.ovDown, s.bw.ovUp = r.Down, r.Up
-		s.bw.overrideUntil = timeZero
-		if r.ForSeconds > 0 {
-			s.bw.overrideUntil = now.Add(time.Duration(r.ForSeconds) * time.Second)
-		}
-		s.log.Info("helpdesk throttle set", "down", rateText(r.Down), "up", rateText(r.Up), "for_seconds", r.ForSeconds)
-	}
-	s.applyLimits()
-	out := s.describeBandwidth(now)
-	s.mu.Unlock()
-	s.poke()
-	return out, nil
+	return out, err
 }

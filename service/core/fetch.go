@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
@@ -26,36 +27,69 @@ type fetchError struct {
 func (e *fetchError) Error() string { return e.err.Error() }
 func (e *fetchError) Unwrap() error { return e.err }
 
+// repository fetches signed torrents from the package repository and keeps
+// its reachability for the status. It owns its HTTP client and its own lock.
+type repository struct {
+	url   string // base URL; "": none configured
+	httpc *http.Client
+	keys  []pkgsign.PublicKey
+	now   func() time.Time
+
+	mu    sync.Mutex
+	reach api.Reachability
+}
+
+func newRepository(url string, httpc *http.Client, keys []pkgsign.PublicKey, now func() time.Time) *repository {
+	if httpc == nil {
+		httpc = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			ResponseHeaderTimeout: 20 * time.Second,
+		}}
+	}
+	return &repository{url: url, httpc: httpc, keys: keys, now: now}
+}
+
+// reachability is the result of the last check.
+func (r *repository) reachability() api.Reachability {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.reach
+	if out.URL == "" {
+		out.URL = r.url
+	}
+	return out
+}
+
 // fetch downloads and verifies a package's torrent from the repository.
-func (s *Service) fetch(ctx context.Context, id string) ([]byte, *pkgsign.Package, error) {
-	if s.cfg.Repository == "" {
+func (r *repository) fetch(ctx context.Context, id string) ([]byte, *pkgsign.Package, error) {
+	if r.url == "" {
 		return nil, nil, &fetchError{err: errors.New("no repository is configured: set \"repository\" in the configuration, or add the job from a .torrent file"), config: true}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	u := strings.TrimRight(s.cfg.Repository, "/") + "/api/v1/packages/" + url.PathEscape(id) + "/torrent"
+	u := strings.TrimRight(r.url, "/") + "/api/v1/packages/" + url.PathEscape(id) + "/torrent"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, nil, &fetchError{err: err}
 	}
-	resp, err := s.httpc.Do(req)
+	resp, err := r.httpc.Do(req)
 	if err != nil {
-		return nil, nil, &fetchError{err: fmt.Errorf("repository %s unreachable: %w", s.cfg.Repository, err), transient: true}
+		return nil, nil, &fetchError{err: fmt.Errorf("repository %s unreachable: %w", r.url, err), transient: true}
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, nil, &fetchError{err: fmt.Errorf("package %s is not published in the repository %s", id, s.cfg.Repository), notFound: true}
+		return nil, nil, &fetchError{err: fmt.Errorf("package %s is not published in the repository %s", id, r.url), notFound: true}
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 		return nil, nil, &fetchError{err: fmt.Errorf("repository answered %s", resp.Status), transient: true}
 	case resp.StatusCode != http.StatusOK:
-		return nil, nil, &fetchError{err: fmt.Errorf("repository %s refused the request (%s): check that this PC is in the tracker's allow_networks", s.cfg.Repository, resp.Status), refused: true}
+		return nil, nil, &fetchError{err: fmt.Errorf("repository %s refused the request (%s): check that this PC is in the tracker's allow_networks", r.url, resp.Status), refused: true}
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, pkgsign.MaxTorrentSize+1))
 	if err != nil {
 		return nil, nil, &fetchError{err: fmt.Errorf("reading torrent from repository: %w", err), transient: true}
 	}
-	pkg, err := pkgsign.Verify(b, s.keys)
+	pkg, err := pkgsign.Verify(b, r.keys)
 	if err != nil {
 		return nil, nil, &fetchError{err: err}
 	}
@@ -68,7 +102,8 @@ func (s *Service) fetch(ctx context.Context, id string) ([]byte, *pkgsign.Packag
 // backgroundFetch retries the torrent fetch of a job created while the
 // repository was unreachable.
 func (s *Service) backgroundFetch(id string) {
-	b, pkg, err := s.fetch(context.Background(), id)
+	defer s.flush()
+	b, pkg, err := s.repo.fetch(context.Background(), id)
 	s.mu.Lock()
 	j, ok := s.jobs[id]
 	if !ok || s.closed {
@@ -105,19 +140,19 @@ func (s *Service) backgroundFetch(id string) {
 	}
 }
 
-// checkRepository updates the repository's reachability for the status.
-func (s *Service) checkRepository(ctx context.Context) {
-	if s.cfg.Repository == "" {
+// check updates the repository's reachability for the status.
+func (r *repository) check(ctx context.Context) {
+	if r.url == "" {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	u := strings.TrimRight(s.cfg.Repository, "/") + "/api/v1/packages"
-	r := api.Reachability{URL: s.cfg.Repository, Checked: s.now()}
+	u := strings.TrimRight(r.url, "/") + "/api/v1/packages"
+	res := api.Reachability{URL: r.url, Checked: r.now()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err == nil {
 		var resp *http.Response
-		resp, err = s.httpc.Do(req)
+		resp, err = r.httpc.Do(req)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
@@ -126,14 +161,14 @@ func (s *Service) checkRepository(ctx context.Context) {
 			}
 		}
 	}
-	r.Reachable = err == nil
+	res.Reachable = err == nil
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return
 		}
-		r.Error = err.Error()
+		res.Error = err.Error()
 	}
-	s.mu.Lock()
-	s.repo = r
-	s.mu.Unlock()
+	r.mu.Lock()
+	r.reach = res
+	r.mu.Unlock()
 }

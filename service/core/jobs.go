@@ -4,27 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"syscall"
 
+	"github.com/smstorrent/smstorrent/internal/atomicfile"
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
 )
-
-func notFound(id string) error {
-	return api.Errorf(http.StatusNotFound, api.CodeNotFound, "no job for package %q", id)
-}
-
-func badRequest(format string, args ...any) error {
-	return api.Errorf(http.StatusBadRequest, api.CodeBadRequest, format, args...)
-}
-
-func signatureError(err error) error {
-	return api.Errorf(http.StatusBadRequest, api.CodeSignature, "torrent refused: %v", err)
-}
 
 // Add starts or continues a job; see api.AddRequest. Torrents are verified
 // before anything is written. Adding a package that already has a job
@@ -33,6 +21,7 @@ func signatureError(err error) error {
 // of it replaces the torrent and keeps the files, so unchanged pieces are
 // verified from disk instead of downloaded again.
 func (s *Service) Add(ctx context.Context, r api.AddRequest) (api.Job, error) {
+	defer s.flush()
 	prio, err := api.ParsePriority(string(r.Priority))
 	if err != nil {
 		return api.Job{}, badRequest("%v", err)
@@ -60,7 +49,7 @@ func (s *Service) Add(ctx context.Context, r api.AddRequest) (api.Job, error) {
 		return out, nil
 	}
 	s.mu.Unlock()
-	b, pkg, ferr := s.fetch(ctx, r.PackageID)
+	b, pkg, ferr := s.repo.fetch(ctx, r.PackageID)
 	if ferr == nil {
 		return s.addVerified(pkg, b, prio, r.Assign)
 	}
@@ -68,13 +57,13 @@ func (s *Service) Add(ctx context.Context, r api.AddRequest) (api.Job, error) {
 	if errors.As(ferr, &fe) && !fe.transient {
 		s.log.Warn("package refused", "job", r.PackageID, "err", ferr)
 		if fe.notFound {
-			return api.Job{}, api.Errorf(http.StatusNotFound, api.CodeNotFound, "%v", ferr)
+			return api.Job{}, &Error{Code: api.CodeNotFound, Err: ferr}
 		}
 		if fe.config {
-			return api.Job{}, api.Errorf(http.StatusConflict, api.CodeConflict, "%v", ferr)
+			return api.Job{}, &Error{Code: api.CodeConflict, Err: ferr}
 		}
 		if fe.refused {
-			return api.Job{}, api.Errorf(http.StatusBadGateway, api.CodeRepository, "%v", ferr)
+			return api.Job{}, &Error{Code: api.CodeRepository, Err: ferr}
 		}
 		return api.Job{}, signatureError(ferr)
 	}
@@ -89,7 +78,7 @@ func (s *Service) Add(ctx context.Context, r api.AddRequest) (api.Job, error) {
 	s.setFetchError(j, ferr)
 	s.saveNow()
 	s.log.Warn("repository unreachable; the job will retry", "job", r.PackageID, "err", ferr)
-	return s.snapshotJob(j, true), api.Errorf(http.StatusBadGateway, api.CodeRepository,
+	return s.snapshotJob(j, true), errorf(api.CodeRepository,
 		"the job for %s was created but the repository could not deliver its torrent yet (%v); it retries by itself", r.PackageID, ferr)
 }
 
@@ -118,6 +107,7 @@ func (s *Service) touch(j *job, prio api.Priority, assign bool) {
 }
 
 func (s *Service) addVerified(pkg *pkgsign.Package, b []byte, prio api.Priority, assign bool) (api.Job, error) {
+	defer s.flush()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -133,7 +123,7 @@ func (s *Service) addVerified(pkg *pkgsign.Package, b []byte, prio api.Priority,
 		}
 		return s.snapshotJob(j, true), nil
 	}
-	if err := writeFileAtomic(s.torrentPath(pkg.ID), b, 0o644); err != nil {
+	if err := atomicfile.Write(s.torrentPath(pkg.ID), b, 0o644); err != nil {
 		return api.Job{}, fmt.Errorf("saving torrent: %w", err)
 	}
 	if !ok {
@@ -221,6 +211,7 @@ func (s *Service) onWriteError(id string, err error) {
 }
 
 func (s *Service) withJob(id string, fn func(j *job) error) (api.Job, error) {
+	defer s.flush()
 	s.mu.Lock()
 	j, ok := s.jobs[id]
 	if !ok {
@@ -294,6 +285,7 @@ func (s *Service) MarkUsed(id string) (api.Job, error) {
 
 // Cancel stops a job and removes its content and torrent.
 func (s *Service) Cancel(id string) (api.Job, error) {
+	defer s.flush()
 	s.mu.Lock()
 	j, ok := s.jobs[id]
 	if !ok {
@@ -305,7 +297,7 @@ func (s *Service) Cancel(id string) (api.Job, error) {
 	s.removeLocked(j, "cancelled")
 	s.saveNow()
 	s.mu.Unlock()
-	s.broadcast([]api.Event{{Type: api.EventJob, Time: s.now(), Job: &out}})
+	s.events.broadcast([]api.Event{{Type: api.EventJob, Time: s.now(), Job: &out}})
 	s.poke()
 	return out, nil
 }
@@ -336,6 +328,7 @@ func (s *Service) ResumeAll() {
 }
 
 func (s *Service) all(fn func(*job)) {
+	defer s.flush()
 	s.mu.Lock()
 	for _, j := range s.jobs {
 		fn(j)

@@ -2,30 +2,35 @@
 // client, the BITS-like job queue and its persistence, the cache and seeding
 // policy, and the bandwidth limits. The local API (service/localapi) and the
 // service executable drive it through its exported methods.
+//
+// Its parts, one file each (see Service): the job table (jobs.go), the job
+// store (store.go), the bandwidth policy (bandwidth.go, yieldloop.go,
+// yield.go), the peer transports (transports.go, tcp.go, utp.go), the
+// repository fetch (fetch.go) and the event hub (events.go). Errors carry a
+// contract code (errors.go); HTTP statuses are the local API's business.
+//
+// It imports the local API's contract (service/api), the configuration and
+// internal packages; never net/http handlers of its own, the local API's
+// server, the desktop programs, the wrapper or the tracker.
 package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/storage"
-	"golang.org/x/time/rate"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
@@ -47,48 +52,55 @@ type Options struct {
 	TickInterval time.Duration
 }
 
-// Service is one running SMSTorrent service.
+// Service is one running SMSTorrent service. It wires the parts together,
+// each with its own state and lock:
+//
+//   - the job table (this type, jobs.go, policy.go, snapshot.go): jobs, their
+//     states and the scheduler, under mu, the job lock;
+//   - the job store (store.go): jobs.json, written outside the job lock;
+//   - the bandwidth policy (bandwidth.go, yieldloop.go, yield.go): limits,
+//     schedule, helpdesk throttle and the yield controller;
+//   - the peer transports (transports.go, tcp.go, utp.go) and the path
+//     classifier that tells site peers from servers;
+//   - the repository (fetch.go): torrents fetched by package ID;
+//   - the event hub (events.go): the API's subscribers;
+//   - the engine's piece-completion store (completion.go) and counters
+//     (peers.go).
+//
+// Lock order: the job lock may be held while calling the other parts; they
+// never call back into the job table.
 type Service struct {
 	cfg     config.Config
 	log     *slog.Logger
 	version string
 	started time.Time
 	keys    []pkgsign.PublicKey
-	servers []netip.Prefix
-	httpc   *http.Client
 	recent  *RecentLog
 	now     func() time.Time
 	tick    time.Duration
 
 	cl       *torrent.Client
-	tcpLn    net.Listener  // our peer TCP listener (capped receive buffers)
-	utp      *utpTransport // our uTP socket (LEDBAT target, capped window)
+	net      *transports
 	pc       *completion
 	unclean  bool // the last run did not shut down cleanly
 	stor     storage.ClientImplCloser
-	down, up *rate.Limiter // policy: limits, schedule, helpdesk throttle
-	// wanDown and wanUp hold back traffic that crosses the WAN (servers,
-	// other sites) while yielding; site peers are never held back by them.
-	wanDown, wanUp      *rate.Limiter
-	wanRead, wanWritten atomic.Int64
-	trackers            *trackerHealth
-	peers               *peerCounters
-	store               store
+	bw       *bandwidthPolicy
+	paths    *pathClassifier
+	trackers *trackerHealth
+	peers    *peerCounters
+	repo     *repository
+	events   *eventHub
+	store    *jobStore
 
-	mu        sync.Mutex
-	jobs      map[string]*job
-	dirty     bool
-	lastSave  time.Time
-	bw        bandwidth
-	yield     yieldState
-	subs      map[chan api.Event]struct{}
-	published map[string]api.Job
-	repo      api.Reachability
-	bans      bans
-	downRate  float64
-	upRate    float64
-	closed    bool
-	wake      chan struct{}
+	mu       sync.Mutex // the job lock
+	jobs     map[string]*job
+	dirty    bool
+	lastSave time.Time
+	downRate float64
+	upRate   float64
+	closed   bool
+	wake     chan struct{}
+	bans     bans // peers the engine banned (bans.go)
 }
 
 // job is the in-memory state of one job.
@@ -125,19 +137,17 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		cfg:       cfg,
-		log:       opts.Logger,
-		version:   opts.Version,
-		recent:    opts.Recent,
-		httpc:     opts.HTTPClient,
-		now:       opts.Now,
-		tick:      opts.TickInterval,
-		jobs:      map[string]*job{},
-		subs:      map[chan api.Event]struct{}{},
-		published: map[string]api.Job{},
-		wake:      make(chan struct{}, 1),
-		trackers:  newTrackerHealth(cfg.ListenHost),
-		peers:     newPeerCounters(),
+		cfg:      cfg,
+		log:      opts.Logger,
+		version:  opts.Version,
+		recent:   opts.Recent,
+		now:      opts.Now,
+		tick:     opts.TickInterval,
+		jobs:     map[string]*job{},
+		wake:     make(chan struct{}, 1),
+		trackers: newTrackerHealth(cfg.ListenHost),
+		peers:    newPeerCounters(),
+		events:   newEventHub(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -148,20 +158,17 @@ func New(opts Options) (*Service, error) {
 	if s.tick <= 0 {
 		s.tick = time.Second
 	}
-	if s.httpc == nil {
-		s.httpc = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			ResponseHeaderTimeout: 20 * time.Second,
-		}}
-	}
 	s.started = s.now()
 	var err error
 	if s.keys, err = cfg.Keys(); err != nil {
 		return nil, err
 	}
-	if s.servers, err = cfg.Servers(); err != nil {
+	servers, err := cfg.Servers()
+	if err != nil {
 		return nil, err
 	}
+	s.paths = &pathClassifier{listenHost: cfg.ListenHost, servers: servers, trackers: s.trackers}
+	s.repo = newRepository(cfg.Repository, opts.HTTPClient, s.keys, s.now)
 	if len(s.keys) == 0 {
 		s.log.Warn("no trusted_keys configured: every torrent will be refused until a publisher key is added")
 	}
@@ -170,14 +177,8 @@ func New(opts Options) (*Service, error) {
 			return nil, fmt.Errorf("creating %s: %w", d, err)
 		}
 	}
-	s.store = store{path: filepath.Join(cfg.DataDir, "state", "jobs.json")}
-	s.bw.cfgDown, s.bw.cfgUp = int64(cfg.LimitDown), int64(cfg.LimitUp)
-	s.bw.schedule = cfg.Schedule
-	s.yield.limDown, s.yield.limUp = math.Inf(1), math.Inf(1)
-	if cfg.Yield && cfg.ProbeAddr() != "" && !loopbackAddr(cfg.ProbeAddr()) {
-		s.yield.down = newDelayController(cfg.YieldTarget.D())
-		s.yield.up = newDelayController(cfg.YieldTarget.D())
-	}
+	s.store = &jobStore{path: filepath.Join(cfg.DataDir, "state", "jobs.json")}
+	s.bw = newBandwidthPolicy(cfg, s.now, s.log)
 	marker := filepath.Join(cfg.DataDir, "state", "running")
 	if _, err := os.Stat(marker); err == nil {
 		s.unclean = true
@@ -219,7 +220,7 @@ func New(opts Options) (*Service, error) {
 			}
 		}
 	}
-	s.applyLimits()
+	s.bw.tick()
 	s.log.Info("service started", "version", s.version, "jobs", len(s.jobs), "cache", cfg.CacheDir,
 		"port", s.cl.LocalPort())
 	return s, nil
@@ -268,63 +269,36 @@ func (s *Service) openEngine() error {
 			useUTP = true
 		}
 	}
-	// Our own limiters: the library's default upload limiter is shared
-	// package state, and a nil download limiter cannot be changed later.
-	// Bursts stay at least one chunk (16 KiB) or peer connections fail.
-	s.down = rate.NewLimiter(rate.Inf, 1<<20)
-	s.up = rate.NewLimiter(rate.Inf, 1<<20)
-	s.wanDown = rate.NewLimiter(rate.Inf, 1<<20)
-	s.wanUp = rate.NewLimiter(rate.Inf, 1<<20)
-	cc.DownloadRateLimiter = s.down
-	cc.UploadRateLimiter = s.up
+	cc.DownloadRateLimiter = s.bw.down
+	cc.UploadRateLimiter = s.bw.up
 	// The engine logs every failed piece hash at INFO; keep warnings only.
 	cc.Slogger = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
 	cc.TrackerDialContext = s.trackers.dial
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
-		s.peers.received(ev, s.classify)
+		s.peers.received(ev, s.paths.isServer)
 	})
 	cl, err := torrent.NewClient(cc)
 	if err != nil {
 		pc.Close()
 		return fmt.Errorf("starting the BitTorrent engine on port %d: %w", cfg.ListenPort, err)
 	}
-	policy := newPathPolicy(useTCP, useUTP, s.crossesWANAddr)
-	port := cfg.ListenPort
-	if useUTP {
-		network := "udp"
-		if cc.DisableIPv6 {
-			network = "udp4"
-		} else if cc.DisableIPv4 {
-			network = "udp6"
-		}
-		u, err := newUTPTransport(network, net.JoinHostPort(host, strconv.Itoa(port)), cfg.UTPTarget.D(), s.wrapPeerConn, policy, s.downLimited)
-		if err != nil {
-			cl.Close()
-			pc.Close()
-			return fmt.Errorf("listening for peers on uTP (UDP) port %d: %w", port, err)
-		}
-		s.utp = u
-		if traceYield {
-			u.trace = s.log.Info
-		}
-		// The same port for TCP, so one announced port serves both.
-		port = u.Addr().(*net.UDPAddr).Port
-		cl.AddDialer(u)
-		cl.AddListener(u)
+	network := "udp"
+	if cc.DisableIPv6 {
+		network = "udp4"
+	} else if cc.DisableIPv4 {
+		network = "udp6"
 	}
-	if useTCP {
-		ln, err := listenTCP(host, port)
-		if err != nil {
-			if s.utp != nil {
-				s.utp.Close()
-			}
-			cl.Close()
-			pc.Close()
-			return fmt.Errorf("listening for peers on TCP port %d: %w", port, err)
-		}
-		s.tcpLn = ln
-		cl.AddDialer(newTCPDialer(host, s.wrapPeerConn, policy))
-		cl.AddListener(wanListener{ln, s.wrapPeerConn})
+	o := transportOptions{
+		host: host, port: cfg.ListenPort, tcp: useTCP, utp: useUTP, network: network,
+		utpTarget: cfg.UTPTarget.D(), paths: s.paths, wrap: s.wrapPeerConn, downLimited: s.bw.downLimited,
+	}
+	if traceYield {
+		o.trace = s.log.Info
+	}
+	if s.net, err = openTransports(cl, o); err != nil {
+		cl.Close()
+		pc.Close()
+		return err
 	}
 	s.cl = cl
 	return nil
@@ -339,19 +313,12 @@ func (s *Service) Close() error {
 	}
 	s.closed = true
 	s.collect()
-	err := s.saveLocked()
-	for ch := range s.subs {
-		close(ch)
-		delete(s.subs, ch)
-	}
+	s.saveNow()
 	s.mu.Unlock()
+	err := s.store.flush()
+	s.events.close()
 	s.cl.Close()
-	if s.tcpLn != nil {
-		s.tcpLn.Close()
-	}
-	if s.utp != nil {
-		s.utp.Close()
-	}
+	s.net.Close()
 	// Sync the piece database before the storage closes it (the file
 	// storage closes its piece completion).
 	if s.pc != nil {
@@ -380,9 +347,9 @@ func (s *Service) Serve(ctx context.Context) error {
 	defer t.Stop()
 	repoT := time.NewTicker(30 * time.Second)
 	defer repoT.Stop()
-	go s.checkRepository(ctx)
-	if s.yield.down != nil {
-		go s.runYield(ctx, s.cfg.ProbeAddr())
+	go s.repo.check(ctx)
+	if s.bw.yielding() {
+		go s.bw.runYield(ctx, s.cfg.ProbeAddr())
 	}
 	s.step()
 	for {
@@ -394,7 +361,7 @@ func (s *Service) Serve(ctx context.Context) error {
 		case <-s.wake:
 			s.step()
 		case <-repoT.C:
-			go s.checkRepository(ctx)
+			go s.repo.check(ctx)
 		}
 	}
 }
@@ -425,8 +392,7 @@ func (s *Service) step() {
 	s.collect()
 	s.schedule()
 	s.retention(now)
-	s.bw.expire(now)
-	s.applyLimits()
+	s.bw.tick()
 	var fetch []string
 	for id, j := range s.jobs {
 		if j.rec.InfoHash == "" && j.rec.Fatal == "" && !j.rec.Suspended && !j.fetching && !now.Before(j.nextRetry) {
@@ -434,17 +400,19 @@ func (s *Service) step() {
 			fetch = append(fetch, id)
 		}
 	}
-	if s.dirty && now.Sub(s.lastSave) > 5*time.Second {
-		if err := s.saveLocked(); err != nil {
-			s.log.Error("saving jobs", "err", err)
-		}
+	periodic := s.dirty && now.Sub(s.lastSave) > 5*time.Second
+	if periodic {
+		s.saveNow()
+	}
+	events := append(s.checkBans(now), s.events.diff(now, s.jobListLocked(false), s.statusLocked(""))...)
+	s.mu.Unlock()
+	s.flush()
+	if periodic {
 		if err := s.pc.sync(); err != nil {
 			s.log.Error("syncing piece database", "err", err)
 		}
 	}
-	events := append(s.checkBans(now), s.diffLocked(now)...)
-	s.mu.Unlock()
-	s.broadcast(events)
+	s.events.broadcast(events)
 	for _, id := range fetch {
 		go s.backgroundFetch(id)
 	}
@@ -493,7 +461,7 @@ func (s *Service) collect() {
 		totUp += j.upRate
 		j.peersS, j.peersO = 0, 0
 		for _, pc := range j.t.PeerConns() {
-			if s.classify(pc.RemoteAddr) {
+			if s.paths.isServer(pc.RemoteAddr) {
 				j.peersO++
 			} else {
 				j.peersS++
@@ -511,33 +479,6 @@ func (s *Service) collect() {
 		}
 	}
 	s.downRate, s.upRate = totDown, totUp
-}
-
-// classify reports whether a peer address is a server (origin, web seed,
-// other site) rather than a peer of this site.
-func (s *Service) classify(addr any) bool {
-	var a netip.Addr
-	switch v := addr.(type) {
-	case *net.TCPAddr:
-		a, _ = netip.AddrFromSlice(v.IP)
-	case *net.UDPAddr:
-		a, _ = netip.AddrFromSlice(v.IP)
-	case net.Addr:
-		ap, err := netip.ParseAddrPort(v.String())
-		if err != nil {
-			return true // web seeds and the like
-		}
-		a = ap.Addr()
-	default:
-		return true
-	}
-	a = a.Unmap()
-	for _, p := range s.servers {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return s.trackers.isServer(a)
 }
 
 // schedule decides which incomplete jobs may download: all jobs of the
@@ -590,6 +531,36 @@ func (s *Service) schedule() {
 	for _, j := range s.jobs {
 		j.state = s.stateOf(j)
 	}
+	s.bw.setActivity(s.foregroundMoving(), s.backgroundWork())
+}
+
+// backgroundWork reports whether a background job is still to be
+// transferred. Called with s.mu.
+func (s *Service) backgroundWork() bool {
+	for _, j := range s.jobs {
+		if !j.rec.Priority.Background() || j.t == nil || j.rec.Suspended || j.rec.Fatal != "" {
+			continue
+		}
+		if j.t.Info() == nil || !j.t.Complete().Bool() {
+			return true
+		}
+	}
+	return false
+}
+
+// foregroundMoving reports whether a foreground job is transferring; then
+// background jobs are queued by the scheduler anyway and nothing is held
+// back. Called with s.mu.
+func (s *Service) foregroundMoving() bool {
+	for _, j := range s.jobs {
+		if j.rec.Priority.Background() || j.t == nil {
+			continue
+		}
+		if j.state == api.StateTransferring || j.downRate > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Service) stateOf(j *job) api.State {
@@ -615,28 +586,27 @@ func (s *Service) stateOf(j *job) api.State {
 	return api.StateConnecting
 }
 
-func (s *Service) saveLocked() error {
-	recs := make([]*record, 0, len(s.jobs))
+// saveNow stages the job records for jobs.json. Called with s.mu; the
+// write happens in flush, after the job lock is released (every caller
+// flushes before it returns), so state changes are on disk before the API
+// answers.
+func (s *Service) saveNow() {
+	recs := make([]record, 0, len(s.jobs))
 	for _, j := range s.jobs {
-		recs = append(recs, j.rec)
+		recs = append(recs, *j.rec)
 	}
 	sort.Slice(recs, func(a, b int) bool { return recs[a].ID < recs[b].ID })
-	if err := s.store.save(recs); err != nil {
-		return err
-	}
+	s.store.stage(recs)
 	s.dirty = false
 	s.lastSave = s.now()
-	return nil
 }
 
-// markDirty saves soon; state changes save at once.
-func (s *Service) saveNow() {
-	if err := s.saveLocked(); err != nil {
+// flush writes staged job records. Called without s.mu.
+func (s *Service) flush() {
+	if err := s.store.flush(); err != nil {
 		s.log.Error("saving jobs", "err", err)
 	}
 }
-
-var errClosed = errors.New("service is shutting down")
 
 // minLevel drops records below a level.
 type minLevel struct {
@@ -667,51 +637,15 @@ func loopbackAddr(hostport string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// downLimited reports whether any download limit is in force.
-func (s *Service) downLimited() bool {
-	return s.down.Limit() != rate.Inf || s.wanDown.Limit() != rate.Inf
-}
-
-// selfIsServer reports whether this service runs on a server (an origin in
-// hq): its address, bound or seen on its connections to the trackers, is a
-// server address.
-func (s *Service) selfIsServer() bool {
-	if a, err := netip.ParseAddr(s.cfg.ListenHost); err == nil && !a.IsUnspecified() {
-		return s.classify(&net.TCPAddr{IP: a.AsSlice()})
-	}
-	for _, a := range s.trackers.localAddrs() {
-		if s.classify(&net.TCPAddr{IP: a.AsSlice()}) {
-			return true
-		}
-	}
-	return false
-}
-
-// crossesWAN reports whether traffic with a peer crosses a WAN link: a PC
-// with a server or (never in practice: the tracker keeps sites apart) a
-// peer it cannot tell from one; a server with a PC.
-func (s *Service) crossesWAN(remote net.Addr) bool {
-	return s.classify(remote) != s.selfIsServer()
-}
-
-// crossesWANAddr is crossesWAN for a host:port being dialled.
-func (s *Service) crossesWANAddr(hostport string) bool {
-	ap, err := netip.ParseAddrPort(hostport)
-	if err != nil {
-		return true
-	}
-	return s.crossesWAN(net.TCPAddrFromAddrPort(ap))
-}
-
 // wrapPeerConn puts connections that cross the WAN under the WAN (yield)
 // limiters.
 func (s *Service) wrapPeerConn(c net.Conn) net.Conn {
-	wan := s.crossesWAN(c.RemoteAddr())
+	wan := s.paths.crossesWAN(c.RemoteAddr())
 	if traceYield {
 		s.log.Info("peer connection", "remote", c.RemoteAddr(), "wan", wan)
 	}
 	if !wan {
 		return c
 	}
-	return &wanConn{Conn: c, down: s.wanDown, up: s.wanUp, read: &s.wanRead, written: &s.wanWritten}
+	return s.bw.wrapWAN(c)
 }

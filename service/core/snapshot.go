@@ -2,7 +2,6 @@ package core
 
 import (
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -131,9 +130,9 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 		DataDir:      s.cfg.DataDir,
 		CacheDir:     s.cfg.CacheDir,
 		LogDir:       s.cfg.LogDir,
-		Repository:   s.repo,
+		Repository:   s.repo.reachability(),
 		Tracker:      s.trackers.reachability(),
-		Bandwidth:    s.describeBandwidth(s.now()),
+		Bandwidth:    s.bw.describe(),
 		DownRate:     int64(s.downRate),
 		UpRate:       int64(s.upRate),
 		Jobs:         map[api.State]int{},
@@ -142,9 +141,6 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 		Access:       access,
 		ListenPort:   s.cl.LocalPort(),
 		BannedPeers:  slices.Clone(s.bans.list),
-	}
-	if st.Repository.URL == "" {
-		st.Repository.URL = s.cfg.Repository
 	}
 	for _, j := range s.jobs {
 		st.Jobs[s.stateOf(j)]++
@@ -157,84 +153,10 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 // channel is closed when cancel is called, when the service closes, or when
 // the subscriber falls too far behind (it should then reconnect).
 func (s *Service) Subscribe(access api.Access) (<-chan api.Event, func()) {
-	ch := make(chan api.Event, 256)
-	s.mu.Lock()
-	st := s.statusLocked(access)
-	ch <- api.Event{Type: api.EventSnapshot, Time: s.now(), Jobs: s.jobListLocked(false), Status: &st}
-	if s.closed {
-		close(ch)
-	} else {
-		s.subs[ch] = struct{}{}
-	}
-	s.mu.Unlock()
-	return ch, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if _, ok := s.subs[ch]; ok {
-			delete(s.subs, ch)
-			close(ch)
-		}
-	}
-}
-
-// diffLocked returns the events that tell subscribers what changed since the
-// last call. Called with s.mu.
-func (s *Service) diffLocked(now time.Time) []api.Event {
-	var evs []api.Event
-	seen := map[string]bool{}
-	for _, j := range s.jobList() {
-		seen[j.ID] = true
-		prev, had := s.published[j.ID]
-		if had && reflect.DeepEqual(prev, j) {
-			continue
-		}
-		jj := j
-		evs = append(evs, api.Event{Type: api.EventJob, Time: now, Job: &jj})
-		if j.State != prev.State {
-			switch j.State {
-			case api.StateTransferred:
-				if had {
-					evs = append(evs, api.Event{Type: api.EventJobTransferred, Time: now, Job: &jj})
-				}
-			case api.StateError, api.StateTransientError:
-				evs = append(evs, api.Event{Type: api.EventJobError, Time: now, Job: &jj})
-			}
-		}
-		s.published[j.ID] = j
-	}
-	for id := range s.published {
-		if !seen[id] {
-			delete(s.published, id)
-			evs = append(evs, api.Event{Type: api.EventJobRemoved, Time: now, JobID: id})
-		}
-	}
-	st := s.statusLocked("")
-	evs = append(evs, api.Event{Type: api.EventStatus, Time: now, Status: &st})
-	return evs
-}
-
-func (s *Service) jobList() []api.Job { return s.jobListLocked(false) }
-
-// broadcast sends events to every subscriber; a subscriber whose buffer is
-// full is dropped (its stream ends and its client reconnects).
-func (s *Service) broadcast(evs []api.Event) {
-	if len(evs) == 0 {
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for ch := range s.subs {
-		for _, ev := range evs {
-			select {
-			case ch <- ev:
-			default:
-				delete(s.subs, ch)
-				close(ch)
-				goto next
-			}
-		}
-	next:
-	}
+	st := s.statusLocked(access)
+	return s.events.subscribe(api.Event{Type: api.EventSnapshot, Time: s.now(), Jobs: s.jobListLocked(false), Status: &st})
 }
 
 func relPath(fi metainfo.FileInfo) string { return strings.Join(fi.BestPath(), "/") }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+	"sync"
 	"time"
+
+	"github.com/smstorrent/smstorrent/internal/atomicfile"
 
 	"github.com/smstorrent/smstorrent/service/api"
 )
@@ -39,12 +41,21 @@ type stateFile struct {
 	Jobs    []*record `json:"jobs"`
 }
 
-// store keeps the job records in one JSON file, replaced atomically.
-type store struct {
+// jobStore keeps the job records in one JSON file, replaced atomically. It
+// owns the file and its own lock: the service stages a copy of the records
+// while it holds the job lock (cheap), and flush writes and syncs the newest
+// staged copy after the job lock is released, so a slow disk never holds up
+// the API, the scheduler or the event stream.
+type jobStore struct {
 	path string
+
+	mu      sync.Mutex // guards pending
+	pending []record   // the newest staged copy not yet written; nil: none
+
+	writeMu sync.Mutex // one writer at a time, in staging order
 }
 
-func (s *store) load() ([]*record, error) {
+func (s *jobStore) load() ([]*record, error) {
 	b, err := os.ReadFile(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -63,41 +74,45 @@ func (s *store) load() ([]*record, error) {
 	return f.Jobs, nil
 }
 
-func (s *store) save(recs []*record) error {
-	b, err := json.MarshalIndent(stateFile{Version: 1, Jobs: recs}, "", " ")
-	if err != nil {
-		return err
+// stage keeps a copy of the records for the next flush, replacing any
+// older copy not yet written. recs must be sorted by ID.
+func (s *jobStore) stage(recs []record) {
+	if recs == nil {
+		recs = []record{}
 	}
-	return writeFileAtomic(s.path, b, 0o644)
+	s.mu.Lock()
+	s.pending = recs
+	s.mu.Unlock()
 }
 
-// writeFileAtomic writes b to a temporary file, syncs it and renames it over
-// path, so a crash leaves either the old or the new content.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+// flush writes the newest staged copy, if any. Called without the job lock.
+// A failed write stays staged (unless a newer copy arrived) for the next
+// flush.
+func (s *jobStore) flush() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	recs := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if recs == nil {
+		return nil
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	ptrs := make([]*record, len(recs))
+	for i := range recs {
+		ptrs[i] = &recs[i]
+	}
+	b, err := json.MarshalIndent(stateFile{Version: 1, Jobs: ptrs}, "", " ")
+	if err == nil {
+		err = atomicfile.Write(s.path, b, 0o644)
+	}
 	if err != nil {
-		return err
+		s.mu.Lock()
+		if s.pending == nil {
+			s.pending = recs
+		}
+		s.mu.Unlock()
+		return fmt.Errorf("saving jobs to %s: %w", s.path, err)
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return nil
 }

@@ -8,10 +8,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/smstorrent/smstorrent/service/api"
 )
 
-// yieldState is the bandwidth controller's view, kept under Service.mu.
+// yieldState is the yield controller's view, kept under bandwidthPolicy.mu.
 type yieldState struct {
 	down, up  *delayController
 	limDown   float64 // controller limits, bytes/s; +Inf: not limiting
@@ -36,7 +35,7 @@ const idleProbeInterval = 10 * time.Second
 // handshake: SYN out, SYN-ACK back, through both directions' queues) four
 // times a second while the service transfers across the WAN or has
 // background work, and lets the delay controllers move the engine's limits.
-func (s *Service) runYield(ctx context.Context, addr string) {
+func (b *bandwidthPolicy) runYield(ctx context.Context, addr string) {
 	t := time.NewTicker(probeInterval)
 	defer t.Stop()
 	var lastRead, lastWritten int64
@@ -49,20 +48,20 @@ func (s *Service) runYield(ctx context.Context, addr string) {
 			return
 		case <-t.C:
 		}
-		if s.wanRead.Load() != lastRead || s.wanWritten.Load() != lastWritten {
+		if b.wanRead.Load() != lastRead || b.wanWritten.Load() != lastWritten {
 			lastMoved = time.Now()
 		}
-		s.mu.Lock()
-		busy := time.Since(lastMoved) < idleProbeInterval || s.backgroundWork()
-		s.mu.Unlock()
+		b.mu.Lock()
+		busy := time.Since(lastMoved) < idleProbeInterval || b.backgroundWork
+		b.mu.Unlock()
 		if !busy && time.Since(lastProbe) < idleProbeInterval {
 			continue
 		}
 		lastProbe = time.Now()
 		rtt, err := probe(ctx, addr)
-		now := s.now()
+		now := b.now()
 		// Only traffic that crosses the WAN counts and is held back.
-		read, written := s.wanRead.Load(), s.wanWritten.Load()
+		read, written := b.wanRead.Load(), b.wanWritten.Load()
 		el := time.Since(last).Seconds()
 		last = time.Now()
 		// Smooth over about a second: chunks arrive in 16 KiB steps.
@@ -75,8 +74,8 @@ func (s *Service) runYield(ctx context.Context, addr string) {
 		if err == nil {
 			lastOK = now
 		}
-		s.mu.Lock()
-		y := &s.yield
+		b.mu.Lock()
+		y := &b.y
 		switch {
 		case err == nil:
 			y.probeErr = ""
@@ -94,11 +93,11 @@ func (s *Service) runYield(ctx context.Context, addr string) {
 		y.qd, y.base = y.down.Queueing(now), y.down.Base()
 		y.measuring = y.qd >= 0
 		if traceYield {
-			s.log.Info("yield", "rtt", rtt, "qd", y.qd, "base", y.base, "down", int64(down), "limit", y.limDown,
+			b.log.Info("yield", "rtt", rtt, "qd", y.qd, "base", y.base, "down", int64(down), "limit", y.limDown,
 				"yielded", y.down.yielded, "cap", int64(y.down.capacity), "err", err)
 		}
-		s.applyLimits()
-		s.mu.Unlock()
+		b.applyLocked(now)
+		b.mu.Unlock()
 	}
 }
 
@@ -123,35 +122,6 @@ func probe(ctx context.Context, addr string) (time.Duration, error) {
 	}
 	c.Close()
 	return rtt, nil
-}
-
-// backgroundWork reports whether a background job is still to be
-// transferred. Called with s.mu.
-func (s *Service) backgroundWork() bool {
-	for _, j := range s.jobs {
-		if !j.rec.Priority.Background() || j.t == nil || j.rec.Suspended || j.rec.Fatal != "" {
-			continue
-		}
-		if j.t.Info() == nil || !j.t.Complete().Bool() {
-			return true
-		}
-	}
-	return false
-}
-
-// foregroundMoving reports whether a foreground job is transferring; then
-// background jobs are queued by the scheduler anyway and nothing is held
-// back. Called with s.mu.
-func (s *Service) foregroundMoving() bool {
-	for _, j := range s.jobs {
-		if j.rec.Priority.Background() || j.t == nil {
-			continue
-		}
-		if j.state == api.StateTransferring || j.downRate > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 func finite(x float64) (int64, bool) {

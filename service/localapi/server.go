@@ -183,10 +183,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeError maps any error to its status and a JSON {"error", "code"} body.
+// codedError is an error from the engine that carries a contract code
+// (core.Error); the engine knows nothing of HTTP statuses.
+type codedError interface {
+	error
+	ErrorCode() string
+}
+
+// writeError maps any error to its status and a JSON {"error", "code"} body:
+// the one place where the engine's error codes become HTTP statuses.
 func writeError(w http.ResponseWriter, err error) {
 	var e *api.Error
-	if !errors.As(err, &e) {
+	var ce codedError
+	switch {
+	case errors.As(err, &e):
+	case errors.As(err, &ce):
+		e = &api.Error{Code: ce.ErrorCode(), Message: err.Error()}
+	default:
 		e = &api.Error{Status: http.StatusInternalServerError, Code: api.CodeInternal, Message: err.Error()}
 	}
 	if e.Status == 0 {

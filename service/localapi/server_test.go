@@ -3,6 +3,8 @@ package localapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -172,6 +174,39 @@ func TestListenRefusesNonLoopback(t *testing.T) {
 		if ln, err := Listen(a); err == nil {
 			ln.Close()
 			t.Errorf("Listen(%q) succeeded", a)
+		}
+	}
+}
+
+// codedErr stands for the engine's typed errors (core.Error): a code, no
+// HTTP status.
+type codedErr struct{ code string }
+
+func (e codedErr) Error() string     { return "engine says " + e.code }
+func (e codedErr) ErrorCode() string { return e.code }
+
+func TestEngineErrorCodesBecomeStatuses(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{codedErr{api.CodeNotFound}, http.StatusNotFound, api.CodeNotFound},
+		{codedErr{api.CodeBadRequest}, http.StatusBadRequest, api.CodeBadRequest},
+		{codedErr{api.CodeSignature}, http.StatusBadRequest, api.CodeSignature},
+		{codedErr{api.CodeConflict}, http.StatusConflict, api.CodeConflict},
+		{codedErr{api.CodeRepository}, http.StatusBadGateway, api.CodeRepository},
+		{fmt.Errorf("wrapped: %w", codedErr{api.CodeNotFound}), http.StatusNotFound, api.CodeNotFound},
+		{errors.New("plain"), http.StatusInternalServerError, api.CodeInternal},
+	} {
+		rec := httptest.NewRecorder()
+		writeError(rec, c.err)
+		var body api.ErrorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%v: body %q: %v", c.err, rec.Body, err)
+		}
+		if rec.Code != c.status || body.Code != c.code || body.Error != c.err.Error() {
+			t.Errorf("%v: %d %+v, want %d %s", c.err, rec.Code, body, c.status, c.code)
 		}
 	}
 }

@@ -1,0 +1,139 @@
+package core
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/anacrolix/torrent"
+)
+
+// transports are the service's own peer sockets, TCP (tcp.go) and uTP
+// (utp.go), registered with the engine as its dialers and listeners (the
+// engine's built-in ones stay off). They own their sockets; Close closes
+// them.
+type transports struct {
+	tcpLn net.Listener  // nil: TCP is off
+	utp   *utpTransport // nil: uTP is off
+}
+
+// transportOptions is what the peer sockets need from the rest of the service.
+type transportOptions struct {
+	host        string // listen address; "" or unspecified: all
+	port        int
+	tcp, utp    bool
+	network     string        // "udp", "udp4" or "udp6" for uTP
+	utpTarget   time.Duration // LEDBAT's target delay (utp_target)
+	paths       *pathClassifier
+	wrap        func(net.Conn) net.Conn       // puts WAN connections under the yield limiters
+	downLimited func() bool                   // a download limit is in force
+	trace       func(msg string, args ...any) // nil: no tracing
+}
+
+// openTransports opens the peer sockets and registers them with the engine.
+// uTP and TCP share one port, so one announced port serves both.
+func openTransports(cl *torrent.Client, o transportOptions) (*transports, error) {
+	policy := newPathPolicy(o.tcp, o.utp, o.paths.crossesWANAddr)
+	t := &transports{}
+	port := o.port
+	if o.utp {
+		u, err := newUTPTransport(o.network, net.JoinHostPort(o.host, strconv.Itoa(port)), o.utpTarget, o.wrap, policy, o.downLimited)
+		if err != nil {
+			return nil, fmt.Errorf("listening for peers on uTP (UDP) port %d: %w", port, err)
+		}
+		t.utp = u
+		u.trace = o.trace
+		port = u.Addr().(*net.UDPAddr).Port
+		cl.AddDialer(u)
+		cl.AddListener(u)
+	}
+	if o.tcp {
+		ln, err := listenTCP(o.host, port)
+		if err != nil {
+			t.Close()
+			return nil, fmt.Errorf("listening for peers on TCP port %d: %w", port, err)
+		}
+		t.tcpLn = ln
+		cl.AddDialer(newTCPDialer(o.host, o.wrap, policy))
+		cl.AddListener(wanListener{ln, o.wrap})
+	}
+	return t, nil
+}
+
+// Close closes the peer sockets.
+func (t *transports) Close() {
+	if t.tcpLn != nil {
+		t.tcpLn.Close()
+	}
+	if t.utp != nil {
+		t.utp.Close()
+	}
+}
+
+// pathClassifier tells peers of this site from servers (origins, web seeds,
+// other sites) and so which connections cross the WAN.
+type pathClassifier struct {
+	listenHost string
+	servers    []netip.Prefix
+	trackers   *trackerHealth
+}
+
+// isServer reports whether a peer address is a server (origin, web seed,
+// other site) rather than a peer of this site.
+func (p *pathClassifier) isServer(addr any) bool {
+	var a netip.Addr
+	switch v := addr.(type) {
+	case *net.TCPAddr:
+		a, _ = netip.AddrFromSlice(v.IP)
+	case *net.UDPAddr:
+		a, _ = netip.AddrFromSlice(v.IP)
+	case net.Addr:
+		ap, err := netip.ParseAddrPort(v.String())
+		if err != nil {
+			return true // web seeds and the like
+		}
+		a = ap.Addr()
+	default:
+		return true
+	}
+	a = a.Unmap()
+	for _, pf := range p.servers {
+		if pf.Contains(a) {
+			return true
+		}
+	}
+	return p.trackers.isServer(a)
+}
+
+// selfIsServer reports whether this service runs on a server (an origin in
+// hq): its address, bound or seen on its connections to the trackers, is a
+// server address.
+func (p *pathClassifier) selfIsServer() bool {
+	if a, err := netip.ParseAddr(p.listenHost); err == nil && !a.IsUnspecified() {
+		return p.isServer(&net.TCPAddr{IP: a.AsSlice()})
+	}
+	for _, a := range p.trackers.localAddrs() {
+		if p.isServer(&net.TCPAddr{IP: a.AsSlice()}) {
+			return true
+		}
+	}
+	return false
+}
+
+// crossesWAN reports whether traffic with a peer crosses a WAN link: a PC
+// with a server or (never in practice: the tracker keeps sites apart) a
+// peer it cannot tell from one; a server with a PC.
+func (p *pathClassifier) crossesWAN(remote net.Addr) bool {
+	return p.isServer(remote) != p.selfIsServer()
+}
+
+// crossesWANAddr is crossesWAN for a host:port being dialled.
+func (p *pathClassifier) crossesWANAddr(hostport string) bool {
+	ap, err := netip.ParseAddrPort(hostport)
+	if err != nil {
+		return true
+	}
+	return p.crossesWAN(net.TCPAddrFromAddrPort(ap))
+}
