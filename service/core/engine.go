@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/storage"
@@ -109,4 +110,17 @@ func (s *Service) packageTrackers(j *job, pkg *pkgsign.Package) [][]string {
 	}
 	j.announce = out
 	return out
+}
+
+// maxAnnounceBackoff caps the wait after failed announces, so a job finds
+// its tracker again within a minute of the tracker's return (the engine's
+// default doubles up to 30 minutes).
+const maxAnnounceBackoff = time.Minute
+
+// announceBackoff is the engine's retry after failed announces: the
+// configured transient-error backoff, capped at maxAnnounceBackoff.
+func announceBackoff(retryMin, retryMax time.Duration) (first, most time.Duration) {
+	first = min(max(retryMin, time.Second), maxAnnounceBackoff)
+	most = min(max(retryMax, first), maxAnnounceBackoff)
+	return first, most
 }

@@ -274,6 +274,7 @@ func (s *Service) openEngine() error {
 	// The engine logs every failed piece hash at INFO; keep warnings only.
 	cc.Slogger = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
 	cc.TrackerDialContext = s.trackers.dial
+	cc.FailedAnnounceMinInterval, cc.FailedAnnounceMaxInterval = announceBackoff(cfg.RetryMin.D(), cfg.RetryMax.D())
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
 		s.peers.received(ev, s.paths.isServer)
 	})

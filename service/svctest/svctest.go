@@ -103,6 +103,7 @@ type Tracker struct {
 	Announce   string // http://127.0.0.2:port/announce
 	Repository string // http://127.0.0.2:port
 	Server     *tserver.Server
+	cfg        *tconfig.Config
 	stop       func()
 }
 
@@ -140,7 +141,21 @@ func StartTracker(t testing.TB, key Key) *Tracker {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("tracker config: %v", err)
 	}
-	srv, err := tserver.New(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tr := &Tracker{cfg: c}
+	tr.Start(t)
+	tr.Announce = "http://" + tr.Server.HTTPAddr() + "/announce"
+	tr.Repository = "http://" + tr.Server.RepositoryAddr()
+	// The next Start listens where this one did.
+	c.Listen = tr.Server.HTTPAddr()
+	t.Cleanup(tr.Stop)
+	return tr
+}
+
+// Start runs the tracker (again, after Stop: on the same address and data
+// folder, with its peers forgotten, like a restarted process).
+func (tr *Tracker) Start(t testing.TB) {
+	t.Helper()
+	srv, err := tserver.New(tr.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("starting tracker: %v", err)
 	}
@@ -153,14 +168,16 @@ func StartTracker(t testing.TB, key Key) *Tracker {
 		_ = srv.Serve(ctx)
 		close(done)
 	}()
-	tr := &Tracker{
-		Announce:   "http://" + srv.HTTPAddr() + "/announce",
-		Repository: "http://" + srv.RepositoryAddr(),
-		Server:     srv,
-		stop:       func() { cancel(); <-done },
+	tr.Server = srv
+	tr.stop = func() { cancel(); <-done }
+}
+
+// Stop stops the tracker; it does nothing if the tracker is stopped.
+func (tr *Tracker) Stop() {
+	if tr.stop != nil {
+		tr.stop()
+		tr.stop = nil
 	}
-	t.Cleanup(tr.stop)
-	return tr
 }
 
 // Publish puts a package into the repository.

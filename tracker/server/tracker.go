@@ -26,6 +26,9 @@ type Tracker struct {
 	Interval    time.Duration
 	MinInterval time.Duration
 	originKeys  [][32]byte
+	// started is when this tracker started: it keeps peers in memory
+	// only, so for one Interval after a start it asks everyone back soon.
+	started time.Time
 
 	mu        sync.RWMutex
 	published map[swarm.Hash]bool
@@ -40,6 +43,7 @@ func NewTracker(cfg *config.Config, nm *config.NetMap, reg *swarm.Registry) *Tra
 		Interval:    time.Duration(cfg.AnnounceInterval),
 		MinInterval: time.Duration(cfg.MinInterval),
 		published:   map[swarm.Hash]bool{},
+		started:     time.Now(),
 	}
 	for _, k := range cfg.Origins.Keys {
 		t.originKeys = append(t.originKeys, sha256.Sum256([]byte(k)))
@@ -95,14 +99,24 @@ func (t *Tracker) Announce(_ context.Context, from netip.Addr, req *announce.Req
 		Event: req.Event, Uploaded: req.Uploaded, Downloaded: req.Downloaded, Left: req.Left,
 		NumWant: req.NumWant,
 	})
-	interval := t.Interval
-	if res.Soon {
-		interval = t.MinInterval
-	}
+	interval := t.interval(origin, res.Soon)
 	return &announce.Response{
 		Interval: interval, MinInterval: t.MinInterval,
 		Seeders: res.Seeders, Leechers: res.Leechers, Peers: res.Peers,
 	}, nil
+}
+
+// interval is the re-announce interval for one answer: MinInterval for
+// leechers the registry wants back soon (gateway mode), for origins (few,
+// and a swarm without its origins stalls: after a tracker restart they
+// must be back within MinInterval, not Interval), and for everyone during
+// the first Interval after a start, while the swarm is rebuilt from
+// nothing.
+func (t *Tracker) interval(origin, soon bool) time.Duration {
+	if soon || origin || time.Since(t.started) < t.Interval {
+		return t.MinInterval
+	}
+	return t.Interval
 }
 
 // Scrape implements announce.Backend.
