@@ -24,6 +24,10 @@ import (
 type smstorrentSystem struct {
 	configs map[string]string // service config file by host name
 
+	trackerCmd netlab.Cmd
+	trackerMu  sync.Mutex
+	tracker    *netlab.Proc
+
 	mu       sync.Mutex
 	lastPoll map[string]time.Time
 	jobs     map[string]smsJob
@@ -95,11 +99,13 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 		return fmt.Errorf("tracker create: %w: %s", err, out)
 	}
 	// Tracker and repository in hq.
-	tracker, err := e.lab.Start(netlab.Cmd{NS: hq.NS, Label: "hq-tracker", Path: e.bins.tracker,
-		Args: []string{"serve", "--config", tcfgPath}})
+	s.trackerCmd = netlab.Cmd{NS: hq.NS, Label: "hq-tracker", Path: e.bins.tracker,
+		Args: []string{"serve", "--config", tcfgPath}}
+	tracker, err := e.lab.Start(s.trackerCmd)
 	if err != nil {
 		return err
 	}
+	s.tracker = tracker
 	if err := netlab.Retry(ctx, 30*time.Second, func() error {
 		if err := tracker.Exited(); err != nil {
 			return netlab.Permanent(err)
@@ -188,6 +194,22 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// restartTracker stops the tracker (SIGTERM) and starts it again with the
+// same configuration: its repository survives on disk, its peers do not.
+func (s *smstorrentSystem) restartTracker(ctx context.Context, e *env) error {
+	s.trackerMu.Lock()
+	defer s.trackerMu.Unlock()
+	if err := s.tracker.Stop(5 * time.Second); err != nil {
+		return err
+	}
+	p, err := e.lab.Start(s.trackerCmd)
+	if err != nil {
+		return err
+	}
+	s.tracker = p
+	return nil
 }
 
 func (s *smstorrentSystem) start(ctx context.Context, e *env) error {

@@ -475,6 +475,7 @@ func (s *Service) collect() {
 		if j.rec.Completed.IsZero() && j.t.Info() != nil && j.t.Complete().Bool() {
 			j.rec.Completed = s.now()
 			s.dirty = true
+			s.lastSave = timeZero // save at once: the API shows counters as saved
 			s.log.Info("package transferred", "job", j.rec.ID, "bytes", j.rec.Size,
 				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer)
 		}

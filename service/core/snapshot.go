@@ -29,10 +29,6 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 		BytesTotal:       r.Size,
 		DownRate:         int64(j.downRate),
 		UpRate:           int64(j.upRate),
-		Downloaded:       r.Downloaded,
-		Uploaded:         r.Uploaded,
-		DownloadedSite:   r.DownloadedSite,
-		DownloadedServer: r.DownloadedServer,
 		PeersSite:        j.peersS,
 		PeersServer:      j.peersO,
 		ETASeconds:       -1,
@@ -42,6 +38,9 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 		LastUsed:         r.LastUsed,
 		Assigned:         r.Assigned,
 	}
+	// As written to the job database (counters.go).
+	c := s.store.shown(r.ID)
+	out.Downloaded, out.Uploaded, out.DownloadedSite, out.DownloadedServer = c.Down, c.Up, c.Site, c.Server
 	switch {
 	case r.Fatal != "":
 		out.Error = r.Fatal

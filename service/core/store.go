@@ -49,8 +49,9 @@ type stateFile struct {
 type jobStore struct {
 	path string
 
-	mu      sync.Mutex // guards pending
+	mu      sync.Mutex // guards pending and written
 	pending []record   // the newest staged copy not yet written; nil: none
+	written durableCounters
 
 	writeMu sync.Mutex // one writer at a time, in staging order
 }
@@ -114,5 +115,8 @@ func (s *jobStore) flush() error {
 		s.mu.Unlock()
 		return fmt.Errorf("saving jobs to %s: %w", s.path, err)
 	}
+	s.mu.Lock()
+	s.written.set(recs)
+	s.mu.Unlock()
 	return nil
 }
