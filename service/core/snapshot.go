@@ -21,22 +21,22 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 		state = s.stateOf(j)
 	}
 	out := api.Job{
-		ID:               r.ID,
-		Version:          r.Version,
-		InfoHash:         r.InfoHash,
-		State:            state,
-		Priority:         r.Priority,
-		BytesTotal:       r.Size,
-		DownRate:         int64(j.downRate),
-		UpRate:           int64(j.upRate),
-		PeersSite:        j.peersS,
-		PeersServer:      j.peersO,
-		ETASeconds:       -1,
-		Path:             filepath.Join(s.cfg.CacheDir, r.ID),
-		Added:            r.Added,
-		Completed:        r.Completed,
-		LastUsed:         r.LastUsed,
-		Assigned:         r.Assigned,
+		ID:          r.ID,
+		Version:     r.Version,
+		InfoHash:    r.InfoHash,
+		State:       state,
+		Priority:    r.Priority,
+		BytesTotal:  r.Size,
+		DownRate:    int64(j.downRate),
+		UpRate:      int64(j.upRate),
+		PeersSite:   j.peersS,
+		PeersServer: j.peersO,
+		ETASeconds:  -1,
+		Path:        filepath.Join(s.cfg.CacheDir, r.ID),
+		Added:       r.Added,
+		Completed:   r.Completed,
+		LastUsed:    r.LastUsed,
+		Assigned:    r.Assigned,
 	}
 	// As written to the job database (counters.go).
 	c := s.store.shown(r.ID)
