@@ -53,7 +53,7 @@ const (
 	MaxTorrentSize = 16 << 20
 	// MaxFiles bounds the files of one package: the engine keeps per-file
 	// state for each (see docs/SECURITY.md for the memory it costs).
-	MaxFiles = 100_000
+	MaxFiles = 50_000
 	// MaxTotalLength bounds a package's content (1 TiB).
 	MaxTotalLength = 1 << 40
 	// MaxPieceLength bounds the piece length (the engine hashes a piece at a time).
