@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui/viewmodel"
 )
@@ -27,7 +28,7 @@ var throttleDurations = []struct {
 	{"until cleared", 0},
 }
 
-// sliderMax is the custom throttle slider's top, in MB/s; 0 means unlimited.
+// sliderMax is the custom throttle slider's top, in MiB/s; 0 means unlimited.
 const sliderMax = 50
 
 type bandwidthTab struct {
@@ -140,7 +141,7 @@ func sliderText(v float64) string {
 	if v <= 0 {
 		return "unlimited"
 	}
-	return viewmodel.Rate(int64(v * (1 << 20)))
+	return units.Rate(int64(v * (1 << 20)))
 }
 
 func (t *bandwidthTab) customRequest() api.ThrottleRequest {

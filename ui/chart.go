@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/ui/viewmodel"
 )
 
@@ -101,10 +102,10 @@ func (r *chartRenderer) Refresh() {
 	canvas.Refresh(r.chart)
 }
 
-// niceMax rounds a peak rate up to 1, 2 or 5 × 10^n KB/s-ish steps so that
+// niceMax rounds a peak rate up to 1, 2 or 5 × 10^n KiB/s-ish steps so that
 // the grid labels are round numbers.
 func niceMax(peak int64) int64 {
-	m := int64(256 << 10) // at least 256 KB/s on the axis
+	m := int64(256 << 10) // at least 256 KiB/s on the axis
 	for _, base := range []int64{1 << 10, 1 << 20, 1 << 30} {
 		for _, f := range []int64{1, 2, 5, 10, 20, 50, 100, 200, 500} {
 			if v := f * base; v >= peak && v >= m {
@@ -136,7 +137,7 @@ func (r *chartRenderer) draw() {
 		r.grid[i].Position1 = fyne.NewPos(plotX, y)
 		r.grid[i].Position2 = fyne.NewPos(plotX+plotW, y)
 		v := top * int64(gridLines-1-i) / int64(gridLines-1)
-		r.labels[i].Text = viewmodel.Rate(v)
+		r.labels[i].Text = units.Rate(v)
 		ls := r.labels[i].MinSize()
 		r.labels[i].Move(fyne.NewPos(plotX-ls.Width-theme.Padding(), y-ls.Height/2))
 		r.labels[i].Resize(ls)

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/ui/viewmodel"
 )
 
@@ -97,7 +98,7 @@ func (t *seedingTab) refreshSummary() {
 		site = "this site"
 	}
 	t.summary.SetText(fmt.Sprintf("%d %s shared with the other PCs of %s, uploading %s now. "+
-		"Packages stay while assigned and for a few days after their last use.", n, pk, site, viewmodel.Rate(st.UpRate)))
+		"Packages stay while assigned and for a few days after their last use.", n, pk, site, units.Rate(st.UpRate)))
 	used, limit := st.CacheBytes, st.CacheLimit
 	if limit > 0 {
 		f := float64(used) / float64(limit)
@@ -105,8 +106,8 @@ func (t *seedingTab) refreshSummary() {
 		if f > 0.9 {
 			c = theme.ColorNameWarning
 		}
-		t.cache.set(f, fmt.Sprintf("%s of %s (%s)", viewmodel.Bytes(used), viewmodel.Bytes(limit), viewmodel.Percent(f)), c)
+		t.cache.set(f, fmt.Sprintf("%s of %s (%s)", units.Bytes(used), units.Bytes(limit), viewmodel.Percent(f)), c)
 	} else {
-		t.cache.set(0, viewmodel.Bytes(used)+" (no cap)", theme.ColorNamePrimary)
+		t.cache.set(0, units.Bytes(used)+" (no cap)", theme.ColorNamePrimary)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/smstorrent/smstorrent/icons"
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui/viewmodel"
 )
@@ -246,7 +247,7 @@ func (w *Window) refreshHeader() {
 			site = "no site"
 		}
 		w.header.SetText(fmt.Sprintf("%s  ·  down %s  ·  up %s", site,
-			viewmodel.Rate(s.Status.DownRate), viewmodel.Rate(s.Status.UpRate)))
+			units.Rate(s.Status.DownRate), units.Rate(s.Status.UpRate)))
 	case s.Connected:
 		w.header.SetText("Connected")
 	case s.EverConnected || s.LastError != "":

@@ -15,14 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 )
 
 // The integration tests run the wrapper against the real service and the
-// real tracker/repository (in-process, through svctest), with a real
+// real tracker/repository (in-process, through internal/testbed), with a real
 // signed package moving over loopback.
 
 const pkgID = "PS100012"
@@ -36,9 +36,9 @@ exit "$code"
 `
 
 type swarm struct {
-	key     svctest.Key
-	tracker *svctest.Tracker
-	pkg     *svctest.Package
+	key     testbed.Key
+	tracker *testbed.Tracker
+	pkg     *testbed.Package
 }
 
 // newSwarm starts a tracker with a published package and an origin seeding it.
@@ -47,30 +47,30 @@ func newSwarm(t *testing.T) *swarm {
 	if testing.Short() {
 		t.Skip("integration test: starts a tracker and services")
 	}
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"office.msi": 3 << 20, "data/cab1.cab": 700 << 10})
+	testbed.WriteFiles(t, src, map[string]int{"office.msi": 3 << 20, "data/cab1.cab": 700 << 10})
 	if err := os.WriteFile(filepath.Join(src, "install.sh"), []byte(installScript), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := svctest.MakePackage(t, key, pkgID, "1.0", src, tr.Announce, 0)
-	tr.Publish(t, p)
-	svctest.StartOrigin(t, key, tr, p)
+	p := testbed.MakePackage(t, key, pkgID, "1.0", src, tr.Announce, 0)
+	tr.Publish(p)
+	testbed.StartOrigin(t, key, tr, p)
 	return &swarm{key: key, tracker: tr, pkg: p}
 }
 
 // branch starts a branch service; edit may change its configuration.
 func (s *swarm) branch(t *testing.T, edit func(*config.Config)) (config.Config, *svc.Instance) {
 	t.Helper()
-	cfg := svctest.Config(t, s.key, s.tracker.Repository, "127.0.0.1")
+	cfg := testbed.Config(t, s.key, s.tracker.Repository, "127.0.0.1")
 	if edit != nil {
 		edit(&cfg)
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return cfg, svctest.StartService(t, cfg, svc.Options{})
+	return cfg, testbed.StartService(t, cfg, svc.Options{})
 }
 
 // wrapperLog reads the wrapper's log in the service's log folder.
@@ -103,8 +103,8 @@ func TestIntegrationRetryThenRun(t *testing.T) {
 
 	// The service downloads from the origin on its own.
 	c := branch.Client(true)
-	job := svctest.WaitJob(t, c, pkgID, 2*time.Minute, "branch download", func(j *api.Job) bool { return j.State == api.StateTransferred })
-	if err := svctest.SameTree(s.pkg.Dir, job.Path); err != nil {
+	job := testbed.WaitJob(t, c, pkgID, 2*time.Minute, "branch download", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	if err := testbed.SameTree(s.pkg.Dir, job.Path); err != nil {
 		t.Fatal(err)
 	}
 
@@ -167,7 +167,7 @@ func TestIntegrationWait(t *testing.T) {
 
 func TestIntegrationFailures(t *testing.T) {
 	s := newSwarm(t)
-	other := svctest.NewKey(t)
+	other := testbed.NewKey(t)
 	tests := []struct {
 		name  string
 		edit  func(*config.Config)
@@ -248,7 +248,7 @@ func TestIntegrationFailures(t *testing.T) {
 		if res := runWrapper(t, nil, Invocation{Args: args(flags, helperCommand(t, 0))}); res.code != DefaultRetryCode {
 			t.Fatalf("first run: exit code %d; stderr:\n%s", res.code, res.stderr)
 		}
-		svctest.WaitJob(t, in.Client(false), pkgID, 2*time.Minute, "write error", func(j *api.Job) bool { return j.State == api.StateError })
+		testbed.WaitJob(t, in.Client(false), pkgID, 2*time.Minute, "write error", func(j *api.Job) bool { return j.State == api.StateError })
 		res := runWrapper(t, nil, Invocation{Args: args(flags, helperCommand(t, 0))})
 		if res.code != FailDownload.Code {
 			t.Fatalf("exit code %d, want %d; stderr:\n%s", res.code, FailDownload.Code, res.stderr)
@@ -263,7 +263,7 @@ func TestIntegrationFailures(t *testing.T) {
 		if _, err := in.Client(true).Add(context.Background(), api.AddRequest{PackageID: pkgID, Priority: api.Foreground}); err != nil {
 			t.Fatal(err)
 		}
-		svctest.WaitJob(t, in.Client(false), pkgID, 2*time.Minute, "download", func(j *api.Job) bool { return j.State == api.StateTransferred })
+		testbed.WaitJob(t, in.Client(false), pkgID, 2*time.Minute, "download", func(j *api.Job) bool { return j.State == api.StateTransferred })
 		res := runWrapper(t, nil, Invocation{Args: args([]string{"--data-dir", cfg.DataDir}, []string{"no-such-setup.exe", "/S"})})
 		if res.code != FailCommand.Code {
 			t.Fatalf("exit code %d; stderr:\n%s", res.code, res.stderr)
@@ -310,7 +310,7 @@ func TestIntegrationBinary(t *testing.T) {
 	if code, output := run(); code != osExitCode(DefaultRetryCode) {
 		t.Fatalf("first run: exit code %d, want %d; output:\n%s", code, osExitCode(DefaultRetryCode), output)
 	}
-	svctest.WaitJob(t, in.Client(false), pkgID, 2*time.Minute, "download", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	testbed.WaitJob(t, in.Client(false), pkgID, 2*time.Minute, "download", func(j *api.Job) bool { return j.State == api.StateTransferred })
 	code, output := run()
 	if code != 7 {
 		t.Fatalf("second run: exit code %d, want 7; output:\n%s", code, output)

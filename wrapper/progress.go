@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -39,14 +40,14 @@ func describe(j *api.Job) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s, %.1f%%", j.State, 100*j.Progress())
 	if j.BytesTotal > 0 {
-		fmt.Fprintf(&b, " (%s of %s", humanBytes(j.BytesDone), humanBytes(j.BytesTotal))
+		fmt.Fprintf(&b, " (%s of %s", units.Bytes(j.BytesDone), units.Bytes(j.BytesTotal))
 		if j.FilesTotal > 0 {
 			fmt.Fprintf(&b, ", %d of %d files", j.FilesDone, j.FilesTotal)
 		}
 		b.WriteString(")")
 	}
 	if j.DownRate > 0 {
-		fmt.Fprintf(&b, ", %s/s", humanBytes(j.DownRate))
+		fmt.Fprintf(&b, ", %s", units.Rate(j.DownRate))
 	}
 	if j.PeersSite+j.PeersServer > 0 {
 		fmt.Fprintf(&b, ", peers: %d in the site, %d servers", j.PeersSite, j.PeersServer)
@@ -58,18 +59,4 @@ func describe(j *api.Job) string {
 		fmt.Fprintf(&b, ": %s", j.Error)
 	}
 	return b.String()
-}
-
-// humanBytes formats a byte count with binary units.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/app/tray"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 	"github.com/smstorrent/smstorrent/ui/viewmodel"
 )
 
@@ -100,16 +100,16 @@ func TestDesktopAgainstRealService(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real services")
 	}
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"setup.msi": 3 << 20, "data/cab1.cab": 1 << 20})
-	pkg := svctest.MakePackage(t, key, "PS100012", "16.0", src, tr.Announce, 64<<10)
-	tr.Publish(t, pkg)
-	svctest.StartOrigin(t, key, tr, pkg)
+	testbed.WriteFiles(t, src, map[string]int{"setup.msi": 3 << 20, "data/cab1.cab": 1 << 20})
+	pkg := testbed.MakePackage(t, key, "PS100012", "16.0", src, tr.Announce, 64<<10)
+	tr.Publish(pkg)
+	testbed.StartOrigin(t, key, tr, pkg)
 
-	cfg := svctest.Config(t, key, tr.Repository, "127.0.0.1")
-	branch := svctest.StartService(t, cfg, svc.Options{})
+	cfg := testbed.Config(t, key, tr.Repository, "127.0.0.1")
+	branch := testbed.StartService(t, cfg, svc.Options{})
 
 	// Both programs find the service only through its data folder.
 	client := &api.Client{DataDir: cfg.DataDir}
@@ -178,7 +178,7 @@ func TestDesktopAgainstRealService(t *testing.T) {
 	}
 	f.until("the disconnect", 30*time.Second, func(s *viewmodel.Store) bool { return !s.Connected })
 	h.wait(t, "service not running", func(v tray.View) bool { return v.State == tray.Offline && v.Menu.Notice.Visible })
-	svctest.StartService(t, cfg, svc.Options{})
+	testbed.StartService(t, cfg, svc.Options{})
 	f.until("the reconnect", 60*time.Second, func(s *viewmodel.Store) bool { return s.Connected && s.Reconnects == 1 })
 	if j, ok := f.store.Job(pkg.ID); !ok || j.State != api.StateTransferred {
 		t.Errorf("after the restart the package is %+v", j)

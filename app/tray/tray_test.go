@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/icons"
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui/demo"
 	"github.com/smstorrent/smstorrent/ui/viewmodel"
@@ -145,7 +146,7 @@ func (b *fakeBackend) Throttle(_ context.Context, r api.ThrottleRequest) (*api.B
 	if r.Clear {
 		b.calls <- "throttle clear"
 	} else {
-		b.calls <- "throttle " + viewmodel.Rate(r.Down)
+		b.calls <- "throttle " + units.Rate(r.Down)
 	}
 	return &api.Bandwidth{}, nil
 }
@@ -216,7 +217,7 @@ func TestControllerDrivesHostAndBackend(t *testing.T) {
 	click(Click{Action: ActResumeAll})
 	expect(b.calls, "resume-all")
 	click(Click{Action: ActPreset, Preset: 2})
-	expect(b.calls, "throttle 1 MB/s")
+	expect(b.calls, "throttle 1 MiB/s")
 	click(Click{Action: ActClear})
 	expect(b.calls, "throttle clear")
 	click(Click{Action: ActOpen})

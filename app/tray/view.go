@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/icons"
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui/viewmodel"
 )
@@ -188,7 +189,7 @@ func tooltip(s *viewmodel.Store, st State) string {
 			t += fmt.Sprintf(" (+%d more)", n-1)
 		}
 		if s.Status != nil {
-			t += " · " + viewmodel.Rate(s.Status.DownRate)
+			t += " · " + units.Rate(s.Status.DownRate)
 		}
 		return app + t
 	case Paused:
@@ -202,7 +203,7 @@ func tooltip(s *viewmodel.Store, st State) string {
 	case Seeding:
 		t := app + "sharing " + plural(len(s.Seeding()), "package") + " with this site"
 		if s.Status != nil && s.Status.UpRate > 0 {
-			t += " · " + viewmodel.Rate(s.Status.UpRate) + " up"
+			t += " · " + units.Rate(s.Status.UpRate) + " up"
 		}
 		return t
 	}

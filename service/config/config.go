@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
@@ -132,18 +133,37 @@ func Load(path string) (Config, error) {
 	return c, nil
 }
 
-// Parse decodes JSON over c, refusing unknown keys.
+// Parse decodes JSON over c. Every key is decoded on its own, so that every
+// bad value and every unknown key is reported (each a *FieldError naming
+// the key, joined with errors.Join), not only the first.
 func Parse(b []byte, c *Config) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(c); err != nil {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			return fmt.Errorf("not valid JSON at byte %d: %v", se.Offset, err)
 		}
-		return fmt.Errorf("%v", strings.TrimPrefix(err.Error(), "json: "))
+		return fmt.Errorf("the configuration must be a JSON object: %v", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return nil
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, k := range names {
+		one, _ := json.Marshal(map[string]json.RawMessage{k: keys[k]})
+		d := json.NewDecoder(bytes.NewReader(one))
+		d.DisallowUnknownFields()
+		if err := d.Decode(c); err != nil {
+			msg := strings.TrimPrefix(err.Error(), "json: ")
+			if strings.HasPrefix(msg, "unknown field") {
+				msg = "unknown field: not a key of the configuration (see docs/CONFIG.md)"
+			}
+			errs = append(errs, ferr(k, "%s", msg))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Config) fill() {
@@ -167,90 +187,110 @@ func ferr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Validate checks every field and returns the first problem.
+// Validate checks every field and returns every problem, each a
+// *FieldError naming its key (joined with errors.Join; errors.As finds the
+// first).
 func (c *Config) Validate() error {
 	c.fill()
+	var errs []error
+	add := func(field, format string, args ...any) { errs = append(errs, ferr(field, format, args...)) }
 	for _, d := range []struct{ name, v string }{{"data_dir", c.DataDir}, {"cache_dir", c.CacheDir}, {"log_dir", c.LogDir}} {
-		if d.v == "" {
-			return ferr(d.name, "must be set")
-		}
-		if !filepath.IsAbs(d.v) {
-			return ferr(d.name, "%q must be an absolute path", d.v)
-		}
-	}
-	host, port, err := net.SplitHostPort(c.APIListen)
-	if err != nil {
-		return ferr("api_listen", "%q is not host:port", c.APIListen)
-	}
-	if host != "localhost" {
-		ip, err := netip.ParseAddr(host)
-		if err != nil || !ip.IsLoopback() {
-			return ferr("api_listen", "%q must be a loopback address (127.0.0.1, [::1] or localhost): the local API is never exposed to the network", c.APIListen)
+		switch {
+		case d.v == "":
+			add(d.name, "must be set")
+		case !filepath.IsAbs(d.v):
+			add(d.name, "%q must be an absolute path", d.v)
 		}
 	}
-	if _, err := netip.ParseAddrPort("127.0.0.1:" + port); err != nil {
-		return ferr("api_listen", "port %q is not a number 0-65535", port)
+	if err := validAPIListen(c.APIListen); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ListenHost != "" {
 		if _, err := netip.ParseAddr(c.ListenHost); err != nil {
-			return ferr("listen_host", "%q is not an IP address", c.ListenHost)
+			add("listen_host", "%q is not an IP address", c.ListenHost)
 		}
 	}
 	if c.ListenPort < 0 || c.ListenPort > 65535 {
-		return ferr("listen_port", "%d is not a port 0-65535", c.ListenPort)
+		add("listen_port", "%d is not a port 0-65535", c.ListenPort)
 	}
 	if len(c.Transports) == 0 {
-		return ferr("transports", "list at least one of \"tcp\", \"utp\"")
+		add("transports", "list at least one of \"tcp\", \"utp\"")
 	}
 	for _, t := range c.Transports {
 		if t != "tcp" && t != "utp" {
-			return ferr("transports", "%q is not \"tcp\" or \"utp\"", t)
+			add("transports", "%q is not \"tcp\" or \"utp\"", t)
 		}
 	}
 	if c.Repository != "" {
 		u, err := url.Parse(c.Repository)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return ferr("repository", "%q is not an http(s) URL", c.Repository)
+			add("repository", "%q is not an http(s) URL", c.Repository)
 		}
 	}
 	if _, err := c.Keys(); err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	if _, err := c.Servers(); err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	for i, w := range c.Schedule {
 		if err := w.validate(); err != nil {
-			return ferr(fmt.Sprintf("schedule[%d]", i), "%v", err)
+			add(fmt.Sprintf("schedule[%d]", i), "%v", err)
 		}
 	}
+	errs = append(errs, c.validateTuning()...)
+	return errors.Join(errs...)
+}
+
+// validAPIListen checks that the local API listens on loopback only.
+func validAPIListen(listen string) error {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return ferr("api_listen", "%q is not host:port", listen)
+	}
+	if host != "localhost" {
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !ip.IsLoopback() {
+			return ferr("api_listen", "%q must be a loopback address (127.0.0.1, [::1] or localhost): the local API is never exposed to the network", listen)
+		}
+	}
+	if _, err := netip.ParseAddrPort("127.0.0.1:" + port); err != nil {
+		return ferr("api_listen", "port %q is not a number 0-65535", port)
+	}
+	return nil
+}
+
+// validateTuning checks the timing, retention and log settings.
+func (c *Config) validateTuning() []error {
+	var errs []error
+	add := func(field, format string, args ...any) { errs = append(errs, ferr(field, format, args...)) }
 	if c.YieldTarget.D() < 5e6 || c.YieldTarget.D() > 1e9 {
-		return ferr("yield_target", "%v must be between 5ms and 1s", c.YieldTarget.D())
+		add("yield_target", "%v must be between 5ms and 1s", c.YieldTarget.D())
 	}
 	if c.UTPTarget.D() < 5e6 || c.UTPTarget.D() > 1e9 {
-		return ferr("utp_target", "%v must be between 5ms and 1s", c.UTPTarget.D())
+		add("utp_target", "%v must be between 5ms and 1s", c.UTPTarget.D())
 	}
 	if c.YieldProbe != "" {
 		if _, _, err := net.SplitHostPort(c.YieldProbe); err != nil {
-			return ferr("yield_probe", "%q is not host:port", c.YieldProbe)
+			add("yield_probe", "%q is not host:port", c.YieldProbe)
 		}
 	}
 	if c.SeedDays < 0 || c.SeedDays > 3650 {
-		return ferr("seed_days", "%v must be between 0 and 3650", c.SeedDays)
+		add("seed_days", "%v must be between 0 and 3650", c.SeedDays)
 	}
 	if c.RetryMin.D() <= 0 {
-		return ferr("retry_min", "must be positive")
+		add("retry_min", "must be positive")
 	}
 	if c.RetryMax.D() < c.RetryMin.D() {
-		return ferr("retry_max", "must not be less than retry_min")
+		add("retry_max", "must not be less than retry_min")
 	}
 	if c.LogMaxSize < 64<<10 {
-		return ferr("log_max_size", "must be at least 64KiB")
+		add("log_max_size", "must be at least 64KiB")
 	}
 	if c.LogFiles < 1 || c.LogFiles > 100 {
-		return ferr("log_files", "%d must be between 1 and 100", c.LogFiles)
+		add("log_files", "%d must be between 1 and 100", c.LogFiles)
 	}
-	return nil
+	return errs
 }
 
 // ProbeAddr is the address the bandwidth controller measures: YieldProbe,

@@ -1,19 +1,57 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smstorrent/smstorrent/internal/units/unitstest"
 )
+
+// TestUnitForms runs the shared table of unit forms through the
+// configuration's JSON values: limit_down and cache_max read exactly as ctl
+// and the window do, and print back the same way.
+func TestUnitForms(t *testing.T) {
+	for _, c := range unitstest.Rates {
+		var r Rate
+		err := json.Unmarshal([]byte(strconv.Quote(c.In)), &r)
+		switch {
+		case c.Err == "" && (err != nil || int64(r) != c.BPS):
+			t.Errorf("rate %q = %d, %v; want %d", c.In, r, err, c.BPS)
+		case c.Err != "" && (err == nil || !strings.Contains(err.Error(), c.Err)):
+			t.Errorf("rate %q = %d, %v; want an error with %q", c.In, r, err, c.Err)
+		}
+	}
+	for _, c := range unitstest.Sizes {
+		var z Size
+		err := json.Unmarshal([]byte(strconv.Quote(c.In)), &z)
+		switch {
+		case c.Err == "" && (err != nil || int64(z) != c.Bytes):
+			t.Errorf("size %q = %d, %v; want %d", c.In, z, err, c.Bytes)
+		case c.Err != "" && (err == nil || !strings.Contains(err.Error(), c.Err)):
+			t.Errorf("size %q = %d, %v; want an error with %q", c.In, z, err, c.Err)
+		}
+	}
+	for _, c := range unitstest.Formats {
+		if got := Rate(c.N).String(); got != c.Limit {
+			t.Errorf("Rate(%d) prints %q, want %q", c.N, got, c.Limit)
+		}
+		if got := Size(c.N).String(); got != c.Bytes {
+			t.Errorf("Size(%d) prints %q, want %q", c.N, got, c.Bytes)
+		}
+	}
+}
 
 func TestParseRate(t *testing.T) {
 	for in, want := range map[string]Rate{
-		"0": 0, "unlimited": 0, "": 0,
-		"1000": 1000, "512KiB/s": 512 << 10, "2MB/s": 2e6, "2mb": 2e6,
+		"0": 0, "unlimited": 0,
+		"512KiB/s": 512 << 10, "2MB/s": 2e6,
 		"20Mbit/s": 2.5e6, "20Mbps": 2.5e6, "1.5MiB": 1.5 * (1 << 20), "800kbit": 1e5,
 	} {
 		got, err := ParseRate(in)
@@ -21,7 +59,7 @@ func TestParseRate(t *testing.T) {
 			t.Errorf("ParseRate(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"fast", "-1MB", "1e400", "NaN"} {
+	for _, in := range []string{"fast", "-1MB", "1e400", "NaN", "1000", "2mb"} {
 		if _, err := ParseRate(in); err == nil {
 			t.Errorf("ParseRate(%q) accepted", in)
 		}
@@ -135,5 +173,43 @@ func TestScheduleWindows(t *testing.T) {
 		if err := bad.validate(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+// TestEveryBadKeyIsNamed: a configuration with several mistakes names all
+// of them, each by its key, not only the first.
+func TestEveryBadKeyIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.json")
+	body := `{"data_dir": "` + dir + `", "limit_down": "2", "limit_up": "2mb/s", "cache_max": "lots",
+		"colour": "blue", "listen_port": 70000, "seed_days": -1, "api_listen": "0.0.0.0:7380"}`
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(p)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, key := range []string{"limit_down: ", "limit_up: ", "cache_max: ", "colour: "} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s:\n%v", key, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "give a unit, like 2MiB/s") {
+		t.Errorf("the rate's message does not show the right form:\n%v", err)
+	}
+	// The values that decode are validated together, every one named.
+	c := Default()
+	c.DataDir = dir
+	c.ListenPort, c.SeedDays, c.APIListen = 70000, -1, "0.0.0.0:7380"
+	err = c.Validate()
+	for _, key := range []string{"listen_port: ", "seed_days: ", "api_listen: "} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("Validate does not name %s: %v", key, err)
+		}
+	}
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		t.Errorf("%T is not a *FieldError", err)
 	}
 }

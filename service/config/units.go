@@ -3,53 +3,25 @@ package config
 import (
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/smstorrent/smstorrent/internal/units"
 )
 
 // Rate is a transfer rate in bytes per second; 0 means unlimited. In JSON it
-// is a number of bytes per second or a string with a unit: "512KiB/s",
-// "2MB/s", "20Mbit/s", "20Mbps", "unlimited".
+// is a string with a unit (package units: "512KiB/s", "2MiB/s", "2MB/s",
+// "20Mbit/s", "unlimited") or a JSON number of bytes per second.
 type Rate int64
 
-// ParseRate parses a rate as described on Rate. A unit ending in "bit" or
-// "bps" counts bits ("20Mbit/s", "20Mbps"); anything else counts bytes.
+// ParseRate parses a rate as described in package units ("2MiB/s",
+// "2MB/s", "20Mbit/s", "unlimited"); a bare number other than 0 is refused.
 func ParseRate(in string) (Rate, error) {
-	s := strings.TrimSpace(strings.ToLower(in))
-	switch s {
-	case "", "0", "unlimited", "none", "off":
-		return 0, nil
-	}
-	s = strings.TrimSuffix(s, "/s")
-	bits := false
-	for _, suf := range []string{"bit", "bps"} {
-		if strings.HasSuffix(s, suf) {
-			bits = true
-			s = strings.TrimSuffix(s, suf)
-			break
-		}
-	}
-	n, err := parseScaled(s)
-	if err != nil {
-		return 0, fmt.Errorf("rate %q: %w", in, err)
-	}
-	if bits {
-		n /= 8
-	}
-	if n < 0 {
-		return 0, fmt.Errorf("rate %q is negative", in)
-	}
-	return Rate(n), nil
+	n, err := units.ParseRate(in)
+	return Rate(n), err
 }
 
-func (r Rate) String() string {
-	if r == 0 {
-		return "unlimited"
-	}
-	return FormatBytes(int64(r)) + "/s"
-}
+func (r Rate) String() string { return units.Limit(int64(r)) }
 
 // UnmarshalJSON accepts a number or a string.
 func (r *Rate) UnmarshalJSON(b []byte) error {
@@ -81,23 +53,14 @@ func (r Rate) MarshalJSON() ([]byte, error) {
 // Size is a number of bytes; in JSON a number or a string like "50GiB".
 type Size int64
 
-// ParseSize parses "0", "512MiB", "50GB", "1.5GiB".
+// ParseSize parses a size as described in package units ("512MiB",
+// "50GB", "0"); a bare number other than 0 is refused.
 func ParseSize(s string) (Size, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "" || s == "0" || s == "unlimited" || s == "none" {
-		return 0, nil
-	}
-	n, err := parseScaled(s)
-	if err != nil {
-		return 0, fmt.Errorf("size %q: %w", s, err)
-	}
-	if n < 0 {
-		return 0, fmt.Errorf("size %q is negative", s)
-	}
-	return Size(n), nil
+	n, err := units.ParseSize(s)
+	return Size(n), err
 }
 
-func (z Size) String() string { return FormatBytes(int64(z)) }
+func (z Size) String() string { return units.Bytes(int64(z)) }
 
 // UnmarshalJSON accepts a number or a string.
 func (z *Size) UnmarshalJSON(b []byte) error {
@@ -153,47 +116,3 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 
 // D returns the time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
-
-var scales = []struct {
-	suffix string
-	mult   float64
-}{
-	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
-	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
-	{"k", 1e3}, {"m", 1e6}, {"g", 1e9}, {"t", 1e12},
-	{"b", 1},
-}
-
-func parseScaled(s string) (int64, error) {
-	mult := 1.0
-	for _, sc := range scales {
-		if strings.HasSuffix(s, sc.suffix) {
-			mult = sc.mult
-			s = strings.TrimSuffix(s, sc.suffix)
-			break
-		}
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("not a number with a unit (like 512KiB, 2MB, 20Mbit)")
-	}
-	v := f * mult
-	if v > math.MaxInt64/2 {
-		return 0, fmt.Errorf("too large")
-	}
-	return int64(v), nil
-}
-
-// FormatBytes writes n with a binary unit: "1.5 MiB".
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit && n > -unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit || m <= -unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // liar claims every piece is complete, so a real engine serves whatever
@@ -56,14 +56,14 @@ func (s *syncBuffer) String() string {
 // status's banned_peers (which the window's diagnostics show), and a line
 // in the log and the recent warnings.
 func TestBadPeerIsBannedAndShown(t *testing.T) {
-	key := svctest.NewKey(t)
+	key := testbed.NewKey(t)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"setup.msi": 256 << 10})
-	pkg := svctest.MakePackage(t, key, "BADPEER", "1", src, "", 0)
+	testbed.WriteFiles(t, src, map[string]int{"setup.msi": 256 << 10})
+	pkg := testbed.MakePackage(t, key, "BADPEER", "1", src, "", 0)
 
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
 	logs := &syncBuffer{}
-	in := svctest.StartService(t, cfg, svc.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	in := testbed.StartService(t, cfg, svc.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	c := in.Client(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

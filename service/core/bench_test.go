@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 )
 
 // BenchmarkLoopbackTransfer moves one 64 MiB package from an origin service
@@ -27,10 +27,10 @@ import (
 //	go test -run '^$' -bench LoopbackTransfer -benchtime 3x ./service/core
 func BenchmarkLoopbackTransfer(b *testing.B) {
 	const size = 64 << 20
-	key := svctest.NewKey(b)
-	tr := svctest.StartTracker(b, key)
-	pkg := svctest.Published(b, key, tr, "BENCH", map[string]int{"payload.bin": size}, 256<<10)
-	svctest.StartOrigin(b, key, tr, pkg, func(c *config.Config) { c.Transports = []string{"tcp", "utp"} })
+	key := testbed.NewKey(b)
+	tr := testbed.StartTracker(b, key)
+	pkg := testbed.Published(b, key, tr, "BENCH", map[string]int{"payload.bin": size}, 256<<10)
+	testbed.StartOrigin(b, key, tr, pkg, func(c *config.Config) { c.Transports = []string{"tcp", "utp"} })
 	hs := httptest.NewServer(http.FileServer(http.Dir(pkg.Dir)))
 	defer hs.Close()
 
@@ -53,11 +53,11 @@ func BenchmarkLoopbackTransfer(b *testing.B) {
 		return time.Since(start)
 	}
 	torrentOnce := func(limit int64, transports ...string) time.Duration {
-		cfg := svctest.Config(b, key, tr.Repository, "127.0.0.1")
+		cfg := testbed.Config(b, key, tr.Repository, "127.0.0.1")
 		if len(transports) > 0 {
 			cfg.Transports = transports
 		}
-		in := svctest.StartService(b, cfg, svc.Options{})
+		in := testbed.StartService(b, cfg, svc.Options{})
 		c := in.Client(true)
 		if limit > 0 {
 			if _, err := c.Throttle(context.Background(), api.ThrottleRequest{Down: limit}); err != nil {
@@ -68,7 +68,7 @@ func BenchmarkLoopbackTransfer(b *testing.B) {
 		if _, err := c.Add(context.Background(), api.AddRequest{PackageID: pkg.ID}); err != nil {
 			b.Fatal(err)
 		}
-		svctest.WaitJob(b, c, pkg.ID, 5*time.Minute, "transferred", func(j *api.Job) bool { return j.State == api.StateTransferred })
+		testbed.WaitJob(b, c, pkg.ID, 5*time.Minute, "transferred", func(j *api.Job) bool { return j.State == api.StateTransferred })
 		d := time.Since(start)
 		in.Stop()
 		return d

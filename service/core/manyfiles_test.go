@@ -15,11 +15,11 @@ import (
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // manyFiles signs a package of n one-byte files.
-func manyFiles(t *testing.T, key svctest.Key, id string, n int) []byte {
+func manyFiles(t *testing.T, key testbed.Key, id string, n int) []byte {
 	t.Helper()
 	yes := true
 	info := metainfo.Info{Name: id, PieceLength: 16 << 10, Private: &yes}
@@ -41,9 +41,9 @@ func manyFiles(t *testing.T, key svctest.Key, id string, n int) []byte {
 // TestFileCap: a package over pkgsign.MaxFiles is refused with a clear
 // error before it reaches the engine.
 func TestFileCap(t *testing.T) {
-	key := svctest.NewKey(t)
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
-	in := svctest.StartService(t, cfg, svc.Options{})
+	key := testbed.NewKey(t)
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
+	in := testbed.StartService(t, cfg, svc.Options{})
 	_, err := in.Client(true).Add(context.Background(), api.AddRequest{Torrent: manyFiles(t, key, "TOOMANY", pkgsign.MaxFiles+1)})
 	if !api.IsSignature(err) {
 		t.Fatalf("add: %v, want a refusal", err)
@@ -58,7 +58,7 @@ func TestManyFilesMemory(t *testing.T) {
 	if n == 0 {
 		t.Skip("set SMSTORRENT_MEASURE_FILES")
 	}
-	key := svctest.NewKey(t)
+	key := testbed.NewKey(t)
 	b := manyFiles(t, key, "MANY", n)
 	heap := func() uint64 {
 		runtime.GC()
@@ -66,8 +66,8 @@ func TestManyFilesMemory(t *testing.T) {
 		runtime.ReadMemStats(&m)
 		return m.HeapInuse
 	}
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
-	in := svctest.StartService(t, cfg, svc.Options{})
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
+	in := testbed.StartService(t, cfg, svc.Options{})
 	c := in.Client(true)
 	base := heap()
 	if _, err := c.Add(context.Background(), api.AddRequest{Torrent: b}); err != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // Signed torrents whose names, as the engine's storage uses them
@@ -23,19 +23,19 @@ import (
 // (Before, name.utf-8 "VICTIM" truncated VICTIM's files through the empty
 // file the storage creates.)
 func TestHostileEngineNamesTouchNothing(t *testing.T) {
-	key := svctest.NewKey(t)
+	key := testbed.NewKey(t)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"setup.msi": 64 << 10, "sub/data.cab": 20 << 10})
-	victim := svctest.MakePackage(t, key, "VICTIM", "1", src, "", 0)
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
-	svctest.PlaceContent(t, cfg, victim)
-	in := svctest.StartService(t, cfg, svc.Options{})
+	testbed.WriteFiles(t, src, map[string]int{"setup.msi": 64 << 10, "sub/data.cab": 20 << 10})
+	victim := testbed.MakePackage(t, key, "VICTIM", "1", src, "", 0)
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
+	testbed.PlaceContent(t, cfg, victim)
+	in := testbed.StartService(t, cfg, svc.Options{})
 	c := in.Client(true)
 	ctx := context.Background()
 	if _, err := c.Add(ctx, api.AddRequest{Torrent: victim.Torrent, Assign: true}); err != nil {
 		t.Fatal(err)
 	}
-	svctest.WaitJob(t, c, victim.ID, time.Minute, "victim verified", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	testbed.WaitJob(t, c, victim.ID, time.Minute, "victim verified", func(j *api.Job) bool { return j.State == api.StateTransferred })
 	rootBefore := entries(t, cfg.CacheDir)
 
 	// The evil package: the same file names, but empty, so that opening its
@@ -75,7 +75,7 @@ func TestHostileEngineNamesTouchNothing(t *testing.T) {
 			if !api.IsSignature(err) {
 				t.Fatalf("add: %v, want a refusal", err)
 			}
-			if err := svctest.SameTree(src, filepath.Join(cfg.CacheDir, "VICTIM")); err != nil {
+			if err := testbed.SameTree(src, filepath.Join(cfg.CacheDir, "VICTIM")); err != nil {
 				t.Fatalf("the other package's files changed: %v", err)
 			}
 			if got := entries(t, cfg.CacheDir); !slices.Equal(got, rootBefore) {
@@ -103,7 +103,7 @@ func entries(t *testing.T, dir string) []string {
 
 // signedEdit makes a package of src, edits its info dictionary and signs
 // the result properly: only Verify's checks stand between it and the engine.
-func signedEdit(t *testing.T, key svctest.Key, src, id string, edit func(map[string]any)) []byte {
+func signedEdit(t *testing.T, key testbed.Key, src, id string, edit func(map[string]any)) []byte {
 	t.Helper()
 	mi, err := pkgsign.Create(src, id, 0, "", nil)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // A tracker outage shows as transient_error with the reason and the status
@@ -20,20 +20,22 @@ func TestTrackerOutageIsTransientAndRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the engine's one-minute re-announce")
 	}
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
-	pkg := svctest.Published(t, key, tr, "OUTAGE", map[string]int{"setup.msi": 3 << 20, "data/x.cab": 100 << 10}, 64<<10)
-	origin := svctest.StartOrigin(t, key, tr, pkg)
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
+	pkg := testbed.Published(t, key, tr, "OUTAGE", map[string]int{"setup.msi": 3 << 20, "data/x.cab": 100 << 10}, 64<<10)
+	origin := testbed.StartOrigin(t, key, tr, pkg)
 
-	tr.Stop()
-	cfg := svctest.Config(t, key, tr.Repository, "127.0.0.1")
-	leech := svctest.StartService(t, cfg, svc.Options{})
+	if err := tr.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testbed.Config(t, key, tr.Repository, "127.0.0.1")
+	leech := testbed.StartService(t, cfg, svc.Options{})
 	c := leech.Client(true)
 	ctx := context.Background()
 	if _, err := c.Add(ctx, api.AddRequest{Torrent: pkg.Torrent, Assign: true}); err != nil {
 		t.Fatal(err)
 	}
-	j := svctest.WaitJob(t, c, pkg.ID, time.Minute, "transient error for the tracker", func(j *api.Job) bool {
+	j := testbed.WaitJob(t, c, pkg.ID, time.Minute, "transient error for the tracker", func(j *api.Job) bool {
 		return j.State == api.StateTransientError
 	})
 	if j.ErrorCode != api.ErrorTracker || !strings.Contains(j.Error, "unreachable") {
@@ -48,12 +50,12 @@ func TestTrackerOutageIsTransientAndRecovers(t *testing.T) {
 	}
 
 	back := time.Now()
-	tr.Start(t)
-	svctest.WaitJob(t, c, pkg.ID, 4*time.Minute, "transferred after the tracker's return", func(j *api.Job) bool {
+	tr.Start()
+	testbed.WaitJob(t, c, pkg.ID, 4*time.Minute, "transferred after the tracker's return", func(j *api.Job) bool {
 		return j.State == api.StateTransferred
 	})
 	t.Logf("complete %v after the tracker came back (engine re-announce floor: 1 min)", time.Since(back).Round(time.Second))
-	if err := svctest.SameTree(pkg.Dir, j.Path); err != nil {
+	if err := testbed.SameTree(pkg.Dir, j.Path); err != nil {
 		t.Fatal(err)
 	}
 	if st, err = c.Status(ctx); err != nil || !st.Tracker.Reachable {
@@ -64,16 +66,16 @@ func TestTrackerOutageIsTransientAndRecovers(t *testing.T) {
 	if err := origin.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	cfg2 := svctest.Config(t, key, tr.Repository, "127.0.0.1")
-	second := svctest.StartService(t, cfg2, svc.Options{})
+	cfg2 := testbed.Config(t, key, tr.Repository, "127.0.0.1")
+	second := testbed.StartService(t, cfg2, svc.Options{})
 	c2 := second.Client(true)
 	if _, err := c2.Add(ctx, api.AddRequest{PackageID: pkg.ID}); err != nil {
 		t.Fatal(err)
 	}
-	j2 := svctest.WaitJob(t, c2, pkg.ID, 4*time.Minute, "transferred from the site while the origin is down", func(j *api.Job) bool {
+	j2 := testbed.WaitJob(t, c2, pkg.ID, 4*time.Minute, "transferred from the site while the origin is down", func(j *api.Job) bool {
 		return j.State == api.StateTransferred
 	})
-	if err := svctest.SameTree(pkg.Dir, j2.Path); err != nil {
+	if err := testbed.SameTree(pkg.Dir, j2.Path); err != nil {
 		t.Fatal(err)
 	}
 	if j2.DownloadedServer != 0 {

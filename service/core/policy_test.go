@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 )
 
 type clock struct{ ns atomic.Int64 }
@@ -25,25 +25,25 @@ func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // seedLocal makes a service hold packages that are already in its cache.
-func seedLocal(t *testing.T, c *api.Client, cfgCache string, pkgs ...*svctest.Package) {
+func seedLocal(t *testing.T, c *api.Client, cfgCache string, pkgs ...*testbed.Package) {
 	t.Helper()
 	for _, p := range pkgs {
 		if _, err := c.Add(context.Background(), api.AddRequest{Torrent: p.Torrent}); err != nil {
 			t.Fatal(err)
 		}
-		svctest.WaitJob(t, c, p.ID, time.Minute, p.ID+" verified", func(j *api.Job) bool { return j.State == api.StateTransferred })
+		testbed.WaitJob(t, c, p.ID, time.Minute, p.ID+" verified", func(j *api.Job) bool { return j.State == api.StateTransferred })
 	}
 }
 
 // Unassigned packages are seeded for seed_days after their last use, then
 // removed; assigned ones stay.
 func TestSeedingRetention(t *testing.T) {
-	key := svctest.NewKey(t)
+	key := testbed.NewKey(t)
 	clk := newClock()
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
 	cfg.SeedDays = 3
 	pkgs := cachedPackages(t, key, cfg, "RET", 3, 64<<10)
-	in := svctest.StartService(t, cfg, svc.Options{Now: clk.Now})
+	in := testbed.StartService(t, cfg, svc.Options{Now: clk.Now})
 	c := in.Client(true)
 	ctx := context.Background()
 	seedLocal(t, c, cfg.CacheDir, pkgs...)
@@ -77,12 +77,12 @@ func TestSeedingRetention(t *testing.T) {
 
 // Above cache_max, the packages used longest ago are evicted first.
 func TestCacheCapEvictsOldestUnused(t *testing.T) {
-	key := svctest.NewKey(t)
+	key := testbed.NewKey(t)
 	clk := newClock()
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
 	cfg.CacheMax = 2*(100<<10) + 1000 // room for two packages of 100 KiB
 	pkgs := cachedPackages(t, key, cfg, "CAP", 3, 100<<10)
-	in := svctest.StartService(t, cfg, svc.Options{Now: clk.Now})
+	in := testbed.StartService(t, cfg, svc.Options{Now: clk.Now})
 	c := in.Client(true)
 	ctx := context.Background()
 	seedLocal(t, c, cfg.CacheDir, pkgs[0], pkgs[1])
@@ -113,14 +113,14 @@ func TestCacheCapEvictsOldestUnused(t *testing.T) {
 
 // cachedPackages makes n signed packages of one file each and places their
 // content in cfg's cache, as if the service already held them.
-func cachedPackages(t *testing.T, key svctest.Key, cfg config.Config, prefix string, n, size int) []*svctest.Package {
+func cachedPackages(t *testing.T, key testbed.Key, cfg config.Config, prefix string, n, size int) []*testbed.Package {
 	t.Helper()
-	var pkgs []*svctest.Package
+	var pkgs []*testbed.Package
 	for i := range n {
 		src := t.TempDir()
-		svctest.WriteFiles(t, src, map[string]int{"f.bin": size})
-		p := svctest.MakePackage(t, key, fmt.Sprintf("%s%d", prefix, i), "1", src, "", 0)
-		svctest.PlaceContent(t, cfg, p)
+		testbed.WriteFiles(t, src, map[string]int{"f.bin": size})
+		p := testbed.MakePackage(t, key, fmt.Sprintf("%s%d", prefix, i), "1", src, "", 0)
+		testbed.PlaceContent(t, cfg, p)
 		pkgs = append(pkgs, p)
 	}
 	return pkgs

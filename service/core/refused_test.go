@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/service/api"
-	"github.com/smstorrent/smstorrent/service/svctest"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // A signed torrent that pkgsign accepts but the engine refuses (here its
@@ -25,22 +25,22 @@ func TestEngineRefusalIsAJobErrorAcrossRestarts(t *testing.T) {
 		t.Skip("builds the service binary")
 	}
 	bin := buildService(t)
-	key := svctest.NewKey(t)
+	key := testbed.NewKey(t)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"setup.msi": 100 << 10})
+	testbed.WriteFiles(t, src, map[string]int{"setup.msi": 100 << 10})
 	if err := os.WriteFile(filepath.Join(src, "empty.txt"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bad := svctest.MakePackage(t, key, "REFUSED", "1", src, "", 0)
-	good := svctest.MakePackage(t, key, "GOOD", "1", src, "", 0)
+	bad := testbed.MakePackage(t, key, "REFUSED", "1", src, "", 0)
+	good := testbed.MakePackage(t, key, "GOOD", "1", src, "", 0)
 
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
 	// The engine creates empty files when it opens the storage; a folder in
 	// the way makes the open fail.
 	if err := os.MkdirAll(filepath.Join(cfg.CacheDir, "REFUSED", "empty.txt", "in-the-way"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	svctest.PlaceContent(t, cfg, good)
+	testbed.PlaceContent(t, cfg, good)
 	cfgPath := filepath.Join(t.TempDir(), "config.json")
 	if err := cfg.Write(cfgPath); err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestEngineRefusalIsAJobErrorAcrossRestarts(t *testing.T) {
 	if _, err := c.Add(ctx, api.AddRequest{Torrent: good.Torrent, Assign: true}); err != nil {
 		t.Fatal(err)
 	}
-	svctest.WaitJob(t, c, good.ID, time.Minute, "the good package verified", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	testbed.WaitJob(t, c, good.ID, time.Minute, "the good package verified", func(j *api.Job) bool { return j.State == api.StateTransferred })
 
 	// kill -9 and start again: the service comes up, the job is still in error.
 	if err := p1.Process.Signal(syscall.SIGKILL); err != nil {
@@ -77,7 +77,7 @@ func TestEngineRefusalIsAJobErrorAcrossRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRefused(j)
-	svctest.WaitJob(t, c, good.ID, time.Minute, "the good package after restart", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	testbed.WaitJob(t, c, good.ID, time.Minute, "the good package after restart", func(j *api.Job) bool { return j.State == api.StateTransferred })
 	// A clean stop and start, too.
 	if err := p2.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestEngineRefusalIsAJobErrorAcrossRestarts(t *testing.T) {
 	if _, err := c.Resume(ctx, bad.ID); err != nil {
 		t.Fatal(err)
 	}
-	svctest.WaitJob(t, c, bad.ID, time.Minute, "resumed after the fix", func(j *api.Job) bool {
+	testbed.WaitJob(t, c, bad.ID, time.Minute, "resumed after the fix", func(j *api.Job) bool {
 		return j.State != api.StateError && j.BytesTotal == bad.Info.Size()
 	})
 }

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 )
 
 // buildService builds the real smstorrent-service binary once per test binary.
@@ -67,26 +67,26 @@ func TestKill9ResumesWithoutRedownloading(t *testing.T) {
 		t.Skip("builds the service binary")
 	}
 	bin := buildService(t)
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"big.bin": 12 << 20, "small.txt": 1000})
+	testbed.WriteFiles(t, src, map[string]int{"big.bin": 12 << 20, "small.txt": 1000})
 	const pieceLen = 64 << 10
-	pkg := svctest.MakePackage(t, key, "KILL9", "1", src, tr.Announce, pieceLen)
-	tr.Publish(t, pkg)
+	pkg := testbed.MakePackage(t, key, "KILL9", "1", src, tr.Announce, pieceLen)
+	tr.Publish(pkg)
 	// The origin uploads at 2 MiB/s so the download takes a few seconds.
-	ocfg := svctest.Config(t, key, tr.Repository, svctest.OriginIP)
+	ocfg := testbed.Config(t, key, tr.Repository, testbed.HQIP)
 	ocfg.LimitUp = 2 << 20
-	svctest.PlaceContent(t, ocfg, pkg)
-	origin := svctest.StartService(t, ocfg, svc.Options{})
+	testbed.PlaceContent(t, ocfg, pkg)
+	origin := testbed.StartService(t, ocfg, svc.Options{})
 	oc := origin.Client(true)
 	ctx := context.Background()
 	if _, err := oc.Add(ctx, api.AddRequest{Torrent: pkg.Torrent, Assign: true}); err != nil {
 		t.Fatal(err)
 	}
-	svctest.WaitJob(t, oc, pkg.ID, time.Minute, "origin ready", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	testbed.WaitJob(t, oc, pkg.ID, time.Minute, "origin ready", func(j *api.Job) bool { return j.State == api.StateTransferred })
 
-	lcfg := svctest.Config(t, key, tr.Repository, "127.0.0.1")
+	lcfg := testbed.Config(t, key, tr.Repository, "127.0.0.1")
 	cfgPath := filepath.Join(t.TempDir(), "config.json")
 	if err := lcfg.Write(cfgPath); err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestKill9ResumesWithoutRedownloading(t *testing.T) {
 		t.Fatal(err)
 	}
 	total := pkg.Info.Size()
-	before := svctest.WaitJob(t, lc, pkg.ID, time.Minute, "40% downloaded", func(j *api.Job) bool { return j.BytesDone >= total*4/10 })
+	before := testbed.WaitJob(t, lc, pkg.ID, time.Minute, "40% downloaded", func(j *api.Job) bool { return j.BytesDone >= total*4/10 })
 	if err := p1.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestKill9ResumesWithoutRedownloading(t *testing.T) {
 	}
 	startProcess(t, bin, cfgPath)
 	waitAPI(t, lc)
-	restarted := svctest.WaitJob(t, lc, pkg.ID, 60*time.Second, "job back and checked after restart", func(j *api.Job) bool { return j.BytesTotal == total && !j.Checking })
+	restarted := testbed.WaitJob(t, lc, pkg.ID, 60*time.Second, "job back and checked after restart", func(j *api.Job) bool { return j.BytesTotal == total && !j.Checking })
 	// The lifetime counter never goes backwards: what the API showed
 	// before the kill was already on disk.
 	if restarted.Downloaded < before.Downloaded {
@@ -130,8 +130,8 @@ func TestKill9ResumesWithoutRedownloading(t *testing.T) {
 	if _, err := lc.Throttle(ctx, api.ThrottleRequest{Down: 0, Up: 0}); err != nil {
 		t.Fatal(err)
 	}
-	done := svctest.WaitJob(t, lc, pkg.ID, 2*time.Minute, "transferred after restart", func(j *api.Job) bool { return j.State == api.StateTransferred })
-	if err := svctest.SameTree(src, done.Path); err != nil {
+	done := testbed.WaitJob(t, lc, pkg.ID, 2*time.Minute, "transferred after restart", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	if err := testbed.SameTree(src, done.Path); err != nil {
 		t.Fatal(err)
 	}
 	after := done.Downloaded - saved
@@ -145,12 +145,12 @@ func TestKill9ResumesWithoutRedownloading(t *testing.T) {
 // The job database survives a restart with its priority, and a clean
 // restart of an in-process service resumes the job.
 func TestJobsPersistAcrossRestart(t *testing.T) {
-	key := svctest.NewKey(t)
+	key := testbed.NewKey(t)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"a.bin": 300 << 10})
-	pkg := svctest.MakePackage(t, key, "PERSIST", "2", src, "", 0)
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
-	in := svctest.StartService(t, cfg, svc.Options{})
+	testbed.WriteFiles(t, src, map[string]int{"a.bin": 300 << 10})
+	pkg := testbed.MakePackage(t, key, "PERSIST", "2", src, "", 0)
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
+	in := testbed.StartService(t, cfg, svc.Options{})
 	c := in.Client(true)
 	ctx := context.Background()
 	if _, err := c.Add(ctx, api.AddRequest{Torrent: pkg.Torrent, Priority: api.Low}); err != nil {
@@ -170,7 +170,7 @@ func TestJobsPersistAcrossRestart(t *testing.T) {
 	if err := json.Unmarshal(b, &f); err != nil || len(f.Jobs) != 1 {
 		t.Fatalf("job database: %v %s", err, b)
 	}
-	in2 := svctest.StartService(t, cfg, svc.Options{})
+	in2 := testbed.StartService(t, cfg, svc.Options{})
 	j, err := in2.Client(false).Job(ctx, pkg.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -5,24 +5,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 )
 
 // The schedule replaces the limits during its window; the helpdesk
 // throttle overrides the schedule for its duration, then the schedule is
 // back; outside the window the configured limits apply.
 func TestScheduleAndHelpdeskOverride(t *testing.T) {
-	key := svctest.NewKey(t)
+	key := testbed.NewKey(t)
 	clk := newClock()
 	// Monday 09:00 local time.
 	clk.ns.Store(time.Date(2026, 11, 2, 9, 0, 0, 0, time.Local).UnixNano())
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
 	cfg.LimitDown, cfg.LimitUp = 10<<20, 0
 	cfg.Schedule = []config.Window{{Name: "business hours", Days: []string{"mon-fri"}, From: "08:00", To: "18:00", LimitDown: 1 << 20, LimitUp: 256 << 10}}
-	in := svctest.StartService(t, cfg, svc.Options{Now: clk.Now})
+	in := testbed.StartService(t, cfg, svc.Options{Now: clk.Now})
 	c := in.Client(true)
 	ctx := context.Background()
 	check := func(what, reason string, down, up int64) {

@@ -342,8 +342,9 @@ func (s *Service) Close() error {
 }
 
 // Serve runs the service's periodic work until ctx is done, then closes it.
+// It returns nil after a clean shutdown, or the error of the shutdown (the
+// job database could not be saved: the next start re-verifies the cache).
 func (s *Service) Serve(ctx context.Context) error {
-	defer s.Close()
 	t := time.NewTicker(s.tick)
 	defer t.Stop()
 	repoT := time.NewTicker(30 * time.Second)
@@ -356,7 +357,7 @@ func (s *Service) Serve(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return s.Close()
 		case <-t.C:
 			s.step()
 		case <-s.wake:

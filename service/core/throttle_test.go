@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 )
 
 // rateOver measures a job's download rate over a window from its byte counter.
@@ -42,22 +42,22 @@ func TestThrottleAtRunTime(t *testing.T) {
 }
 
 func testThrottleAtRunTime(t *testing.T, transport string) {
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
-	pkg := svctest.Published(t, key, tr, "THROTTLE", map[string]int{"big.bin": 40 << 20}, 256<<10)
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
+	pkg := testbed.Published(t, key, tr, "THROTTLE", map[string]int{"big.bin": 40 << 20}, 256<<10)
 	// The origin speaks only this transport; the client both (and picks
 	// uTP for a server).
-	svctest.StartOrigin(t, key, tr, pkg, func(c *config.Config) { c.Transports = []string{transport} })
-	cfg := svctest.Config(t, key, tr.Repository, "127.0.0.1")
+	testbed.StartOrigin(t, key, tr, pkg, func(c *config.Config) { c.Transports = []string{transport} })
+	cfg := testbed.Config(t, key, tr.Repository, "127.0.0.1")
 	cfg.Transports = []string{"tcp", "utp"}
 	cfg.LimitDown = 512 << 10
-	in := svctest.StartService(t, cfg, svc.Options{})
+	in := testbed.StartService(t, cfg, svc.Options{})
 	c := in.Client(true)
 	ctx := context.Background()
 	if _, err := c.Add(ctx, api.AddRequest{PackageID: pkg.ID}); err != nil {
 		t.Fatal(err)
 	}
-	svctest.WaitJob(t, c, pkg.ID, time.Minute, "transfer started", func(j *api.Job) bool { return j.Downloaded > 0 })
+	testbed.WaitJob(t, c, pkg.ID, time.Minute, "transfer started", func(j *api.Job) bool { return j.Downloaded > 0 })
 	slow := rateOver(t, c, pkg.ID, 3*time.Second)
 	if _, err := c.Throttle(ctx, api.ThrottleRequest{Down: 4 << 20}); err != nil {
 		t.Fatal(err)
@@ -88,10 +88,10 @@ func testThrottleAtRunTime(t *testing.T, transport string) {
 // TransientError that retries with backoff and completes once the
 // repository answers.
 func TestRepositoryDownIsTransient(t *testing.T) {
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
-	pkg := svctest.Published(t, key, tr, "FLAKY", map[string]int{"a.bin": 512 << 10}, 0)
-	svctest.StartOrigin(t, key, tr, pkg)
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
+	pkg := testbed.Published(t, key, tr, "FLAKY", map[string]int{"a.bin": 512 << 10}, 0)
+	testbed.StartOrigin(t, key, tr, pkg)
 	var up atomic.Bool
 	var calls atomic.Int32
 	repo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -103,27 +103,27 @@ func TestRepositoryDownIsTransient(t *testing.T) {
 		w.Write(pkg.Torrent)
 	}))
 	defer repo.Close()
-	cfg := svctest.Config(t, key, repo.URL, "127.0.0.1")
-	in := svctest.StartService(t, cfg, svc.Options{})
+	cfg := testbed.Config(t, key, repo.URL, "127.0.0.1")
+	in := testbed.StartService(t, cfg, svc.Options{})
 	c := in.Client(true)
 	j, err := c.Add(context.Background(), api.AddRequest{PackageID: pkg.ID})
 	if !api.IsRepository(err) {
 		t.Fatalf("add with the repository down: %v, want a repository error", err)
 	}
 	_ = j
-	svctest.WaitJob(t, c, pkg.ID, 30*time.Second, "a retry", func(j *api.Job) bool {
+	testbed.WaitJob(t, c, pkg.ID, 30*time.Second, "a retry", func(j *api.Job) bool {
 		return j.State == api.StateTransientError && j.Error != "" && calls.Load() >= 2
 	})
 	up.Store(true)
-	svctest.WaitJob(t, c, pkg.ID, time.Minute, "transferred after the repository came back", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	testbed.WaitJob(t, c, pkg.ID, time.Minute, "transferred after the repository came back", func(j *api.Job) bool { return j.State == api.StateTransferred })
 }
 
 // An unknown package gets a clear not-found error and leaves no job behind.
 func TestUnknownPackage(t *testing.T) {
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
-	cfg := svctest.Config(t, key, tr.Repository, "127.0.0.1")
-	c := svctest.StartService(t, cfg, svc.Options{}).Client(true)
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
+	cfg := testbed.Config(t, key, tr.Repository, "127.0.0.1")
+	c := testbed.StartService(t, cfg, svc.Options{}).Client(true)
 	_, err := c.Add(context.Background(), api.AddRequest{PackageID: "NOPE0001"})
 	if !api.IsNotFound(err) {
 		t.Fatalf("err = %v, want not found", err)

@@ -9,33 +9,33 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 )
 
 // A real origin seeder and two real branch services, with the real tracker
 // and repository, over loopback: both branches get the package by ID from
 // the repository and end up with identical files.
 func TestSeederToTwoLeechers(t *testing.T) {
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{
+	testbed.WriteFiles(t, src, map[string]int{
 		"setup.msi":          3<<20 + 12345,
 		"install.cmd":        200,
 		"data/cab1.cab":      1 << 20,
 		"data/empty-ish.txt": 1,
 	})
-	pkg := svctest.MakePackage(t, key, "PS100012", "1.0", src, tr.Announce, 64<<10)
-	tr.Publish(t, pkg)
-	svctest.StartOrigin(t, key, tr, pkg)
+	pkg := testbed.MakePackage(t, key, "PS100012", "1.0", src, tr.Announce, 64<<10)
+	tr.Publish(pkg)
+	testbed.StartOrigin(t, key, tr, pkg)
 
 	var leechers []*svc.Instance
 	for range 2 {
-		cfg := svctest.Config(t, key, tr.Repository, "127.0.0.1")
-		leechers = append(leechers, svctest.StartService(t, cfg, svc.Options{}))
+		cfg := testbed.Config(t, key, tr.Repository, "127.0.0.1")
+		leechers = append(leechers, testbed.StartService(t, cfg, svc.Options{}))
 	}
 	// Follow the first leecher's event stream to see the transferred event.
 	transferred := make(chan struct{})
@@ -58,9 +58,9 @@ func TestSeederToTwoLeechers(t *testing.T) {
 	}
 	total := pkg.Info.Size()
 	for i, l := range leechers {
-		j := svctest.WaitJob(t, l.Client(false), pkg.ID, 2*time.Minute, "leecher transferred",
+		j := testbed.WaitJob(t, l.Client(false), pkg.ID, 2*time.Minute, "leecher transferred",
 			func(j *api.Job) bool { return j.State == api.StateTransferred })
-		if err := svctest.SameTree(src, j.Path); err != nil {
+		if err := testbed.SameTree(src, j.Path); err != nil {
 			t.Fatalf("leecher %d content: %v", i, err)
 		}
 		if j.FilesDone != 4 || j.FilesTotal != 4 {
@@ -81,13 +81,13 @@ func TestSeederToTwoLeechers(t *testing.T) {
 // A torrent that is unsigned, or signed by a key the service does not
 // trust, is refused before anything is written.
 func TestRefusesUnsignedAndUnknownSigner(t *testing.T) {
-	key, other := svctest.NewKey(t), svctest.NewKey(t)
+	key, other := testbed.NewKey(t), testbed.NewKey(t)
 	src := t.TempDir()
-	svctest.WriteFiles(t, src, map[string]int{"a.bin": 100 << 10})
-	good := svctest.MakePackage(t, key, "PKG1", "1", src, "", 0)
-	foreign := svctest.MakePackage(t, other, "PKG1", "1", src, "", 0)
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
-	in := svctest.StartService(t, cfg, svc.Options{})
+	testbed.WriteFiles(t, src, map[string]int{"a.bin": 100 << 10})
+	good := testbed.MakePackage(t, key, "PKG1", "1", src, "", 0)
+	foreign := testbed.MakePackage(t, other, "PKG1", "1", src, "", 0)
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
+	in := testbed.StartService(t, cfg, svc.Options{})
 	c := in.Client(true)
 	ctx := context.Background()
 
@@ -137,10 +137,10 @@ func deepBencode(n int) []byte {
 // origin over uTP again: the origin (uTP only here, so there is no TCP to
 // fall back to) must not hold on to the old connection's state.
 func TestUTPReconnectAfterRestart(t *testing.T) {
-	key := svctest.NewKey(t)
-	tr := svctest.StartTracker(t, key)
-	pkg := svctest.Published(t, key, tr, "RESTART1", map[string]int{"big.bin": 24 << 20}, 256<<10)
-	svctest.StartOrigin(t, key, tr, pkg, func(c *config.Config) { c.Transports = []string{"utp"} })
+	key := testbed.NewKey(t)
+	tr := testbed.StartTracker(t, key)
+	pkg := testbed.Published(t, key, tr, "RESTART1", map[string]int{"big.bin": 24 << 20}, 256<<10)
+	testbed.StartOrigin(t, key, tr, pkg, func(c *config.Config) { c.Transports = []string{"utp"} })
 
 	// A fixed port, as on a real PC.
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -149,13 +149,13 @@ func TestUTPReconnectAfterRestart(t *testing.T) {
 	}
 	port := pc.LocalAddr().(*net.UDPAddr).Port
 	pc.Close()
-	cfg := svctest.Config(t, key, tr.Repository, "127.0.0.1")
+	cfg := testbed.Config(t, key, tr.Repository, "127.0.0.1")
 	cfg.Transports = []string{"tcp", "utp"}
 	cfg.ListenPort = port
 	cfg.LimitDown = 1 << 20 // so that the first run is still downloading when it stops
 	ctx := context.Background()
 	for run := 1; run <= 2; run++ {
-		in := svctest.StartService(t, cfg, svc.Options{})
+		in := testbed.StartService(t, cfg, svc.Options{})
 		c := in.Client(true)
 		if _, err := c.Add(ctx, api.AddRequest{PackageID: pkg.ID}); err != nil && run == 1 {
 			t.Fatal(err)
@@ -164,7 +164,7 @@ func TestUTPReconnectAfterRestart(t *testing.T) {
 		if j, err := c.Job(ctx, pkg.ID); err == nil {
 			before = j.Downloaded
 		}
-		svctest.WaitJob(t, c, pkg.ID, 20*time.Second, "data from the origin over uTP",
+		testbed.WaitJob(t, c, pkg.ID, 20*time.Second, "data from the origin over uTP",
 			func(j *api.Job) bool { return j.Downloaded > before+(1<<20) })
 		if err := in.Stop(); err != nil {
 			t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"time"
-
 )
 
 // yieldState is the yield controller's view, kept under bandwidthPolicy.mu.

@@ -15,13 +15,15 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/cmdline"
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 )
 
 // Usage describes the ctl subcommands.
-const Usage = `ctl subcommands (add --json for machine-readable output):
+const Usage = `ctl subcommands (--json anywhere for machine-readable output):
   status                               service version, site, rates, limits, reachability
   jobs                                 one line per job
   job ID                               one job with its files
@@ -31,7 +33,8 @@ const Usage = `ctl subcommands (add --json for machine-readable output):
   priority ID foreground|high|normal|low
   pause-all | resume-all
   throttle --down RATE --up RATE [--for DURATION] | --clear
-                                       helpdesk throttle, e.g. --down 2MB/s --up 512KiB/s --for 2h
+                                       helpdesk throttle, e.g. --down 2MiB/s --up 512KiB/s --for 2h
+                                       (KiB, MiB count 1024s; kB, MB 1000s; Mbit/s bits)
   watch                                follow the event stream (Ctrl-C to stop)
 `
 
@@ -42,6 +45,12 @@ type Env struct {
 	Stderr io.Writer
 }
 
+// serviceDownHint tells the helpdesk what to do when the service is not there.
+const serviceDownHint = `the SMSTorrent service is not running (or this account cannot read its API token).
+  - Is it installed and running?  smstorrent-service status
+  - Start it:                     smstorrent-service start   (Windows: sc start SMSTorrent, as administrator)
+  - Its log says why it stopped:  the "logs" folder beside its data (default C:\ProgramData\SMSTorrent\logs)`
+
 // Main runs one ctl command and returns the process exit code: 0 ok, 1 the
 // service refused or failed, 2 bad usage, 3 the service is not running.
 func Main(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) int {
@@ -50,11 +59,14 @@ func Main(ctx context.Context, cfg config.Config, args []string, stdout, stderr 
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "%v\n\n%s", err, Usage)
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, Usage)
+		return 0
+	case cmdline.IsUsage(err):
+		cmdline.Print(stderr, err, `"smstorrent-service ctl help"`)
 		return 2
 	case api.IsServiceDown(err):
-		fmt.Fprintf(stderr, "error: %v\n", err)
+		fmt.Fprintf(stderr, "error: %v\n%s\n", err, serviceDownHint)
 		return 3
 	default:
 		fmt.Fprintf(stderr, "error: %v\n", err)
@@ -62,166 +74,236 @@ func Main(ctx context.Context, cfg config.Config, args []string, stdout, stderr 
 	}
 }
 
-var errUsage = errors.New("usage")
-
-func usagef(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+// command is one ctl subcommand.
+type command struct {
+	usage    string // one line: "ctl job ID"
+	min, max int    // positional arguments (max < 0: any)
+	flags    func(fs *flag.FlagSet) func(*run) error
+	do       func(ctx context.Context, r *run) error
 }
 
-// Run executes a ctl command.
+// run is one ctl invocation: the parsed command line and where it goes.
+type run struct {
+	env    Env
+	name   string
+	usage  string
+	pos    []string
+	asJSON bool
+	check  func(*run) error // validates the subcommand's flags; may be nil
+	opts   any              // the subcommand's parsed flags
+}
+
+var commands = map[string]command{
+	"status":     {usage: "ctl status", do: doStatus},
+	"jobs":       {usage: "ctl jobs", do: doJobs},
+	"job":        {usage: "ctl job ID", min: 1, max: 1, do: doJob},
+	"add":        {usage: "ctl add FILE.torrent|PACKAGEID [--priority P] [--assign]", min: 1, max: 1, flags: addFlags, do: doAdd},
+	"pause":      {usage: "ctl pause ID", min: 1, max: 1, do: doJobAction},
+	"resume":     {usage: "ctl resume ID", min: 1, max: 1, do: doJobAction},
+	"cancel":     {usage: "ctl cancel ID", min: 1, max: 1, do: doJobAction},
+	"priority":   {usage: "ctl priority ID foreground|high|normal|low", min: 2, max: 2, do: doPriority},
+	"pause-all":  {usage: "ctl pause-all", do: doAll},
+	"resume-all": {usage: "ctl resume-all", do: doAll},
+	"throttle":   {usage: "ctl throttle --down RATE --up RATE [--for DURATION] | --clear", flags: throttleFlags, do: doThrottle},
+	"watch":      {usage: "ctl watch", do: doWatch},
+}
+
+// Run executes a ctl command. The subcommand is the first word that is not
+// a flag; --json may stand anywhere.
 func Run(ctx context.Context, env Env, args []string) error {
-	if len(args) == 0 {
-		return usagef("ctl needs a subcommand")
+	name, rest := "", []string(nil)
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") {
+			name, rest = a, append(append(rest, args[:i]...), args[i+1:]...)
+			break
+		}
 	}
-	cmd, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("ctl "+cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	asJSON := fs.Bool("json", false, "print JSON")
-	prio := fs.String("priority", "normal", "job priority")
-	assign := fs.Bool("assign", false, "seed the package regardless of age")
-	down := fs.String("down", "", "download limit, e.g. 2MB/s, 20Mbit/s, unlimited")
-	up := fs.String("up", "", "upload limit")
-	dur := fs.Duration("for", 0, "how long the throttle lasts (0: until cleared)")
-	clear := fs.Bool("clear", false, "remove the helpdesk throttle")
-	pos, err := parseInterspersed(fs, rest)
+	if name == "" {
+		for _, a := range args {
+			if a == "-h" || a == "--help" || a == "-help" {
+				return flag.ErrHelp
+			}
+		}
+		return cmdline.Usagef("smstorrent-service ctl SUBCOMMAND [flags]", "ctl needs a subcommand")
+	}
+	if name == "help" {
+		return flag.ErrHelp
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		return cmdline.Usagef("smstorrent-service ctl SUBCOMMAND [flags]", "unknown ctl subcommand %q", name)
+	}
+	r := &run{env: env, name: name, usage: cmd.usage}
+	fs := cmdline.NewFlagSet("ctl " + name)
+	fs.BoolVar(&r.asJSON, "json", false, "print JSON")
+	if cmd.flags != nil {
+		r.check = cmd.flags(fs)
+	}
+	pos, err := cmdline.Parse(fs, rest, cmd.usage)
 	if err != nil {
-		return usagef("%v", err)
-	}
-	c := env.Client
-	out := func(v any, human func(w io.Writer)) error {
-		if *asJSON {
-			enc := json.NewEncoder(env.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		human(tw)
-		return tw.Flush()
-	}
-	needID := func() (string, error) {
-		if len(pos) != 1 {
-			return "", usagef("ctl %s needs exactly one package ID", cmd)
-		}
-		return pos[0], nil
-	}
-	switch cmd {
-	case "status":
-		st, err := c.Status(ctx)
-		if err != nil {
-			return err
-		}
-		return out(st, func(w io.Writer) { printStatus(w, st) })
-	case "jobs":
-		js, err := c.Jobs(ctx)
-		if err != nil {
-			return err
-		}
-		return out(js, func(w io.Writer) { printJobs(w, js) })
-	case "job":
-		id, err := needID()
-		if err != nil {
-			return err
-		}
-		j, err := c.Job(ctx, id)
-		if err != nil {
-			return err
-		}
-		return out(j, func(w io.Writer) { printJob(w, j) })
-	case "add":
-		if len(pos) != 1 {
-			return usagef("ctl add needs a .torrent file or a package ID")
-		}
-		p, err := api.ParsePriority(*prio)
-		if err != nil {
-			return usagef("%v", err)
-		}
-		req := api.AddRequest{Priority: p, Assign: *assign}
-		if b, ferr := readTorrentArg(pos[0]); ferr != nil {
-			return ferr
-		} else if b != nil {
-			req.Torrent = b
-		} else {
-			req.PackageID = pos[0]
-		}
-		j, err := c.Add(ctx, req)
-		if err != nil {
-			return err
-		}
-		return out(j, func(w io.Writer) { printJobs(w, []api.Job{*j}) })
-	case "pause", "resume", "cancel":
-		id, err := needID()
-		if err != nil {
-			return err
-		}
-		fn := map[string]func(context.Context, string) (*api.Job, error){"pause": c.Pause, "resume": c.Resume, "cancel": c.Cancel}[cmd]
-		j, err := fn(ctx, id)
-		if err != nil {
-			return err
-		}
-		return out(j, func(w io.Writer) { printJobs(w, []api.Job{*j}) })
-	case "priority":
-		if len(pos) != 2 {
-			return usagef("ctl priority needs a package ID and a priority")
-		}
-		p, err := api.ParsePriority(pos[1])
-		if err != nil {
-			return usagef("%v", err)
-		}
-		j, err := c.SetPriority(ctx, pos[0], p)
-		if err != nil {
-			return err
-		}
-		return out(j, func(w io.Writer) { printJobs(w, []api.Job{*j}) })
-	case "pause-all", "resume-all":
-		var err error
-		if cmd == "pause-all" {
-			err = c.PauseAll(ctx)
-		} else {
-			err = c.ResumeAll(ctx)
-		}
-		if err != nil {
-			return err
-		}
-		js, err := c.Jobs(ctx)
-		if err != nil {
-			return err
-		}
-		return out(js, func(w io.Writer) { printJobs(w, js) })
-	case "throttle":
-		req := api.ThrottleRequest{Clear: *clear, ForSeconds: int64(dur.Seconds())}
-		if !*clear {
-			if *down == "" && *up == "" {
-				return usagef("ctl throttle needs --down and/or --up, or --clear")
-			}
-			d, err := config.ParseRate(*down)
-			if err != nil {
-				return usagef("--down: %v", err)
-			}
-			u, err := config.ParseRate(*up)
-			if err != nil {
-				return usagef("--up: %v", err)
-			}
-			req.Down, req.Up = int64(d), int64(u)
-		}
-		b, err := c.Throttle(ctx, req)
-		if err != nil {
-			return err
-		}
-		return out(b, func(w io.Writer) { printBandwidth(w, *b) })
-	case "watch":
-		err := c.Events(ctx, func(ev api.Event) error {
-			if *asJSON {
-				return json.NewEncoder(env.Stdout).Encode(ev)
-			}
-			printEvent(env.Stdout, ev)
-			return nil
-		})
-		if ctx.Err() != nil {
-			return nil
-		}
 		return err
 	}
-	return usagef("unknown ctl subcommand %q", cmd)
+	if err := cmdline.Args(pos, cmd.min, cmd.max, cmd.usage); err != nil {
+		return err
+	}
+	r.pos = pos
+	if r.check != nil {
+		if err := r.check(r); err != nil {
+			return cmdline.Usagef(cmd.usage, "%v", err)
+		}
+	}
+	return cmd.do(ctx, r)
+}
+
+// out prints v as JSON with --json, else as a table written by human.
+func (r *run) out(v any, human func(w io.Writer)) error {
+	if r.asJSON {
+		enc := json.NewEncoder(r.env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(r.env.Stdout, 0, 4, 2, ' ', 0)
+	human(tw)
+	return tw.Flush()
+}
+
+func (r *run) jobs(ctx context.Context) error {
+	js, err := r.env.Client.Jobs(ctx)
+	if err != nil {
+		return err
+	}
+	return r.out(js, func(w io.Writer) { printJobs(w, js) })
+}
+
+func (r *run) oneJob(j *api.Job, err error) error {
+	if err != nil {
+		return err
+	}
+	return r.out(j, func(w io.Writer) { printJobs(w, []api.Job{*j}) })
+}
+
+func doStatus(ctx context.Context, r *run) error {
+	st, err := r.env.Client.Status(ctx)
+	if err != nil {
+		return err
+	}
+	return r.out(st, func(w io.Writer) { printStatus(w, st) })
+}
+
+func doJobs(ctx context.Context, r *run) error { return r.jobs(ctx) }
+
+func doJob(ctx context.Context, r *run) error {
+	j, err := r.env.Client.Job(ctx, r.pos[0])
+	if err != nil {
+		return err
+	}
+	return r.out(j, func(w io.Writer) { printJob(w, j) })
+}
+
+type addOpts struct {
+	prio   api.Priority
+	assign bool
+}
+
+func addFlags(fs *flag.FlagSet) func(*run) error {
+	prio := fs.String("priority", "normal", "job priority: foreground, high, normal or low")
+	o := &addOpts{}
+	fs.BoolVar(&o.assign, "assign", false, "seed the package regardless of age")
+	return func(r *run) error {
+		p, err := api.ParsePriority(*prio)
+		if err != nil {
+			return fmt.Errorf("--priority: %v", err)
+		}
+		o.prio = p
+		r.opts = o
+		return nil
+	}
+}
+
+func doAdd(ctx context.Context, r *run) error {
+	o := r.opts.(*addOpts)
+	req := api.AddRequest{Priority: o.prio, Assign: o.assign}
+	b, err := readTorrentArg(r.pos[0])
+	if err != nil {
+		return err
+	}
+	if b != nil {
+		req.Torrent = b
+	} else {
+		req.PackageID = r.pos[0]
+	}
+	return r.oneJob(r.env.Client.Add(ctx, req))
+}
+
+func doJobAction(ctx context.Context, r *run) error {
+	c := r.env.Client
+	fn := map[string]func(context.Context, string) (*api.Job, error){"pause": c.Pause, "resume": c.Resume, "cancel": c.Cancel}[r.name]
+	return r.oneJob(fn(ctx, r.pos[0]))
+}
+
+func doPriority(ctx context.Context, r *run) error {
+	p, err := api.ParsePriority(r.pos[1])
+	if err != nil {
+		return cmdline.Usagef(r.usage, "%v", err)
+	}
+	return r.oneJob(r.env.Client.SetPriority(ctx, r.pos[0], p))
+}
+
+func doAll(ctx context.Context, r *run) error {
+	var err error
+	if r.name == "pause-all" {
+		err = r.env.Client.PauseAll(ctx)
+	} else {
+		err = r.env.Client.ResumeAll(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	return r.jobs(ctx)
+}
+
+func throttleFlags(fs *flag.FlagSet) func(*run) error {
+	down, downSet := cmdline.Rate(fs, "down", "download limit, e.g. 2MiB/s, 20Mbit/s, unlimited")
+	up, upSet := cmdline.Rate(fs, "up", "upload limit")
+	dur := cmdline.Duration(fs, "for", 0, "how long the throttle lasts, e.g. 2h (0: until cleared)")
+	clear := fs.Bool("clear", false, "remove the helpdesk throttle")
+	return func(r *run) error {
+		req := api.ThrottleRequest{Clear: *clear, ForSeconds: int64(dur.Seconds())}
+		switch {
+		case *clear && (*downSet || *upSet):
+			return errors.New("--clear takes no --down or --up")
+		case !*clear && !*downSet && !*upSet:
+			return errors.New("ctl throttle needs --down and/or --up, or --clear")
+		}
+		req.Down, req.Up = *down, *up
+		r.opts = req
+		return nil
+	}
+}
+
+func doThrottle(ctx context.Context, r *run) error {
+	b, err := r.env.Client.Throttle(ctx, r.opts.(api.ThrottleRequest))
+	if err != nil {
+		return err
+	}
+	return r.out(b, func(w io.Writer) { printBandwidth(w, *b) })
+}
+
+func doWatch(ctx context.Context, r *run) error {
+	err := r.env.Client.Events(ctx, func(ev api.Event) error {
+		if r.asJSON {
+			return json.NewEncoder(r.env.Stdout).Encode(ev)
+		}
+		printEvent(r.env.Stdout, ev)
+		return nil
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // readTorrentArg returns the file's bytes if arg names a .torrent file, nil
@@ -240,37 +322,11 @@ func readTorrentArg(arg string) ([]byte, error) {
 	return os.ReadFile(arg)
 }
 
-// parseInterspersed parses flags that may appear before or after positional arguments.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
 func rate(n int64) string {
 	if n <= 0 {
 		return "-"
 	}
-	return config.FormatBytes(n) + "/s"
-}
-
-func limit(n int64) string {
-	if n <= 0 {
-		return "unlimited"
-	}
-	return config.FormatBytes(n) + "/s"
+	return units.Rate(n)
 }
 
 func eta(s int64) string {
@@ -284,7 +340,7 @@ func printJobs(w io.Writer, js []api.Job) {
 	fmt.Fprintln(w, "PACKAGE\tVERSION\tSTATE\tPRIORITY\tPROGRESS\tDOWN\tUP\tPEERS site/server\tETA")
 	for _, j := range js {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%5.1f%% of %s\t%s\t%s\t%d/%d\t%s\n", j.ID, dash(j.Version), j.State, j.Priority,
-			100*j.Progress(), config.FormatBytes(j.BytesTotal), rate(j.DownRate), rate(j.UpRate), j.PeersSite, j.PeersServer, eta(j.ETASeconds))
+			100*j.Progress(), units.Bytes(j.BytesTotal), rate(j.DownRate), rate(j.UpRate), j.PeersSite, j.PeersServer, eta(j.ETASeconds))
 		if j.Error != "" {
 			fmt.Fprintf(w, "  ! %s\t\t\t\t\t\t\t\t\n", j.Error)
 		}
@@ -297,8 +353,8 @@ func printJobs(w io.Writer, js []api.Job) {
 func printJob(w io.Writer, j *api.Job) {
 	printJobs(w, []api.Job{*j})
 	fmt.Fprintf(w, "\nfolder\t%s\n", j.Path)
-	fmt.Fprintf(w, "downloaded\t%s (site peers %s, servers %s)\n", config.FormatBytes(j.Downloaded), config.FormatBytes(j.DownloadedSite), config.FormatBytes(j.DownloadedServer))
-	fmt.Fprintf(w, "uploaded\t%s\n", config.FormatBytes(j.Uploaded))
+	fmt.Fprintf(w, "downloaded\t%s (site peers %s, servers %s)\n", units.Bytes(j.Downloaded), units.Bytes(j.DownloadedSite), units.Bytes(j.DownloadedServer))
+	fmt.Fprintf(w, "uploaded\t%s\n", units.Bytes(j.Uploaded))
 	if !j.LastUsed.IsZero() {
 		fmt.Fprintf(w, "last used\t%s\n", j.LastUsed.Local().Format(time.DateTime))
 	}
@@ -311,7 +367,7 @@ func printJob(w io.Writer, j *api.Job) {
 		if f.Ready {
 			mark = " ✓"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s%s\n", f.Path, config.FormatBytes(f.Size), config.FormatBytes(f.Done), mark)
+		fmt.Fprintf(w, "%s\t%s\t%s%s\n", f.Path, units.Bytes(f.Size), units.Bytes(f.Done), mark)
 	}
 }
 
@@ -343,9 +399,9 @@ func printStatus(w io.Writer, st *api.Status) {
 	printBandwidth(w, st.Bandwidth)
 	cacheCap := "no cap"
 	if st.CacheLimit > 0 {
-		cacheCap = "cap " + config.FormatBytes(st.CacheLimit)
+		cacheCap = "cap " + units.Bytes(st.CacheLimit)
 	}
-	fmt.Fprintf(w, "cache\t%s in %s (%s)\n", config.FormatBytes(st.CacheBytes), st.CacheDir, cacheCap)
+	fmt.Fprintf(w, "cache\t%s in %s (%s)\n", units.Bytes(st.CacheBytes), st.CacheDir, cacheCap)
 	fmt.Fprintf(w, "logs\t%s\n", st.LogDir)
 	var parts []string
 	for _, s := range []api.State{api.StateTransferring, api.StateConnecting, api.StateQueued, api.StateSuspended, api.StateTransientError, api.StateError, api.StateTransferred} {
@@ -363,7 +419,7 @@ func printStatus(w io.Writer, st *api.Status) {
 }
 
 func printBandwidth(w io.Writer, b api.Bandwidth) {
-	fmt.Fprintf(w, "limits\tdown %s, up %s (%s)\n", limit(b.EffectiveDown), limit(b.EffectiveUp), b.Detail)
+	fmt.Fprintf(w, "limits\tdown %s, up %s (%s)\n", units.Limit(b.EffectiveDown), units.Limit(b.EffectiveUp), b.Detail)
 }
 
 func printEvent(w io.Writer, ev api.Event) {

@@ -8,18 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/service/svctest"
 )
 
 // The API over a real loopback listener: token files, negative cases, the
 // event stream, and a client that notices the service going away and
 // coming back.
 func TestAPIOverLoopback(t *testing.T) {
-	key := svctest.NewKey(t)
-	cfg := svctest.Config(t, key, "", "127.0.0.1")
-	in := svctest.StartService(t, cfg, svc.Options{})
+	key := testbed.NewKey(t)
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
+	in := testbed.StartService(t, cfg, svc.Options{})
 	ctx := context.Background()
 
 	// Token files: control private, read public.

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/kardianos/service"
 
+	"github.com/smstorrent/smstorrent/internal/cmdline"
+	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/ctl"
 )
@@ -41,6 +44,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cmd, rest := args[0], args[1:]
+	if _, ok := commands[cmd]; !ok {
+		cmdline.Print(stderr, cmdline.Usagef(shortUsage, "unknown command %q", cmd), `"smstorrent-service help"`)
+		return 2
+	}
+	if cmd != "ctl" {
+		if err := cmdline.Args(rest, 0, 0, "smstorrent-service [--config PATH] "+cmd); err != nil {
+			cmdline.Print(stderr, err, `"smstorrent-service help"`)
+			return 2
+		}
+	}
 	if cmd == "version" {
 		fmt.Fprintln(stdout, Version)
 		return 0
@@ -91,8 +104,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, "not installed")
 			return 3
 		case err != nil:
-			fmt.Fprintln(stderr, "error:", err)
-			return 1
+			return statusWithoutManager(ctx, cfg, err, stdout, stderr)
 		case st == service.StatusRunning:
 			fmt.Fprintln(stdout, "running")
 			return 0
@@ -101,14 +113,40 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 3
 		}
 	}
-	fmt.Fprintf(stderr, "unknown command %q\n\n", cmd)
-	fmt.Fprintf(stderr, usage, config.DefaultPath())
-	return 2
+	return 2 // not reached: every name in commands has a case
 }
 
-// runService runs under the service manager or in the foreground.
+// shortUsage is the line printed under a mistake.
+const shortUsage = "smstorrent-service [--config PATH] run|install|uninstall|start|stop|restart|status|check-config|version|ctl ..."
+
+// commands are the subcommands Main knows.
+var commands = map[string]bool{
+	"run": true, "install": true, "uninstall": true, "start": true, "stop": true, "restart": true,
+	"status": true, "check-config": true, "version": true, "ctl": true,
+}
+
+// statusWithoutManager answers "status" when the service manager cannot be
+// asked (no systemd: a container, WSL, a minimal system): it asks the local
+// API instead and says how to run the service.
+func statusWithoutManager(ctx context.Context, cfg config.Config, managerErr error, stdout, stderr io.Writer) int {
+	c := &api.Client{DataDir: cfg.DataDir}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if st, err := c.Status(ctx); err == nil {
+		fmt.Fprintf(stdout, "running (version %s, not under the service manager: %s)\n", st.Version, service.Platform())
+		return 0
+	}
+	fmt.Fprintf(stderr, "cannot ask the service manager (%s: %v), and no service answers on this data folder (%s).\n"+
+		"  - Without systemd (a container, WSL), run it in the foreground: smstorrent-service run\n"+
+		"  - With systemd, check the unit: systemctl status %s\n", service.Platform(), managerErr, cfg.DataDir, ServiceName)
+	return 3
+}
+
+// runService runs under the service manager or in the foreground. If the
+// service stops by itself with an error, it returns 1 so that the process
+// exits and the service manager restarts it.
 func runService(cfg config.Config, stderr io.Writer) int {
-	p := &program{cfg: cfg}
+	p := &program{cfg: cfg, failed: make(chan error, 1)}
 	s, err := newSystemService(p, cfg.Path)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
@@ -121,8 +159,15 @@ func runService(cfg config.Config, stderr io.Writer) int {
 		return 1
 	}
 	defer p.closer.Close()
-	if err := s.Run(); err != nil {
-		p.log.Error("service ended with an error", "err", err)
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run() }()
+	select {
+	case err = <-ran:
+	case err = <-p.failed:
+		err = fmt.Errorf("the service stopped by itself: %w", err)
+	}
+	if err != nil {
+		p.log.Error("service ended with an error; exiting so that the service manager restarts it", "err", err)
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}

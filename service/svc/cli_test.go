@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -55,24 +56,30 @@ func TestMainRefusesBadConfig(t *testing.T) {
 	}
 }
 
-func TestRotatingLog(t *testing.T) {
-	dir := t.TempDir()
-	r, err := openRotating(dir, "x.log", 100, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 10 {
-		if _, err := r.Write([]byte(strings.Repeat("a", 40) + "\n")); err != nil {
-			t.Fatal(err)
+func TestMistakesGetAShortUsage(t *testing.T) {
+	for _, args := range [][]string{{"frobnicate"}, {"status", "extra"}, {"check-config", "now"}} {
+		var out, errb bytes.Buffer
+		if code := Main(context.Background(), args, &out, &errb); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+		if !strings.Contains(errb.String(), "usage: smstorrent-service") || strings.Count(errb.String(), "\n") > 4 {
+			t.Errorf("%q: want a short usage, got:\n%s", args, errb.String())
 		}
 	}
-	r.Close()
-	ents, _ := os.ReadDir(dir)
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
+}
+
+func TestStatusWithoutServiceManager(t *testing.T) {
+	if _, err := os.Stat("/run/systemd/system"); err == nil || runtime.GOOS != "linux" {
+		t.Skip("this system has a service manager to ask")
 	}
-	if !reflect.DeepEqual(names, []string{"x.log", "x.log.1", "x.log.2"}) {
-		t.Errorf("files %v", names)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.json")
+	os.WriteFile(p, []byte(`{"data_dir": "`+dir+`", "listen_port": 0, "api_listen": "127.0.0.1:0"}`), 0o644)
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"status", "--config", p}, &out, &errb); code != 3 {
+		t.Errorf("exit %d, want 3 (not running)", code)
+	}
+	if !strings.Contains(errb.String(), "smstorrent-service run") {
+		t.Errorf("no hint what to do:\n%s", errb.String())
 	}
 }

@@ -85,35 +85,61 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*Instance, error)
 	ctx, cancel := context.WithCancel(ctx)
 	in := &Instance{Core: c, Addr: addr, ReadToken: read, ControlToken: control, DataDir: cfg.DataDir, cancel: cancel, done: make(chan struct{})}
 	srv := &localapi.Server{Backend: c, ReadToken: read, ControlToken: control, Version: Version, Logger: log}
+	// The engine and the local API run under one context: when either ends
+	// (an error, or Stop), the other is stopped too, and both errors reach
+	// Stop and Err.
 	var wg sync.WaitGroup
 	wg.Add(2)
-	var apiErr error
+	var apiErr, coreErr error
 	go func() {
 		defer wg.Done()
 		apiErr = srv.Serve(ctx, ln)
+		if apiErr != nil && !errors.Is(apiErr, http.ErrServerClosed) {
+			apiErr = fmt.Errorf("local API: %w", apiErr)
+		} else {
+			apiErr = nil
+		}
 		cancel()
 	}()
 	go func() {
 		defer wg.Done()
-		_ = c.Serve(ctx)
+		coreErr = c.Serve(ctx)
+		cancel()
 	}()
 	go func() {
 		wg.Wait()
 		localapi.Unpublish(cfg.DataDir)
-		if apiErr != nil && !errors.Is(apiErr, http.ErrServerClosed) {
-			in.err = apiErr
-		}
+		in.err = errors.Join(apiErr, coreErr)
 		close(in.done)
 	}()
 	log.Info("local API listening", "addr", addr)
 	return in, nil
 }
 
-// Stop shuts the service down and waits for it.
+// StopTimeout bounds Stop: systemd gives the service 20 s (TimeoutStopSec)
+// and the Windows service manager about as long before it kills it.
+var StopTimeout = 15 * time.Second
+
+// Stop shuts the service down and waits for it, at most StopTimeout.
 func (in *Instance) Stop() error {
 	in.once.Do(in.cancel)
-	<-in.done
-	return in.err
+	select {
+	case <-in.done:
+		return in.err
+	case <-time.After(StopTimeout):
+		return fmt.Errorf("the service did not stop within %v", StopTimeout)
+	}
+}
+
+// Err is why the service stopped (nil for a clean stop); valid once Done is
+// closed.
+func (in *Instance) Err() error {
+	select {
+	case <-in.done:
+		return in.err
+	default:
+		return nil
+	}
 }
 
 // Done is closed when the service has stopped.

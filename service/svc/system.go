@@ -10,6 +10,7 @@ import (
 
 	"github.com/kardianos/service"
 
+	"github.com/smstorrent/smstorrent/internal/logfile"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/core"
 )
@@ -76,6 +77,9 @@ type program struct {
 	recent *core.RecentLog
 	inst   *Instance
 	closer io.Closer
+	// failed receives why the service stopped by itself (not by Stop), so
+	// that runService can exit non-zero and the service manager restarts it.
+	failed chan error
 }
 
 func (p *program) Start(s service.Service) error {
@@ -87,10 +91,11 @@ func (p *program) Start(s service.Service) error {
 	p.inst = in
 	go func() {
 		<-in.Done()
-		if err := in.err; err != nil {
-			p.log.Error("local API stopped", "err", err)
-			// Exit so the service manager restarts us.
-			os.Exit(1)
+		if err := in.Err(); err != nil {
+			select {
+			case p.failed <- err:
+			default:
+			}
 		}
 	}()
 	return nil
@@ -110,7 +115,7 @@ func (p *program) Stop(s service.Service) error {
 // when interactive (systemd's journal takes stderr too), plus the Windows
 // event log for warnings and errors when running as a Windows service.
 func openLog(cfg config.Config, sysLog service.Logger, interactive bool) (*slog.Logger, *core.RecentLog, io.Closer, error) {
-	rf, err := openRotating(cfg.LogDir, "smstorrent-service.log", int64(cfg.LogMaxSize), cfg.LogFiles)
+	rf, err := logfile.Open(cfg.LogDir, "smstorrent-service.log", int64(cfg.LogMaxSize), cfg.LogFiles)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("opening log in %s: %w", cfg.LogDir, err)
 	}

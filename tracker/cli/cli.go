@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/tracker/config"
 	"github.com/smstorrent/smstorrent/tracker/repo"
 	"github.com/smstorrent/smstorrent/tracker/server"
@@ -227,7 +228,7 @@ func create(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: package %s version %s, %d files, %s, info-hash %s, signed by %s\n",
-		*out, p.ID, p.Version, len(p.Info.Files), repo.HumanBytes(p.Size()), p.InfoHash.HexString(), p.Signer)
+		*out, p.ID, p.Version, len(p.Info.Files), units.Bytes(p.Size()), p.InfoHash.HexString(), p.Signer)
 	return nil
 }
 

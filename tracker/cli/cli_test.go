@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/tracker/cli"
 	"github.com/smstorrent/smstorrent/tracker/config"
-	"github.com/smstorrent/smstorrent/tracker/internal/trackertest"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -43,11 +43,12 @@ func TestCreatePublishFetchVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	priv, _ := pkgsign.LoadPrivateKey(keyPrefix + ".key")
-	e := trackertest.StartConfig(t, func() *config.Config {
-		c := trackertest.Config(t, priv)
+	key := testbed.Key{Priv: priv, Pub: priv.Public().String()}
+	e := testbed.StartTrackerConfig(t, func() *config.Config {
+		c := testbed.TrackerConfig(t, key)
 		c.PublicURL = "http://tracker.example:6969"
 		return c
-	}(), priv)
+	}(), key)
 	cfgFile := filepath.Join(dir, "tracker.json")
 	b, _ := json.Marshal(e.Cfg)
 	if err := os.WriteFile(cfgFile, b, 0o600); err != nil {
@@ -67,7 +68,7 @@ func TestCreatePublishFetchVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create: %v\n%s", err, out)
 	}
-	if out, err := run(t, "publish", tf, "--repository", e.Base, "--token", trackertest.Token); err != nil || !strings.Contains(out, "published PS100012 version 1.2.3") {
+	if out, err := run(t, "publish", tf, "--repository", e.Base, "--token", testbed.Token); err != nil || !strings.Contains(out, "published PS100012 version 1.2.3") {
 		t.Fatalf("publish: %v\n%s", err, out)
 	}
 
@@ -112,7 +113,7 @@ func TestCreatePublishFetchVerify(t *testing.T) {
 	if _, err := pkgsign.Verify(resigned, []pkgsign.PublicKey{pub}); !errors.Is(err, pkgsign.ErrUnknownSigner) {
 		t.Errorf("re-signed: %v, want ErrUnknownSigner", err)
 	}
-	if out, err := run(t, "publish", tf2, "--repository", e.Base, "--token", trackertest.Token); err == nil || !strings.Contains(out+err.Error(), "not trusted") {
+	if out, err := run(t, "publish", tf2, "--repository", e.Base, "--token", testbed.Token); err == nil || !strings.Contains(out+err.Error(), "not trusted") {
 		t.Errorf("publish of a foreign-signed torrent: %v %s", err, out)
 	}
 }

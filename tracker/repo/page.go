@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/tracker/store"
 	"github.com/smstorrent/smstorrent/tracker/swarm"
 )
@@ -19,11 +20,14 @@ var styleCSS []byte
 //go:embed assets/page.html
 var pageHTML string
 
-var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"bytes": HumanBytes,
+// pageFuncs are the page template's functions.
+var pageFuncs = template.FuncMap{
+	"bytes": units.Bytes,
 	"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"short": shortKey,
-}).Parse(pageHTML))
+}
+
+var tmpl = template.Must(template.New("page").Funcs(pageFuncs).Parse(pageHTML))
 
 // siteCell is the health of one version in one site.
 type siteCell struct {
@@ -168,20 +172,6 @@ func (h *Handler) style(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "max-age=300")
 	_, _ = w.Write(styleCSS)
-}
-
-// HumanBytes formats a byte count with binary units.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func shortKey(k string) string {

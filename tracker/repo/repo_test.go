@@ -1,12 +1,14 @@
 package repo
 
 import (
+	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/units/unitstest"
 	"github.com/smstorrent/smstorrent/tracker/store"
 	"github.com/smstorrent/smstorrent/tracker/swarm"
 )
@@ -64,7 +66,7 @@ func TestPageEscapesAndShowsHealth(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(body, "2&lt;b&gt;") || strings.Contains(body, "2<b>") {
 		t.Errorf("version not escaped or page missing: %d", rec.Code)
 	}
-	for _, want := range []string{"Stalled: no seeder", "site berlin", "site paris", "3.0 MiB", `href="/api/v1/packages/PS1/torrent"`} {
+	for _, want := range []string{"Stalled: no seeder", "site berlin", "site paris", "3 MiB", `href="/api/v1/packages/PS1/torrent"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -99,10 +101,16 @@ func TestTokenCheck(t *testing.T) {
 	}
 }
 
-func TestHumanBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 3 << 20: "3.0 MiB", 5 << 40: "5.0 TiB"} {
-		if got := HumanBytes(n); got != want {
-			t.Errorf("HumanBytes(%d) = %q, want %q", n, got, want)
+// The page prints sizes like every other program (package units).
+func TestPageBytes(t *testing.T) {
+	for _, c := range unitstest.Formats {
+		var b strings.Builder
+		x := template.Must(template.New("x").Funcs(pageFuncs).Parse(`{{bytes .}}`))
+		if err := x.Execute(&b, c.N); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != c.Bytes {
+			t.Errorf("bytes %d = %q, want %q", c.N, b.String(), c.Bytes)
 		}
 	}
 }

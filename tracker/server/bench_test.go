@@ -24,8 +24,8 @@ import (
 
 	"github.com/anacrolix/torrent/metainfo"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/tracker/cli"
-	"github.com/smstorrent/smstorrent/tracker/internal/trackertest"
 )
 
 const opentrackerBin = "/usr/bin/opentracker"
@@ -53,12 +53,12 @@ func benchSetup(b *testing.B) (ours, ot benchTarget, hashes []metainfo.Hash) {
 	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/smstorrent/smstorrent/tracker/cmd/smstorrent-tracker").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
-	key := trackertest.NewKey(b)
+	key := testbed.NewKey(b)
 	port := freePortB(b)
 	cfg := map[string]any{
 		"listen": "127.0.0.1:" + strconv.Itoa(port), "udp_listen": "127.0.0.1:" + strconv.Itoa(port),
-		"data_dir": filepath.Join(dir, "data"), "admin_token": trackertest.Token,
-		"trusted_keys": []string{key.Public().String()}, "allow_networks": []string{"127.0.0.0/8"},
+		"data_dir": filepath.Join(dir, "data"), "admin_token": testbed.Token,
+		"trusted_keys": []string{key.Pub}, "allow_networks": []string{"127.0.0.0/8"},
 	}
 	cb, _ := json.Marshal(cfg)
 	cfgFile := filepath.Join(dir, "tracker.json")
@@ -68,7 +68,7 @@ func benchSetup(b *testing.B) (ours, ot benchTarget, hashes []metainfo.Hash) {
 	startProcess(b, bin, "serve", "--config", cfgFile)
 	ours = benchTarget{"smstorrent-tracker", "127.0.0.1:" + strconv.Itoa(port), "127.0.0.1:" + strconv.Itoa(port)}
 	base := "http://" + ours.httpAddr
-	trackertest.WaitFor(b, "smstorrent-tracker", 60*time.Second, func() bool {
+	testbed.WaitFor(b, "smstorrent-tracker", 60*time.Second, func() bool {
 		resp, err := http.Get(base + "/api/v1/packages")
 		if err == nil {
 			resp.Body.Close()
@@ -77,8 +77,8 @@ func benchSetup(b *testing.B) (ours, ot benchTarget, hashes []metainfo.Hash) {
 	})
 	var wl strings.Builder
 	for i := range 8 {
-		p := trackertest.MakePackage(b, key, fmt.Sprintf("BENCH%02d", i), "1", 16<<10, base+"/announce")
-		if _, err := cli.Publish(context.Background(), http.DefaultClient, base, trackertest.Token, p.Torrent); err != nil {
+		p := testbed.RandomPackage(b, key, fmt.Sprintf("BENCH%02d", i), "1", 16<<10, base+"/announce")
+		if _, err := cli.Publish(context.Background(), http.DefaultClient, base, testbed.Token, p.Torrent); err != nil {
 			b.Fatal(err)
 		}
 		hashes = append(hashes, p.Hash)
@@ -101,7 +101,7 @@ func benchSetup(b *testing.B) (ours, ot benchTarget, hashes []metainfo.Hash) {
 	for _, tg := range []benchTarget{ours, ot} {
 		// opentracker loads its whitelist in the background: wait for every hash.
 		for _, h := range hashes {
-			trackertest.WaitFor(b, tg.name+" answering announces", 60*time.Second, func() bool {
+			testbed.WaitFor(b, tg.name+" answering announces", 60*time.Second, func() bool {
 				body, err := httpAnnounce(&net.Dialer{}, tg.httpAddr, h, 1, 1)
 				return err == nil && bytes.Contains(body, []byte("5:peers"))
 			})

@@ -7,16 +7,16 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/tracker/announce"
 	"github.com/smstorrent/smstorrent/tracker/config"
-	"github.com/smstorrent/smstorrent/tracker/internal/trackertest"
 )
 
 // BenchmarkUDPHandleInProcess measures the tracker's own cost per UDP
 // announce (parsing, policy, peer selection, encoding) without sockets.
 func BenchmarkUDPHandleInProcess(b *testing.B) {
-	e := trackertest.Start(b, func(c *config.Config) { c.Sites = nil; c.SetDefaults() })
-	p := trackertest.MakePackage(b, e.Key, "BENCH", "1", 16<<10, e.Announce)
+	e := testbed.StartSiteTracker(b, func(c *config.Config) { c.Sites = nil; c.SetDefaults() })
+	p := testbed.RandomPackage(b, e.Key, "BENCH", "1", 16<<10, e.Announce)
 	e.Publish(p)
 	s := &announce.UDPServer{Backend: e.Server.Tracker}
 	from := netip.MustParseAddrPort("127.0.0.1:5000")

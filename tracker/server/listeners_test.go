@@ -9,40 +9,40 @@ import (
 
 	"github.com/anacrolix/torrent/bencode"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/tracker/config"
-	"github.com/smstorrent/smstorrent/tracker/internal/trackertest"
 )
 
 func TestSeparateRepositoryListener(t *testing.T) {
-	e := trackertest.Start(t, func(c *config.Config) { c.RepositoryListen = "127.0.0.1:0" })
+	e := testbed.StartSiteTracker(t, func(c *config.Config) { c.RepositoryListen = "127.0.0.1:0" })
 	if e.Server.RepositoryAddr() == e.Server.HTTPAddr() {
 		t.Fatal("repository shares the tracker's port")
 	}
-	p := trackertest.MakePackage(t, e.Key, "PS600001", "1.0", 16<<10, e.Announce)
+	p := testbed.RandomPackage(t, e.Key, "PS600001", "1.0", 16<<10, e.Announce)
 	e.Publish(p) // to e.Base, the repository port
-	if r := rawAnnounce(t, e, trackertest.SiteAIP1, p.Hash, "a1", 7001, ""); r.Failure != "" {
+	if r := rawAnnounce(t, e, testbed.SiteAIP1, p.Hash, "a1", 7001, ""); r.Failure != "" {
 		t.Errorf("announce on the tracker port: %s", r.Failure)
 	}
-	if status, _ := trackertest.Get(t, http.DefaultClient, "http://"+e.Server.HTTPAddr()+"/api/v1/packages"); status != 404 {
+	if status, _ := testbed.Get(t, http.DefaultClient, "http://"+e.Server.HTTPAddr()+"/api/v1/packages"); status != 404 {
 		t.Errorf("repository API on the tracker port: %d, want 404", status)
 	}
-	if status, _ := trackertest.Get(t, http.DefaultClient, "http://"+e.Server.RepositoryAddr()+"/announce"); status != 404 {
+	if status, _ := testbed.Get(t, http.DefaultClient, "http://"+e.Server.RepositoryAddr()+"/announce"); status != 404 {
 		t.Errorf("announce on the repository port: %d, want 404", status)
 	}
 }
 
 func TestIPv6Peers(t *testing.T) {
-	e := trackertest.Start(t, func(c *config.Config) {
+	e := testbed.StartSiteTracker(t, func(c *config.Config) {
 		c.Listen, c.UDPListen = "[::1]:0", ""
 		c.AllowNetworks = append(c.AllowNetworks, "::1/128")
 		c.Sites = append(c.Sites, config.Site{Name: "v6", Networks: []string{"::1/128"}})
 	})
 	// Publish through the same (IPv6) listener.
-	p := trackertest.MakePackage(t, e.Key, "PS600002", "1.0", 16<<10, e.Announce)
+	p := testbed.RandomPackage(t, e.Key, "PS600002", "1.0", 16<<10, e.Announce)
 	e.Publish(p)
 	announce := func(peer string, port int, compact string) map[string]any {
-		q := url.Values{"info_hash": {string(p.Hash[:])}, "peer_id": {trackertest.PeerID(peer)}, "port": {strconv.Itoa(port)}, "compact": {compact}}
-		status, body := trackertest.Get(t, http.DefaultClient, e.Announce+"?"+q.Encode())
+		q := url.Values{"info_hash": {string(p.Hash[:])}, "peer_id": {testbed.PeerID(peer)}, "port": {strconv.Itoa(port)}, "compact": {compact}}
+		status, body := testbed.Get(t, http.DefaultClient, e.Announce+"?"+q.Encode())
 		var m map[string]any
 		if err := bencode.Unmarshal(body, &m); err != nil || status != 200 {
 			t.Fatalf("%d %q: %v", status, body, err)

@@ -14,12 +14,12 @@ import (
 	"github.com/anacrolix/torrent/bencode"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/tracker/config"
-	"github.com/smstorrent/smstorrent/tracker/internal/trackertest"
 	"github.com/smstorrent/smstorrent/tracker/repo"
 )
 
-func post(t *testing.T, e *trackertest.Env, token string, body []byte) (int, string) {
+func post(t *testing.T, e *testbed.Tracker, token string, body []byte) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", e.Base+repo.PathPackages, bytes.NewReader(body))
 	if token != "" {
@@ -35,16 +35,16 @@ func post(t *testing.T, e *trackertest.Env, token string, body []byte) (int, str
 }
 
 func TestPublishVersionsAndAPI(t *testing.T) {
-	e := trackertest.Start(t, nil)
-	p1 := trackertest.MakePackage(t, e.Key, "PS200001", "1.0", 40<<10, e.Announce)
-	p2 := trackertest.MakePackage(t, e.Key, "PS200001", "2.0", 50<<10, e.Announce)
-	if code, body := post(t, e, trackertest.Token, p1.Torrent); code != 201 {
+	e := testbed.StartSiteTracker(t, nil)
+	p1 := testbed.RandomPackage(t, e.Key, "PS200001", "1.0", 40<<10, e.Announce)
+	p2 := testbed.RandomPackage(t, e.Key, "PS200001", "2.0", 50<<10, e.Announce)
+	if code, body := post(t, e, testbed.Token, p1.Torrent); code != 201 {
 		t.Fatalf("publish 1.0: %d %s", code, body)
 	}
-	if code, body := post(t, e, trackertest.Token, p1.Torrent); code != 200 || !strings.Contains(body, "unchanged") {
+	if code, body := post(t, e, testbed.Token, p1.Torrent); code != 200 || !strings.Contains(body, "unchanged") {
 		t.Errorf("publish 1.0 again: %d %s", code, body)
 	}
-	code, body := post(t, e, trackertest.Token, p2.Torrent)
+	code, body := post(t, e, testbed.Token, p2.Torrent)
 	if code != 201 || !strings.Contains(body, `"replaced": "1.0"`) {
 		t.Fatalf("publish 2.0: %d %s", code, body)
 	}
@@ -52,32 +52,32 @@ func TestPublishVersionsAndAPI(t *testing.T) {
 	for _, h := range []string{string(p1.Hash[:]), string(p2.Hash[:])} {
 		var ih [20]byte
 		copy(ih[:], h)
-		if r := rawAnnounce(t, e, trackertest.SiteAIP1, ih, "a1", 7001, ""); r.Failure != "" {
+		if r := rawAnnounce(t, e, testbed.SiteAIP1, ih, "a1", 7001, ""); r.Failure != "" {
 			t.Errorf("announce: %s", r.Failure)
 		}
 	}
 	var list []repo.Entry
 	getJSON(t, e.Base+"/api/v1/packages", &list)
-	if len(list) != 1 || list[0].Version != "2.0" || list[0].InfoHash != trackertest.HexHash(p2.Hash) ||
+	if len(list) != 1 || list[0].Version != "2.0" || list[0].InfoHash != testbed.HexHash(p2.Hash) ||
 		list[0].Files != 2 || list[0].Size != 50<<10 || len(list[0].Previous) != 1 || !strings.HasPrefix(list[0].Signer, "ed25519:") {
 		t.Errorf("catalogue %+v", list)
 	}
 	var d repo.Details
 	getJSON(t, e.Base+"/api/v1/packages/PS200001", &d)
-	if d.Current.Version.Version != "2.0" || len(d.Previous) != 1 || d.Current.Total.Leechers != 1 || d.Current.Sites[trackertest.SiteA].Leechers != 1 ||
+	if d.Current.Version.Version != "2.0" || len(d.Previous) != 1 || d.Current.Total.Leechers != 1 || d.Current.Sites[testbed.SiteA].Leechers != 1 ||
 		len(d.Current.FileList) != 2 {
 		t.Errorf("details %+v", d)
 	}
 	// The current torrent, and a previous one by version; both verify.
-	for u, want := range map[string]*trackertest.Package{
+	for u, want := range map[string]*testbed.Package{
 		"/api/v1/packages/PS200001/torrent":             p2,
 		"/api/v1/packages/PS200001/torrent?version=1.0": p1,
 	} {
-		status, b := trackertest.Get(t, http.DefaultClient, e.Base+u)
+		status, b := testbed.Get(t, http.DefaultClient, e.Base+u)
 		if status != 200 || !bytes.Equal(b, want.Torrent) {
 			t.Errorf("%s: %d, %d bytes", u, status, len(b))
 		}
-		if _, err := pkgsign.Verify(b, []pkgsign.PublicKey{e.Key.Public()}); err != nil {
+		if _, err := pkgsign.Verify(b, []pkgsign.PublicKey{e.Key.Priv.Public()}); err != nil {
 			t.Errorf("%s: %v", u, err)
 		}
 	}
@@ -88,7 +88,7 @@ func TestPublishVersionsAndAPI(t *testing.T) {
 		"/api/v1/packages/CON":                          400,
 		"/api/v1/nothing":                               404,
 	} {
-		if status, b := trackertest.Get(t, http.DefaultClient, e.Base+u); status != want {
+		if status, b := testbed.Get(t, http.DefaultClient, e.Base+u); status != want {
 			t.Errorf("%s: %d %s, want %d", u, status, b, want)
 		}
 	}
@@ -96,7 +96,7 @@ func TestPublishVersionsAndAPI(t *testing.T) {
 
 func getJSON(t *testing.T, u string, v any) {
 	t.Helper()
-	status, b := trackertest.Get(t, http.DefaultClient, u)
+	status, b := testbed.Get(t, http.DefaultClient, u)
 	if status != 200 {
 		t.Fatalf("GET %s: %d %s", u, status, b)
 	}
@@ -106,10 +106,10 @@ func getJSON(t *testing.T, u string, v any) {
 }
 
 func TestInvalidUploadsRefused(t *testing.T) {
-	e := trackertest.Start(t, nil)
-	good := trackertest.MakePackage(t, e.Key, "PS300001", "1.0", 20<<10, e.Announce)
-	other := trackertest.NewKey(t)
-	foreign := trackertest.MakePackage(t, other, "PS300002", "1.0", 20<<10, e.Announce)
+	e := testbed.StartSiteTracker(t, nil)
+	good := testbed.RandomPackage(t, e.Key, "PS300001", "1.0", 20<<10, e.Announce)
+	other := testbed.NewKey(t)
+	foreign := testbed.RandomPackage(t, other, "PS300002", "1.0", 20<<10, e.Announce)
 
 	tampered := bytes.Clone(good.Torrent)
 	i := bytes.Index(tampered, []byte("setup.msi"))
@@ -128,14 +128,14 @@ func TestInvalidUploadsRefused(t *testing.T) {
 	}{
 		{"no token", "", good.Torrent, 401, "admin token"},
 		{"wrong token", "wrong-token-0000000000", good.Torrent, 401, "admin token"},
-		{"empty", trackertest.Token, nil, 400, "empty file"},
-		{"garbage", trackertest.Token, []byte("this is not bencode"), 400, "malformed"},
-		{"deep nesting", trackertest.Token, bytes.Repeat([]byte("l"), 100000), 400, "malformed"},
-		{"no info", trackertest.Token, []byte("d8:announce3:abce"), 400, "no info"},
-		{"unsigned", trackertest.Token, unsigned, 400, "not signed"},
-		{"tampered", trackertest.Token, tampered, 403, "does not match"},
-		{"unknown signer", trackertest.Token, foreign.Torrent, 403, "not trusted"},
-		{"too large", trackertest.Token, bytes.Repeat([]byte("x"), pkgsign.MaxTorrentSize+1), 413, "at most"},
+		{"empty", testbed.Token, nil, 400, "empty file"},
+		{"garbage", testbed.Token, []byte("this is not bencode"), 400, "malformed"},
+		{"deep nesting", testbed.Token, bytes.Repeat([]byte("l"), 100000), 400, "malformed"},
+		{"no info", testbed.Token, []byte("d8:announce3:abce"), 400, "no info"},
+		{"unsigned", testbed.Token, unsigned, 400, "not signed"},
+		{"tampered", testbed.Token, tampered, 403, "does not match"},
+		{"unknown signer", testbed.Token, foreign.Torrent, 403, "not trusted"},
+		{"too large", testbed.Token, bytes.Repeat([]byte("x"), pkgsign.MaxTorrentSize+1), 413, "at most"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, body := post(t, e, c.token, c.body)
@@ -156,8 +156,8 @@ func TestInvalidUploadsRefused(t *testing.T) {
 }
 
 func TestPublishingDisabledWithoutToken(t *testing.T) {
-	e := trackertest.Start(t, func(c *config.Config) { c.AdminToken = "" })
-	p := trackertest.MakePackage(t, e.Key, "PS300003", "1.0", 20<<10, e.Announce)
+	e := testbed.StartSiteTracker(t, func(c *config.Config) { c.AdminToken = "" })
+	p := testbed.RandomPackage(t, e.Key, "PS300003", "1.0", 20<<10, e.Announce)
 	if code, body := post(t, e, "anything", p.Torrent); code != 403 || !strings.Contains(body, "disabled") {
 		t.Errorf("%d %s", code, body)
 	}
@@ -166,11 +166,11 @@ func TestPublishingDisabledWithoutToken(t *testing.T) {
 // TestBadAnnounceInput sends hostile requests over a real socket; every one
 // gets a clear bencoded failure and the server keeps serving.
 func TestBadAnnounceInput(t *testing.T) {
-	e := trackertest.Start(t, nil)
-	p := trackertest.MakePackage(t, e.Key, "PS300004", "1.0", 20<<10, e.Announce)
+	e := testbed.StartSiteTracker(t, nil)
+	p := testbed.RandomPackage(t, e.Key, "PS300004", "1.0", 20<<10, e.Announce)
 	e.Publish(p)
 	ih := url.QueryEscape(string(p.Hash[:]))
-	pid := url.QueryEscape(trackertest.PeerID("x"))
+	pid := url.QueryEscape(testbed.PeerID("x"))
 	for _, c := range []struct{ query, want string }{
 		{"", "info_hash is missing"},
 		{"info_hash=abc&peer_id=" + pid + "&port=1", "info_hash must be 20 bytes, got 3"},
@@ -181,19 +181,19 @@ func TestBadAnnounceInput(t *testing.T) {
 		{"info_hash=" + ih + "&peer_id=" + pid + "&port=1&pad=" + strings.Repeat("x", 5000), "limit is 4096"},
 		{strings.Repeat("a&", 150), "more than 100"},
 	} {
-		status, body := trackertest.Get(t, http.DefaultClient, e.Announce+"?"+c.query)
+		status, body := testbed.Get(t, http.DefaultClient, e.Announce+"?"+c.query)
 		var r announceResp
 		if err := bencode.Unmarshal(body, &r); err != nil || status != 200 || !strings.Contains(r.Failure, c.want) {
 			t.Errorf("%.60q: %d %q, want failure %q", c.query, status, body, c.want)
 		}
 	}
 	// Scrape refusals.
-	status, body := trackertest.Get(t, http.DefaultClient, strings.Replace(e.Announce, "announce", "scrape", 1))
+	status, body := testbed.Get(t, http.DefaultClient, strings.Replace(e.Announce, "announce", "scrape", 1))
 	if status != 200 || !strings.Contains(string(body), "at least one info_hash") {
 		t.Errorf("empty scrape: %d %q", status, body)
 	}
 	// An oversized request line is cut off by the HTTP server.
-	status, _ = trackertest.Get(t, http.DefaultClient, e.Announce+"?x="+strings.Repeat("y", 64<<10))
+	status, _ = testbed.Get(t, http.DefaultClient, e.Announce+"?x="+strings.Repeat("y", 64<<10))
 	if status != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("64 KiB request line: %d, want 431", status)
 	}
@@ -220,7 +220,7 @@ func TestBadAnnounceInput(t *testing.T) {
 	uc.Close()
 	// Still alive and correct (a leecher with site gateways is asked back
 	// at the minimum interval).
-	if r := rawAnnounce(t, e, trackertest.SiteAIP1, p.Hash, "alive", 7001, ""); r.Failure != "" || r.Interval != 1 {
+	if r := rawAnnounce(t, e, testbed.SiteAIP1, p.Hash, "alive", 7001, ""); r.Failure != "" || r.Interval != 1 {
 		t.Errorf("after bad input: %+v", r)
 	}
 }
@@ -228,24 +228,24 @@ func TestBadAnnounceInput(t *testing.T) {
 // TestStateSurvivesRestart: the catalogue and the counters are kept; peer
 // lists are rebuilt from announces.
 func TestStateSurvivesRestart(t *testing.T) {
-	key := trackertest.NewKey(t)
-	cfg := trackertest.Config(t, key)
-	e := trackertest.StartConfig(t, cfg, key)
-	p := trackertest.MakePackage(t, key, "PS400001", "1.0", 20<<10, e.Announce)
+	key := testbed.NewKey(t)
+	cfg := testbed.TrackerConfig(t, key)
+	e := testbed.StartTrackerConfig(t, cfg, key)
+	p := testbed.RandomPackage(t, key, "PS400001", "1.0", 20<<10, e.Announce)
 	e.Publish(p)
-	rawAnnounce(t, e, trackertest.SiteAIP1, p.Hash, "a1", 7001, "event=started&downloaded=0")
-	rawAnnounce(t, e, trackertest.SiteAIP1, p.Hash, "a1", 7001, "event=completed&left=0&downloaded=20480")
+	rawAnnounce(t, e, testbed.SiteAIP1, p.Hash, "a1", 7001, "event=started&downloaded=0")
+	rawAnnounce(t, e, testbed.SiteAIP1, p.Hash, "a1", 7001, "event=completed&left=0&downloaded=20480")
 	if err := e.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Listen, cfg.UDPListen = "127.0.0.1:0", "127.0.0.1:0"
-	e2 := trackertest.StartConfig(t, cfg, key)
-	if r := rawAnnounce(t, e2, trackertest.SiteAIP2, p.Hash, "a2", 7002, ""); r.Failure != "" {
+	e2 := testbed.StartTrackerConfig(t, cfg, key)
+	if r := rawAnnounce(t, e2, testbed.SiteAIP2, p.Hash, "a2", 7002, ""); r.Failure != "" {
 		t.Fatalf("published package forgotten: %s", r.Failure)
 	}
 	var d repo.Details
 	getJSON(t, e2.Base+"/api/v1/packages/PS400001", &d)
-	a := d.Current.Sites[trackertest.SiteA]
+	a := d.Current.Sites[testbed.SiteA]
 	if a.Completed != 1 || a.Downloaded != 20480 || a.Leechers != 1 || a.Seeders != 0 {
 		t.Errorf("after restart site A: %+v (want completed 1, 20480 bytes, only a2 announced since)", a)
 	}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smstorrent/smstorrent/tracker/internal/trackertest"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 const transmissionBin = "/usr/bin/transmission-daemon"
@@ -77,8 +77,8 @@ func TestTransmissionDownloadsThroughTracker(t *testing.T) {
 	if _, err := os.Stat(transmissionBin); err != nil {
 		t.Skipf("%s is not installed (Debian package transmission-daemon): %v", transmissionBin, err)
 	}
-	e := trackertest.Start(t, nil)
-	p := trackertest.MakePackage(t, e.Key, "PS500001", "1.0", 3<<20, e.Announce)
+	e := testbed.StartSiteTracker(t, nil)
+	p := testbed.RandomPackage(t, e.Key, "PS500001", "1.0", 3<<20, e.Announce)
 	e.Publish(p)
 
 	const tip = "127.0.1.50" // transmission's address: site A
@@ -123,7 +123,7 @@ func TestTransmissionDownloadsThroughTracker(t *testing.T) {
 	})
 
 	tr := &transmission{url: "http://127.0.0.1:" + strconv.Itoa(rpcPort) + "/transmission/rpc"}
-	trackertest.WaitFor(t, "transmission RPC", 60*time.Second, func() bool {
+	testbed.WaitFor(t, "transmission RPC", 60*time.Second, func() bool {
 		return tr.call("session-get", map[string]any{}, nil) == nil
 	})
 	err = tr.call("torrent-add", map[string]any{"metainfo": base64.StdEncoding.EncodeToString(p.Torrent), "download-dir": dlDir}, nil)
@@ -132,11 +132,11 @@ func TestTransmissionDownloadsThroughTracker(t *testing.T) {
 	}
 	// Wait until transmission is in the swarm, then start the origin: its
 	// first announce hands it transmission's address.
-	trackertest.WaitFor(t, "transmission's announce", 90*time.Second, func() bool {
+	testbed.WaitFor(t, "transmission's announce", 90*time.Second, func() bool {
 		st := e.Server.Registry.Stats(p.Hash)
-		return st[trackertest.SiteA].Leechers+st[trackertest.SiteHQ].Leechers > 0
+		return st[testbed.SiteA].Leechers+st[testbed.SiteHQ].Leechers > 0
 	})
-	seeder := trackertest.NewClient(t, trackertest.OriginIP, p.Dir, true)
+	seeder := testbed.NewClient(t, testbed.OriginIP, p.DataDir, true)
 	mi := *p.Meta
 	st, err := seeder.AddTorrent(&mi)
 	if err != nil {
@@ -176,7 +176,7 @@ func TestTransmissionDownloadsThroughTracker(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // polling interval
 	}
 	got, err := os.ReadFile(filepath.Join(dlDir, p.ID, "sub", "data.cab"))
-	want, _ := os.ReadFile(filepath.Join(p.Dir, p.ID, "sub", "data.cab"))
+	want, _ := os.ReadFile(filepath.Join(p.DataDir, p.ID, "sub", "data.cab"))
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("downloaded file differs: %v", err)
 	}

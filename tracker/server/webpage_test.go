@@ -13,30 +13,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smstorrent/smstorrent/tracker/internal/trackertest"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // seedDemo publishes a few packages and fills their swarms with announces
 // from several sites, for the web page.
-func seedDemo(t *testing.T, e *trackertest.Env) {
-	office1 := trackertest.MakePackage(t, e.Key, "PS100012", "16.0.1", 300<<10, e.Announce)
-	office2 := trackertest.MakePackage(t, e.Key, "PS100012", "16.0.2", 320<<10, e.Announce)
-	patch := trackertest.MakePackage(t, e.Key, "KB5031356", "2023-10", 120<<10, e.Announce)
-	driver := trackertest.MakePackage(t, e.Key, "DRV-HP-G9", "1.4", 64<<10, e.Announce)
-	zip := trackertest.MakePackage(t, e.Key, "7ZIP-2301", "23.01", 90<<10, e.Announce)
-	chrome := trackertest.MakePackage(t, e.Key, "CHROME-ENT", "119.0.6045", 200<<10, e.Announce)
-	for _, p := range []*trackertest.Package{office1, office2, patch, driver, zip, chrome} {
+func seedDemo(t *testing.T, e *testbed.Tracker) {
+	office1 := testbed.RandomPackage(t, e.Key, "PS100012", "16.0.1", 300<<10, e.Announce)
+	office2 := testbed.RandomPackage(t, e.Key, "PS100012", "16.0.2", 320<<10, e.Announce)
+	patch := testbed.RandomPackage(t, e.Key, "KB5031356", "2023-10", 120<<10, e.Announce)
+	driver := testbed.RandomPackage(t, e.Key, "DRV-HP-G9", "1.4", 64<<10, e.Announce)
+	zip := testbed.RandomPackage(t, e.Key, "7ZIP-2301", "23.01", 90<<10, e.Announce)
+	chrome := testbed.RandomPackage(t, e.Key, "CHROME-ENT", "119.0.6045", 200<<10, e.Announce)
+	for _, p := range []*testbed.Package{office1, office2, patch, driver, zip, chrome} {
 		e.Publish(p)
 	}
-	rawAnnounce(t, e, trackertest.OriginIP, zip.Hash, "origin9", 6881, "left=0")
+	rawAnnounce(t, e, testbed.OriginIP, zip.Hash, "origin9", 6881, "left=0")
 	for i := range 5 {
 		rawAnnounce(t, e, fmt.Sprintf("127.0.1.%d", 10+i), zip.Hash, fmt.Sprint("a", i), 6881, "event=completed&left=0")
 		rawAnnounce(t, e, fmt.Sprintf("127.0.2.%d", 10+i), zip.Hash, fmt.Sprint("b", i), 6881, "event=completed&left=0")
 		rawAnnounce(t, e, fmt.Sprintf("127.0.2.%d", 10+i), chrome.Hash, fmt.Sprint("b", i), 6881, "left=0")
 	}
 	// Origin seeds everything; branch A is well along; branch B has leechers only.
-	for i, p := range []*trackertest.Package{office2, patch} {
-		rawAnnounce(t, e, trackertest.OriginIP, p.Hash, fmt.Sprint("origin", i), 6881, "left=0")
+	for i, p := range []*testbed.Package{office2, patch} {
+		rawAnnounce(t, e, testbed.OriginIP, p.Hash, fmt.Sprint("origin", i), 6881, "left=0")
 	}
 	for i := range 6 {
 		ip := fmt.Sprintf("127.0.1.%d", 10+i)
@@ -70,7 +70,7 @@ func TestWebPageInChromium(t *testing.T) {
 	if chromium == "" {
 		t.Skip("chromium is not installed (Debian package chromium)")
 	}
-	e := trackertest.Start(t, nil)
+	e := testbed.StartSiteTracker(t, nil)
 	seedDemo(t, e)
 
 	// The page's own headers and content, without a browser.
@@ -100,7 +100,7 @@ func TestWebPageInChromium(t *testing.T) {
 	}
 	dom := string(runChromium("--dump-dom", e.Base+"/"))
 	for _, want := range []string{"SMSTorrent repository", "PS100012", "16.0.2", "previous:", "16.0.1", "KB5031356", "DRV-HP-G9",
-		trackertest.SiteA, trackertest.SiteB, "Seeded", "Stalled: no seeder", "/api/v1/packages/PS100012/torrent"} {
+		testbed.SiteA, testbed.SiteB, "Seeded", "Stalled: no seeder", "/api/v1/packages/PS100012/torrent"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered page lacks %q", want)
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -41,7 +42,7 @@ func Jobs(now time.Time) []api.Job {
 			Downloaded: 530 * mb, DownloadedSite: 490 * mb, DownloadedServer: 40 * mb, ETASeconds: -1,
 			Added: now.Add(-50 * time.Minute)},
 		{ID: "PS100050", Version: "AutoCAD LT 2025", State: api.StateError, Priority: api.Normal,
-			Error:      "disk full: the cache folder needs 6.2 GB more. Free space on D: or lower the cache cap, then click Retry",
+			Error:      "disk full: the cache folder needs 6.2 GiB more. Free space on D: or lower the cache cap, then click Retry",
 			BytesTotal: 7100 * mb, BytesDone: 920 * mb, Downloaded: 920 * mb, DownloadedSite: 800 * mb,
 			DownloadedServer: 120 * mb, ETASeconds: -1, Added: now.Add(-5 * time.Hour)},
 		{ID: "PS100001", Version: "7-Zip 24.08", State: api.StateTransferred, Priority: api.Normal,
@@ -73,8 +74,8 @@ func Status(now time.Time, access api.Access) api.Status {
 		Repository: api.Reachability{URL: "https://sccm-repo.hq.example.com", Reachable: true,
 			Checked: now.Add(-40 * time.Second)},
 		Bandwidth: api.Bandwidth{LimitDown: 20 * mb, LimitUp: 10 * mb, EffectiveDown: 6 * mb, EffectiveUp: 2 * mb,
-			Reason: "schedule", Detail: "Business hours (Mon–Fri 08:00–17:00): background transfers limited to 6 MB/s down, 2 MB/s up.",
-			Schedule: "Mon–Fri 08:00–17:00: 6 MB/s down, 2 MB/s up; otherwise the configured limits"},
+			Reason: "schedule", Detail: "Business hours (Mon–Fri 08:00–17:00): background transfers limited to 6 MiB/s down, 2 MiB/s up.",
+			Schedule: "Mon–Fri 08:00–17:00: 6 MiB/s down, 2 MiB/s up; otherwise the configured limits"},
 		DownRate: 4600 << 10, UpRate: 2410 << 10,
 		Jobs: map[api.State]int{api.StateTransferring: 1, api.StateConnecting: 1, api.StateQueued: 1,
 			api.StateSuspended: 1, api.StateTransientError: 1, api.StateError: 1, api.StateTransferred: 4},
@@ -366,14 +367,14 @@ func (b *Backend) Throttle(_ context.Context, r api.ThrottleRequest) (*api.Bandw
 	if r.Clear {
 		bw.Override, bw.OverrideUntil = false, time.Time{}
 		bw.EffectiveDown, bw.EffectiveUp, bw.Reason = 6*mb, 2*mb, "schedule"
-		bw.Detail = "Business hours (Mon–Fri 08:00–17:00): background transfers limited to 6 MB/s down, 2 MB/s up."
+		bw.Detail = "Business hours (Mon–Fri 08:00–17:00): background transfers limited to 6 MiB/s down, 2 MiB/s up."
 	} else {
 		bw.Override, bw.EffectiveDown, bw.EffectiveUp, bw.Reason = true, r.Down, r.Up, "override"
 		bw.OverrideUntil = time.Time{}
 		if r.ForSeconds > 0 {
 			bw.OverrideUntil = time.Now().Add(time.Duration(r.ForSeconds) * time.Second)
 		}
-		bw.Detail = fmt.Sprintf("The helpdesk set %d KB/s down, %d KB/s up (0 = unlimited).", r.Down>>10, r.Up>>10)
+		bw.Detail = fmt.Sprintf("The helpdesk set %s down, %s up.", units.Limit(r.Down), units.Limit(r.Up))
 	}
 	b.publish(api.Event{Type: api.EventStatus, Time: time.Now(), Status: b.statusCopy()})
 	out := *bw

@@ -6,39 +6,8 @@ import (
 	"time"
 )
 
-// Bytes formats a size the way Windows Explorer does (1024-based, one decimal
-// below 100): "0 B", "512 KB", "1.4 GB".
-func Bytes(n int64) string {
-	if n < 1024 {
-		return fmt.Sprintf("%d B", max(n, 0))
-	}
-	units := []string{"KB", "MB", "GB", "TB", "PB"}
-	v := float64(n) / 1024
-	u := 0
-	for v >= 1024 && u < len(units)-1 {
-		v /= 1024
-		u++
-	}
-	if v < 100 {
-		s := fmt.Sprintf("%.1f", v)
-		if len(s) > 2 && s[len(s)-2:] == ".0" {
-			s = s[:len(s)-2]
-		}
-		return s + " " + units[u]
-	}
-	return fmt.Sprintf("%.0f %s", v, units[u])
-}
-
-// Rate formats bytes per second: "0 B/s", "1.2 MB/s".
-func Rate(bps int64) string { return Bytes(bps) + "/s" }
-
-// Limit formats a configured limit where 0 means unlimited.
-func Limit(bps int64) string {
-	if bps <= 0 {
-		return "unlimited"
-	}
-	return Rate(bps)
-}
+// Sizes and rates are formatted by package units (IEC: "1.5 MiB", "2 MiB/s"),
+// the one convention of every SMSTorrent program.
 
 // Duration formats a span for people: "45 s", "12 min", "1 h 5 min", "3 days".
 func Duration(d time.Duration) string {

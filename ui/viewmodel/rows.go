@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -90,7 +91,7 @@ type JobRow struct {
 	State     api.State
 	StateText string
 	Progress  float64
-	// ProgressText is like "42% · 1.2 GB of 3 GB".
+	// ProgressText is like "42% · 1.2 GiB of 3 GiB".
 	ProgressText string
 	Rate         string
 	ETA          string
@@ -117,10 +118,10 @@ func NewJobRow(j api.Job, now time.Time) JobRow {
 		Peers:      fmt.Sprintf("%d in site · %d server", j.PeersSite, j.PeersServer),
 		ResumeText: "Resume",
 	}
-	r.ProgressText = fmt.Sprintf("%s · %s of %s", Percent(r.Progress), Bytes(j.BytesDone), Bytes(j.BytesTotal))
+	r.ProgressText = fmt.Sprintf("%s · %s of %s", Percent(r.Progress), units.Bytes(j.BytesDone), units.Bytes(j.BytesTotal))
 	switch j.State {
 	case api.StateTransferring, api.StateConnecting:
-		r.Rate = Rate(j.DownRate)
+		r.Rate = units.Rate(j.DownRate)
 		r.ETA = ETA(j.ETASeconds)
 	default:
 		r.Rate, r.ETA = "—", "—"
@@ -164,8 +165,8 @@ type SeedRow struct {
 // NewSeedRow describes a package in the cache at the moment now.
 func NewSeedRow(j api.Job, now time.Time) SeedRow {
 	r := SeedRow{
-		ID: j.ID, Title: Title(j), Size: Bytes(j.BytesTotal), Uploaded: Bytes(j.Uploaded),
-		UpRate: Rate(j.UpRate), LastUsed: Ago(j.LastUsed, now), Ratio: "—",
+		ID: j.ID, Title: Title(j), Size: units.Bytes(j.BytesTotal), Uploaded: units.Bytes(j.Uploaded),
+		UpRate: units.Rate(j.UpRate), LastUsed: Ago(j.LastUsed, now), Ratio: "—",
 	}
 	if j.BytesTotal > 0 {
 		r.Ratio = fmt.Sprintf("%.2f", float64(j.Uploaded)/float64(j.BytesTotal))
@@ -215,9 +216,9 @@ func NewBandwidthView(st *api.Status, now time.Time) BandwidthView {
 	}
 	b := st.Bandwidth
 	v := BandwidthView{
-		Down: Rate(st.DownRate), Up: Rate(st.UpRate),
-		Limits:    fmt.Sprintf("%s down · %s up", Limit(b.LimitDown), Limit(b.LimitUp)),
-		Effective: fmt.Sprintf("%s down · %s up", Limit(b.EffectiveDown), Limit(b.EffectiveUp)),
+		Down: units.Rate(st.DownRate), Up: units.Rate(st.UpRate),
+		Limits:    fmt.Sprintf("%s down · %s up", units.Limit(b.LimitDown), units.Limit(b.LimitUp)),
+		Effective: fmt.Sprintf("%s down · %s up", units.Limit(b.EffectiveDown), units.Limit(b.EffectiveUp)),
 		Detail:    b.Detail, Yielding: b.Yielding, Schedule: b.Schedule,
 	}
 	switch b.Reason {
@@ -259,9 +260,9 @@ type Preset struct {
 // Presets are the helpdesk's quick throttles, shared by tray and window.
 var Presets = []Preset{
 	{"Full speed for 1 hour", api.ThrottleRequest{ForSeconds: 3600}},
-	{"5 MB/s for 2 hours", api.ThrottleRequest{Down: 5 << 20, Up: 5 << 20, ForSeconds: 7200}},
-	{"1 MB/s for 2 hours", api.ThrottleRequest{Down: 1 << 20, Up: 1 << 20, ForSeconds: 7200}},
-	{"128 KB/s for 2 hours", api.ThrottleRequest{Down: 128 << 10, Up: 128 << 10, ForSeconds: 7200}},
+	{"5 MiB/s for 2 hours", api.ThrottleRequest{Down: 5 << 20, Up: 5 << 20, ForSeconds: 7200}},
+	{"1 MiB/s for 2 hours", api.ThrottleRequest{Down: 1 << 20, Up: 1 << 20, ForSeconds: 7200}},
+	{"128 KiB/s for 2 hours", api.ThrottleRequest{Down: 128 << 10, Up: 128 << 10, ForSeconds: 7200}},
 }
 
 // ClearPreset removes the helpdesk throttle.
@@ -299,9 +300,9 @@ func Diagnostics(s *Store, client string, now time.Time) string {
 	line("Data folder", st.DataDir)
 	line("Cache folder", st.CacheDir)
 	line("Log folder", st.LogDir)
-	cache := Bytes(st.CacheBytes)
+	cache := units.Bytes(st.CacheBytes)
 	if st.CacheLimit > 0 {
-		cache += " of " + Bytes(st.CacheLimit)
+		cache += " of " + units.Bytes(st.CacheLimit)
 	}
 	line("Cache", cache)
 	bw := NewBandwidthView(st, now)
@@ -318,7 +319,7 @@ func Diagnostics(s *Store, client string, now time.Time) string {
 	b.WriteString("\nJobs:\n")
 	for _, j := range s.Jobs() {
 		fmt.Fprintf(&b, "  %-24s %-13s %-10s %s of %s  site %d server %d",
-			Title(j), j.State, j.Priority, Bytes(j.BytesDone), Bytes(j.BytesTotal), j.PeersSite, j.PeersServer)
+			Title(j), j.State, j.Priority, units.Bytes(j.BytesDone), units.Bytes(j.BytesTotal), j.PeersSite, j.PeersServer)
 		if j.Error != "" {
 			fmt.Fprintf(&b, "  error: %s", j.Error)
 		}

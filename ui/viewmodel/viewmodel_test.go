@@ -6,22 +6,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/units/unitstest"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
 var now = time.Date(2026, 11, 20, 10, 30, 0, 0, time.UTC)
 
+// TestUnitForms runs the shared table of unit forms through the view
+// models' texts: the window and tray print sizes and rates exactly as ctl,
+// the configuration and the logs do.
+func TestUnitForms(t *testing.T) {
+	for _, c := range unitstest.Formats {
+		r := NewJobRow(api.Job{ID: "PS1", State: api.StateTransferring, BytesTotal: c.N, DownRate: c.N}, now)
+		if r.Rate != c.Rate || !strings.HasSuffix(r.ProgressText, " of "+c.Bytes) {
+			t.Errorf("%d bytes: row rate %q, progress %q; want %q and %q", c.N, r.Rate, r.ProgressText, c.Rate, c.Bytes)
+		}
+		st := &api.Status{DownRate: c.N, Bandwidth: api.Bandwidth{LimitDown: c.N, EffectiveDown: c.N}}
+		v := NewBandwidthView(st, now)
+		if v.Down != c.Rate || v.Limits != c.Limit+" down · unlimited up" {
+			t.Errorf("%d bytes/s: bandwidth %q, limits %q; want %q and %q", c.N, v.Down, v.Limits, c.Rate, c.Limit)
+		}
+	}
+}
+
 func TestFormat(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
-		{Bytes(0), "0 B"},
-		{Bytes(1023), "1023 B"},
-		{Bytes(1024), "1 KB"},
-		{Bytes(1536), "1.5 KB"},
-		{Bytes(3480 << 20), "3.4 GB"},
-		{Bytes(200 << 20), "200 MB"},
-		{Rate(4600 << 10), "4.5 MB/s"},
-		{Limit(0), "unlimited"},
-		{Limit(1 << 20), "1 MB/s"},
 		{ETA(-1), "—"},
 		{ETA(30), "< 1 min"},
 		{ETA(287), "4 min"},
@@ -148,8 +157,8 @@ func TestJobRowText(t *testing.T) {
 		DownRate: 2 << 20, ETASeconds: 1536, PeersSite: 4, PeersServer: 1, DownloadedSite: 3, DownloadedServer: 1}
 	r := NewJobRow(j, now)
 	for _, c := range []struct{ got, want string }{
-		{r.Title, "PS1 Office"}, {r.StateText, "Downloading"}, {r.ProgressText, "25% · 1 GB of 4 GB"},
-		{r.Rate, "2 MB/s"}, {r.ETA, "25 min"}, {r.Peers, "4 in site · 1 server"}, {r.Source, "75% from this site"},
+		{r.Title, "PS1 Office"}, {r.StateText, "Downloading"}, {r.ProgressText, "25% · 1 GiB of 4 GiB"},
+		{r.Rate, "2 MiB/s"}, {r.ETA, "25 min"}, {r.Peers, "4 in site · 1 server"}, {r.Source, "75% from this site"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)
@@ -179,7 +188,7 @@ func TestSeedRow(t *testing.T) {
 			j := base
 			c.change(&j)
 			r := NewSeedRow(j, now)
-			if r.SeedLeft != c.want || r.Ratio != "2.50" || r.LastUsed != "2 days ago" || r.Size != "100 MB" {
+			if r.SeedLeft != c.want || r.Ratio != "2.50" || r.LastUsed != "2 days ago" || r.Size != "100 MiB" {
 				t.Errorf("%+v", r)
 			}
 		})
@@ -194,7 +203,7 @@ func TestBandwidthView(t *testing.T) {
 		Reason: "override", Override: true, OverrideUntil: now.Add(90 * time.Minute), Yielding: true}}
 	v := NewBandwidthView(st, now)
 	if v.Reason != "Helpdesk throttle" || !strings.Contains(v.Override, "1 h 30 min left") ||
-		v.Limits != "10 MB/s down · unlimited up" || !strings.Contains(v.YieldText, "giving way") {
+		v.Limits != "10 MiB/s down · unlimited up" || !strings.Contains(v.YieldText, "giving way") {
 		t.Errorf("%+v", v)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/exec"
@@ -19,21 +20,31 @@ import (
 	"github.com/smstorrent/smstorrent/app/instance"
 	"github.com/smstorrent/smstorrent/app/systrayhost"
 	"github.com/smstorrent/smstorrent/app/tray"
+	"github.com/smstorrent/smstorrent/internal/logfile"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui/demo"
 )
 
 func main() {
+	// A GUI-subsystem program on Windows: stderr goes nowhere, so the log
+	// goes to a rotating file in the user's profile as well.
+	var logw io.Writer = os.Stderr
+	if w, f, err := logfile.Desktop("smstorrent-tray"); err == nil {
+		logw = w
+		defer f.Close()
+	} else {
+		fmt.Fprintln(os.Stderr, "smstorrent-tray: no log file:", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
+	err := run(ctx, os.Args[1:], logw)
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "smstorrent-tray:", err)
+		fmt.Fprintln(logw, "smstorrent-tray:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+func run(ctx context.Context, args []string, logw io.Writer) error {
 	fs := flag.NewFlagSet("smstorrent-tray", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "the service's data folder (default: "+api.DefaultDataDir()+")")
 	window := fs.String("window", "", "the window program (default: smstorrent-window beside this program)")
@@ -93,7 +104,7 @@ func run(ctx context.Context, args []string) error {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		return cmd
 	}}
-	logger := log.New(os.Stderr, "smstorrent-tray: ", log.LstdFlags)
+	logger := log.New(logw, "smstorrent-tray: ", log.LstdFlags)
 
 	errc := make(chan error, 1)
 	systrayhost.Run(func() {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -18,6 +19,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/smstorrent/smstorrent/app/instance"
+	"github.com/smstorrent/smstorrent/internal/logfile"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui"
 	"github.com/smstorrent/smstorrent/ui/demo"
@@ -27,11 +29,20 @@ import (
 var version = "dev"
 
 func main() {
+	// A GUI-subsystem program on Windows: stderr goes nowhere, so the log
+	// (ours and Fyne's) goes to a rotating file in the user's profile.
+	var logw io.Writer = os.Stderr
+	if w, f, err := logfile.Desktop("smstorrent-window"); err == nil {
+		logw = w
+		defer f.Close()
+	} else {
+		fmt.Fprintln(os.Stderr, "smstorrent-window: no log file:", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "smstorrent-window:", err)
+		fmt.Fprintln(logw, "smstorrent-window:", err)
 		os.Exit(1)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -337,7 +338,7 @@ func (d *demo) publishPackage(ctx context.Context) error {
 		}
 	}
 	d.pkgSize = msi + cab + int64(len(installScript)+len(installCmd))
-	d.say("package folder %s: office.msi, data/office1.cab, install.sh, install.cmd (%s)", src, human(d.pkgSize))
+	d.say("package folder %s: office.msi, data/office1.cab, install.sh, install.cmd (%s)", src, units.Bytes(d.pkgSize))
 
 	d.torrent = filepath.Join(d.root, pkgID+".torrent")
 	if _, err := d.tool(ctx, "smstorrent-tracker", "create", "--id", pkgID, "--version", "1.0", "--source", src,
@@ -529,8 +530,8 @@ func (d *demo) progress(ctx context.Context, n *node) (*api.Job, error) {
 		return nil, err
 	}
 	d.say("%s: %-12s %5.1f%%  %s of %s  %s/s  from origin %s, from branch peers %s",
-		n.name, j.State, 100*j.Progress(), human(j.BytesDone), human(j.BytesTotal), human(j.DownRate),
-		human(j.DownloadedServer), human(j.DownloadedSite))
+		n.name, j.State, 100*j.Progress(), units.Bytes(j.BytesDone), units.Bytes(j.BytesTotal), units.Bytes(j.DownRate),
+		units.Bytes(j.DownloadedServer), units.Bytes(j.DownloadedSite))
 	return j, nil
 }
 
@@ -600,7 +601,7 @@ func (d *demo) checkInstalled(n *node) error {
 	if err != nil {
 		return fmt.Errorf("%s: the installer left no office.msi: %w", n.name, err)
 	}
-	d.say("%s: %s holds office.msi (%s); wrapper log: %s", n.name, n.installDir, human(st.Size()), filepath.Join(n.dataDir, "logs", "P2PWrapper.log"))
+	d.say("%s: %s holds office.msi (%s); wrapper log: %s", n.name, n.installDir, units.Bytes(st.Size()), filepath.Join(n.dataDir, "logs", "P2PWrapper.log"))
 	return nil
 }
 
@@ -661,18 +662,4 @@ func (i *indent) flush() {
 		fmt.Fprintf(i.w, "%s%s\n", i.prefix, i.buf)
 		i.buf = nil
 	}
-}
-
-// human formats a byte count.
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }

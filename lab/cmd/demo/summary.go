@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/smstorrent/smstorrent/internal/units"
 )
 
 func (d *demo) summary(ctx context.Context) error {
@@ -28,7 +30,7 @@ func (d *demo) summary(ctx context.Context) error {
 		for i, c := range n.runs {
 			codes[i] = fmt.Sprint(c)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", n.name, human(j.DownloadedServer), human(j.DownloadedSite), dl,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", n.name, units.Bytes(j.DownloadedServer), units.Bytes(j.DownloadedSite), dl,
 			n.installed.Sub(n.firstRun).Round(100*time.Millisecond), strings.Join(codes, ", "))
 	}
 	if err := tw.Flush(); err != nil {
@@ -39,9 +41,9 @@ func (d *demo) summary(ctx context.Context) error {
 		return fmt.Errorf("origin: %w", err)
 	}
 	fmt.Fprintln(d.out)
-	fmt.Fprintf(d.out, "Package %s: %s. The origin sent %s in total over its WAN link; without peer-to-peer each\n", pkgID, human(d.pkgSize), human(oj.Uploaded))
-	fmt.Fprintf(d.out, "branch PC would have pulled the whole package from it (%s for two PCs).\n", human(2*d.pkgSize))
-	fmt.Fprintf(d.out, "The branches got %s from the origin and %s from each other.\n", human(wan), human(lan))
+	fmt.Fprintf(d.out, "Package %s: %s. The origin sent %s in total over its WAN link; without peer-to-peer each\n", pkgID, units.Bytes(d.pkgSize), units.Bytes(oj.Uploaded))
+	fmt.Fprintf(d.out, "branch PC would have pulled the whole package from it (%s for two PCs).\n", units.Bytes(2*d.pkgSize))
+	fmt.Fprintf(d.out, "The branches got %s from the origin and %s from each other.\n", units.Bytes(wan), units.Bytes(lan))
 	fmt.Fprintf(d.out, "Both PCs installed from their own cache; the demo took %s.\n", time.Since(d.started).Round(100*time.Millisecond))
 	if lan == 0 {
 		fmt.Fprintln(d.out, "Note: no bytes came from the branch peer this time (the origin was fast enough).")
