@@ -50,7 +50,14 @@ func main() {
 	serviceCfg := fs.String("service-config", "", `extra keys for every smstorrent-service configuration, as a JSON object (e.g. '{"yield":false}')`)
 	fs.StringVar(&o.cfg.Priority, "priority", "", "SMSTorrent clients' job priority for ctl add (default: the service's default)")
 	fs.StringVar(&o.render, "render", "", "only redraw the Markdown section and chart from this results file (no lab)")
+	var faults bench.Faults
+	fs.DurationVar(&faults.WANDownAt, "fault-wan-at", 0, "fault: take branch b1's WAN link down this long after the start (with -fault-wan-for)")
+	fs.DurationVar(&faults.WANDownFor, "fault-wan-for", 0, "fault: how long b1's WAN link stays down, e.g. 10s; 0: no link fault")
+	fs.DurationVar(&faults.TrackerRestartAt, "fault-tracker-at", 0, "fault: restart the tracker this long after the start (SMSTorrent only); 0: none")
 	_ = fs.Parse(os.Args[1:])
+	if faults != (bench.Faults{}) {
+		o.cfg.Faults = &faults
+	}
 	topo.WANRateBits = int64(*wanMbit * 1e6)
 	o.cfg.Topo = topo
 	o.cfg.PackageBytes = *pkgMiB << 20
