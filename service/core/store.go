@@ -72,6 +72,9 @@ func (s *jobStore) load() ([]*record, error) {
 		_ = os.Rename(s.path, bad)
 		return nil, fmt.Errorf("job database %s was damaged (%v); moved it to %s and started with no jobs", s.path, err, bad)
 	}
+	s.mu.Lock()
+	s.written.setPtrs(f.Jobs)
+	s.mu.Unlock()
 	return f.Jobs, nil
 }
 
