@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -40,11 +39,7 @@ func TestFaults(t *testing.T) {
 		Priority:     "foreground",
 		Faults:       &Faults{WANDownAt: 4 * time.Second, WANDownFor: 10 * time.Second, TrackerRestartAt: 8 * time.Second},
 	})
-	for _, ns := range netlab.ListNamespaces("") {
-		if strings.HasPrefix(ns, prefix) {
-			t.Errorf("namespace left behind: %s", ns)
-		}
-	}
+	noNamespacesLeft(t, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
