@@ -18,9 +18,9 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // liar claims every piece is complete, so a real engine serves whatever

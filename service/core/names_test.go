@@ -11,9 +11,9 @@ import (
 	"github.com/anacrolix/torrent/bencode"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // Signed torrents whose names, as the engine's storage uses them

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/svc"
-	"github.com/smstorrent/smstorrent/internal/testbed"
 )
 
 // A tracker outage shows as transient_error with the reason and the status

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/internal/testbed"
+	"github.com/smstorrent/smstorrent/service/api"
 )
 
 // A signed torrent that pkgsign accepts but the engine refuses (here its
