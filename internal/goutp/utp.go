@@ -4,7 +4,7 @@
 //
 // The go.mod of SMSTorrent replaces github.com/anacrolix/go-utp with this
 // folder, because the pseudo-version of go-libutp that torrent v1.62.0 asks for
-// is not served by the module proxy. See shared/DEPENDENCIES.md.
+// is not served by the module proxy. See docs/DEPENDENCIES.md.
 package utp
 
 /*

@@ -71,3 +71,15 @@ func Desktop(name string) (io.Writer, io.Closer, error) {
 	log.SetPrefix(name + ": ")
 	return w, f, nil
 }
+
+// DesktopOrStderr is Desktop for a program's main: when the file cannot be
+// opened it says why on stderr and logs to stderr alone. close closes the
+// file (a no-op without one).
+func DesktopOrStderr(name string) (w io.Writer, close func()) {
+	w, f, err := Desktop(name)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: no log file: %v\n", name, err)
+		return os.Stderr, func() {}
+	}
+	return w, func() { _ = f.Close() }
+}

@@ -104,6 +104,8 @@ func StartTracker(tb testing.TB, key Key) *Tracker {
 		// Announce often so peers find each other quickly in tests.
 		AnnounceInterval: config.Duration(10 * time.Second),
 		MinInterval:      config.Duration(time.Second),
+		// Every branch service shares 127.0.0.1: lift the per-address bounds.
+		MaxPeersPerAddress: 1000, AnnounceRate: 1e6, AnnounceBurst: 1000000,
 	}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {

@@ -192,6 +192,16 @@ func New(opts Options) (*Service, error) {
 		s.pc.Close()
 		return nil, fmt.Errorf("writing %s: %w", marker, err)
 	}
+	s.loadJobs()
+	s.bw.tick()
+	s.log.Info("service started", "version", s.version, "jobs", len(s.jobs), "cache", cfg.CacheDir,
+		"port", s.cl.LocalPort())
+	return s, nil
+}
+
+// loadJobs re-adds the saved jobs and, after an unclean shutdown,
+// re-verifies their content against the disk. Called from New.
+func (s *Service) loadJobs() {
 	recs, err := s.store.load()
 	if err != nil {
 		s.log.Error("loading jobs", "err", err)
@@ -220,10 +230,6 @@ func New(opts Options) (*Service, error) {
 			}
 		}
 	}
-	s.bw.tick()
-	s.log.Info("service started", "version", s.version, "jobs", len(s.jobs), "cache", cfg.CacheDir,
-		"port", s.cl.LocalPort())
-	return s, nil
 }
 
 func (s *Service) openEngine() error {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/smstorrent/smstorrent/service/api"
@@ -58,38 +59,7 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 		out.Error, out.ErrorCode = s.trackers.problem(j.announce), api.ErrorTracker
 	}
 	if j.t != nil && j.t.Info() != nil {
-		out.BytesDone = j.t.BytesCompleted()
-		for _, run := range j.t.PieceStateRuns() {
-			if !run.Ok || run.Hashing || run.QueuedForHash {
-				out.Checking = true
-				break
-			}
-		}
-		tfs := j.t.Files()
-		out.FilesTotal = len(tfs)
-		for _, f := range tfs {
-			done := f.BytesCompleted()
-			ready := done == f.Length()
-			if ready && state != api.StateTransferred {
-				for i := f.BeginPieceIndex(); i < f.EndPieceIndex(); i++ {
-					if !j.t.PieceState(i).Complete {
-						ready = false
-						break
-					}
-				}
-			}
-			if ready {
-				out.FilesDone++
-			}
-			if files {
-				out.Files = append(out.Files, api.FileProgress{
-					Path:  relPath(f.FileInfo()),
-					Size:  f.Length(),
-					Done:  done,
-					Ready: ready,
-				})
-			}
-		}
+		engineProgress(j.t, state, files, &out)
 	}
 	if state == api.StateTransferred {
 		out.BytesDone = out.BytesTotal
@@ -103,6 +73,43 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 		out.ETASeconds = 0
 	}
 	return out
+}
+
+// engineProgress fills in bytes, files and the checking flag from the
+// engine's view of a torrent whose info is known.
+func engineProgress(t *torrent.Torrent, state api.State, files bool, out *api.Job) {
+	out.BytesDone = t.BytesCompleted()
+	for _, run := range t.PieceStateRuns() {
+		if !run.Ok || run.Hashing || run.QueuedForHash {
+			out.Checking = true
+			break
+		}
+	}
+	tfs := t.Files()
+	out.FilesTotal = len(tfs)
+	for _, f := range tfs {
+		done := f.BytesCompleted()
+		ready := done == f.Length()
+		if ready && state != api.StateTransferred {
+			for i := f.BeginPieceIndex(); i < f.EndPieceIndex(); i++ {
+				if !t.PieceState(i).Complete {
+					ready = false
+					break
+				}
+			}
+		}
+		if ready {
+			out.FilesDone++
+		}
+		if files {
+			out.Files = append(out.Files, api.FileProgress{
+				Path:  relPath(f.FileInfo()),
+				Size:  f.Length(),
+				Done:  done,
+				Ready: ready,
+			})
+		}
+	}
 }
 
 func (s *Service) seedUntil(r *record) time.Time {

@@ -160,6 +160,12 @@ func (c *delayController) Queueing(now time.Time) time.Duration {
 // Update moves the limit given the measured transfer rate (bytes/s) and
 // returns it (+Inf when the controller does not limit). Call it a few
 // times a second, after Sample.
+//
+// It is longer than our usual functions on purpose: it is one state machine
+// (take back, yield to others, hold, cut for our own queue, grow), and its
+// rules refer to each other's timestamps; read top to bottom it matches the
+// description on delayController and the lab's traces (docs/LAB.md), split
+// up it would scatter that order across helpers.
 func (c *delayController) Update(now time.Time, rate float64) float64 {
 	dt := 0.25
 	if !c.lastUpdate.IsZero() {

@@ -93,27 +93,33 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: done\n", cmd)
 		return 0
 	case "status":
-		s, err := newSystemService(&program{cfg: cfg}, cfg.Path)
-		if err != nil {
-			fmt.Fprintln(stderr, "error:", err)
-			return 1
-		}
-		st, err := s.Status()
-		switch {
-		case errors.Is(err, service.ErrNotInstalled):
-			fmt.Fprintln(stdout, "not installed")
-			return 3
-		case err != nil:
-			return statusWithoutManager(ctx, cfg, err, stdout, stderr)
-		case st == service.StatusRunning:
-			fmt.Fprintln(stdout, "running")
-			return 0
-		default:
-			fmt.Fprintln(stdout, "stopped")
-			return 3
-		}
+		return status(ctx, cfg, stdout, stderr)
 	}
 	return 2 // not reached: every name in commands has a case
+}
+
+// status asks the service manager whether the service is installed and
+// running; without one it asks the local API.
+func status(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) int {
+	s, err := newSystemService(&program{cfg: cfg}, cfg.Path)
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
+	st, err := s.Status()
+	switch {
+	case errors.Is(err, service.ErrNotInstalled):
+		fmt.Fprintln(stdout, "not installed")
+		return 3
+	case err != nil:
+		return statusWithoutManager(ctx, cfg, err, stdout, stderr)
+	case st == service.StatusRunning:
+		fmt.Fprintln(stdout, "running")
+		return 0
+	default:
+		fmt.Fprintln(stdout, "stopped")
+		return 3
+	}
 }
 
 // shortUsage is the line printed under a mistake.

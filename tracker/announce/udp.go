@@ -209,16 +209,9 @@ func (s *UDPServer) Handle(ctx context.Context, from netip.AddrPort, p []byte) (
 		if !s.validConnID(addr, connID) {
 			return udpError(tx, "connection ID expired or unknown: connect again")
 		}
-		body := p[16:]
-		if len(body) == 0 || len(body)%20 != 0 {
-			return udpError(tx, "scrape: info-hashes must be 20 bytes each")
-		}
-		if len(body)/20 > MaxScrapeHashes {
-			return udpError(tx, fmt.Sprintf("a scrape may ask for at most %d info-hashes", MaxScrapeHashes))
-		}
-		hs := make([]Hash, len(body)/20)
-		for i := range hs {
-			copy(hs[i][:], body[i*20:])
+		hs, err := ParseUDPScrape(p)
+		if err != nil {
+			return udpError(tx, failureText(err))
 		}
 		figs, err := s.Backend.Scrape(ctx, addr, hs)
 		if err != nil {
@@ -309,6 +302,26 @@ func ParseUDPAnnounce(p []byte) (*Request, error) {
 		}
 	}
 	return req, nil
+}
+
+// ParseUDPScrape parses a BEP 15 scrape packet: after the 16-byte header,
+// 1 to MaxScrapeHashes info-hashes of 20 bytes each.
+func ParseUDPScrape(p []byte) ([]Hash, error) {
+	if len(p) < 16 {
+		return nil, Failuref("scrape packet is %d bytes, want at least 16", len(p))
+	}
+	body := p[16:]
+	if len(body) == 0 || len(body)%20 != 0 {
+		return nil, Failure("scrape: info-hashes must be 20 bytes each")
+	}
+	if len(body)/20 > MaxScrapeHashes {
+		return nil, Failuref("a scrape may ask for at most %d info-hashes", MaxScrapeHashes)
+	}
+	hs := make([]Hash, len(body)/20)
+	for i := range hs {
+		copy(hs[i][:], body[i*20:])
+	}
+	return hs, nil
 }
 
 func failureText(err error) string {

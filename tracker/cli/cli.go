@@ -15,10 +15,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/atomicfile"
+	"github.com/smstorrent/smstorrent/internal/cmdline"
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/tracker/config"
@@ -73,24 +74,34 @@ func run(ctx context.Context, cmd string, rest []string, stdout, stderr io.Write
 	return fmt.Errorf("%w: unknown command %q", ErrUsage, cmd)
 }
 
-// parse parses flags and positional arguments in any order.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUsage, err)
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+// parse parses flags and positional arguments in any order (package
+// cmdline) and refuses more than max positional arguments. -h prints the
+// command's flags.
+func parse(fs *flag.FlagSet, args []string, max int) ([]string, error) {
+	w := fs.Output()
+	fs.SetOutput(io.Discard)
+	defer fs.SetOutput(w)
+	usage := fs.Name() + " [flags]"
+	pos, err := cmdline.Parse(fs, args, usage)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(w)
+		fmt.Fprintf(w, "usage: %s\n", usage)
+		fs.PrintDefaults()
+		return nil, err
 	}
+	if err == nil {
+		err = cmdline.Args(pos, 0, max, usage)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	return pos, nil
 }
 
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("smstorrent-tracker "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {} // parse prints the flags for -h
 	return fs
 }
 
@@ -98,7 +109,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	cfgFile := fs.String("config", "", "configuration file (JSON); see docs/TRACKER.md")
 	verbose := fs.Bool("verbose", false, "log debug messages")
-	pos, err := parse(fs, args)
+	pos, err := parse(fs, args, -1)
 	if err != nil {
 		return err
 	}
@@ -125,7 +136,7 @@ func keygen(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("keygen", stderr)
 	out := fs.String("out", "smstorrent-signing", "file name prefix: writes PREFIX.key (private, mode 0600) and PREFIX.pub")
 	force := fs.Bool("force", false, "overwrite existing files")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	priv, pub := *out+".key", *out+".pub"
@@ -167,7 +178,7 @@ func create(args []string, stdout, stderr io.Writer) error {
 	announceURL := fs.String("announce", "", "announce URL (default: from --config)")
 	cfgFile := fs.String("config", "", "tracker configuration, for the announce URL")
 	out := fs.String("o", "", "output .torrent file")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	switch {
@@ -224,33 +235,11 @@ func create(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("checking the new torrent: %w", err)
 	}
-	if err := writeFileAtomic(*out, b); err != nil {
+	if err := atomicfile.Write(*out, b, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: package %s version %s, %d files, %s, info-hash %s, signed by %s\n",
 		*out, p.ID, p.Version, len(p.Info.Files), units.Bytes(p.Size()), p.InfoHash.HexString(), p.Signer)
-	return nil
-}
-
-func writeFileAtomic(name string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".torrent-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
 	return nil
 }
 
@@ -259,7 +248,7 @@ func publish(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	repoURL := fs.String("repository", "", "repository base URL, e.g. http://tracker:6969")
 	token := fs.String("token", "", "admin token (or set SMSTORRENT_ADMIN_TOKEN)")
 	tokenFile := fs.String("token-file", "", "file holding the admin token")
-	pos, err := parse(fs, args)
+	pos, err := parse(fs, args, -1)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,9 @@ const (
 	DefaultOriginPeers      = 4
 	DefaultMaxQueryBytes    = 4096
 	DefaultMaxSwarmPeers    = 100000
+	DefaultMaxPeersPerAddr  = 8
+	DefaultAnnounceRate     = 10.0
+	DefaultAnnounceBurst    = 200
 	DefaultSiteName         = "default"
 )
 
@@ -99,6 +102,15 @@ type Config struct {
 	OriginPeers      int      `json:"origin_peers,omitempty"`
 	MaxQueryBytes    int      `json:"max_query_bytes,omitempty"`
 	MaxSwarmPeers    int      `json:"max_swarm_peers,omitempty"`
+	// MaxPeersPerAddress bounds the peer IDs one address holds in one
+	// swarm; a new ID beyond it replaces the address's least recently
+	// seen one.
+	MaxPeersPerAddress int `json:"max_peers_per_address,omitempty"`
+	// AnnounceRate and AnnounceBurst limit the announces and scrapes of
+	// one address (IPv6: one /64): AnnounceRate per second on average,
+	// AnnounceBurst at once. Origins are not limited.
+	AnnounceRate  float64 `json:"announce_rate,omitempty"`
+	AnnounceBurst int     `json:"announce_burst,omitempty"`
 	// SiteGateways sends each site's traffic with the origins through one
 	// leecher of the site (default true; see docs/TRACKER.md).
 	SiteGateways *bool `json:"site_gateways,omitempty"`
@@ -186,6 +198,15 @@ func (c *Config) SetDefaults() {
 	}
 	if c.MaxSwarmPeers == 0 {
 		c.MaxSwarmPeers = DefaultMaxSwarmPeers
+	}
+	if c.MaxPeersPerAddress == 0 {
+		c.MaxPeersPerAddress = DefaultMaxPeersPerAddr
+	}
+	if c.AnnounceRate == 0 {
+		c.AnnounceRate = DefaultAnnounceRate
+	}
+	if c.AnnounceBurst == 0 {
+		c.AnnounceBurst = DefaultAnnounceBurst
 	}
 }
 
@@ -309,6 +330,15 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSwarmPeers < 10 || c.MaxSwarmPeers > 10000000 {
 		return bad("max_swarm_peers", "%d must be between 10 and 10000000", c.MaxSwarmPeers)
+	}
+	if c.MaxPeersPerAddress < 1 || c.MaxPeersPerAddress > c.MaxSwarmPeers {
+		return bad("max_peers_per_address", "%d must be between 1 and max_swarm_peers (%d)", c.MaxPeersPerAddress, c.MaxSwarmPeers)
+	}
+	if !(c.AnnounceRate >= 0.01 && c.AnnounceRate <= 1e6) {
+		return bad("announce_rate", "%v must be between 0.01 and 1000000 announces per second", c.AnnounceRate)
+	}
+	if c.AnnounceBurst < 1 || c.AnnounceBurst > 1000000 {
+		return bad("announce_burst", "%d must be between 1 and 1000000", c.AnnounceBurst)
 	}
 	return nil
 }

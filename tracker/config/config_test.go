@@ -56,6 +56,11 @@ func TestBadValuesNameTheField(t *testing.T) {
 		{`{"max_query_bytes":10}`, "max_query_bytes"},
 		{`{"max_peers":"many"}`, "max_peers"},
 		{`{"max_swarm_peers":5}`, "max_swarm_peers"},
+		{`{"max_peers_per_address":-1}`, "max_peers_per_address"},
+		{`{"max_swarm_peers":10,"max_peers_per_address":11}`, "max_peers_per_address"},
+		{`{"announce_rate":-1}`, "announce_rate"},
+		{`{"announce_rate":1e9}`, "announce_rate"},
+		{`{"announce_burst":-5}`, "announce_burst"},
 		{`{"listne":":1"}`, "listne"},
 		{`{} {}`, "trailing data"},
 	} {

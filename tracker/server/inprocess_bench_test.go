@@ -15,7 +15,12 @@ import (
 // BenchmarkUDPHandleInProcess measures the tracker's own cost per UDP
 // announce (parsing, policy, peer selection, encoding) without sockets.
 func BenchmarkUDPHandleInProcess(b *testing.B) {
-	e := testbed.StartSiteTracker(b, func(c *config.Config) { c.Sites = nil; c.SetDefaults() })
+	e := testbed.StartSiteTracker(b, func(c *config.Config) {
+		c.Sites = nil
+		// One source address for 4000 peers: lift the per-address bounds.
+		c.MaxPeersPerAddress, c.AnnounceRate, c.AnnounceBurst = 100000, 1e6, 1000000
+		c.SetDefaults()
+	})
 	p := testbed.RandomPackage(b, e.Key, "BENCH", "1", 16<<10, e.Announce)
 	e.Publish(p)
 	s := &announce.UDPServer{Backend: e.Server.Tracker}

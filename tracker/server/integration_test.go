@@ -130,7 +130,10 @@ func TestShareWithAllowsOtherSite(t *testing.T) {
 }
 
 func TestPeerListCappedAndExpired(t *testing.T) {
-	e := testbed.StartSiteTracker(t, func(c *config.Config) { c.MaxPeers = 5; c.OriginPeers = 2; c.SiteGateways = new(bool) })
+	e := testbed.StartSiteTracker(t, func(c *config.Config) {
+		c.MaxPeers, c.OriginPeers, c.SiteGateways = 5, 2, new(bool)
+		c.MaxPeersPerAddress = 20 // ten peers announce from one address
+	})
 	p := testbed.RandomPackage(t, e.Key, "PS100003", "1.0", 32<<10, e.Announce)
 	e.Publish(p)
 	for i := range 10 {

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -66,9 +67,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	reg := swarm.NewRegistry(swarm.Options{
 		MaxPeers: cfg.MaxPeers, OriginPeers: cfg.OriginPeers,
 		TTL: time.Duration(cfg.PeerTTL), Policy: nm, MaxSwarmPeers: cfg.MaxSwarmPeers,
-		// Leechers in gateway mode announce every min_interval: a gateway
-		// missing two of those (and some slack) is replaced.
-		Gateways: cfg.Gateways(), GatewayStale: 2*time.Duration(cfg.MinInterval) + 30*time.Second,
+		MaxPeersPerAddr: cfg.MaxPeersPerAddress, Gateways: cfg.Gateways(),
+		Interval: time.Duration(cfg.AnnounceInterval), MinInterval: time.Duration(cfg.MinInterval),
 	})
 	recs, err := st.LoadCounters()
 	if err != nil {
@@ -217,9 +217,20 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
+// GCPercent is the garbage collector's target (GOGC) Serve sets unless
+// the environment sets GOGC. Every announce allocates a few KiB (its peer
+// list and answer) while the live heap (the swarms) is small, so Go's
+// default of 100 collects many times a second: at 400 the tracker used
+// about a fifth less CPU per announce in the loopback benchmark
+// (docs/BENCHMARKS.md), for a heap up to five times the live swarms.
+const GCPercent = 400
+
 // Serve runs the tracker until ctx ends, then shuts down with a deadline,
 // saves the counters and closes the database.
 func (s *Server) Serve(ctx context.Context) error {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(GCPercent)
+	}
 	if err := s.Listen(); err != nil {
 		_ = s.Store.Close()
 		return err

@@ -8,10 +8,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
 
+	"github.com/smstorrent/smstorrent/tracker/addrlimit"
 	"github.com/smstorrent/smstorrent/tracker/announce"
 	"github.com/smstorrent/smstorrent/tracker/config"
 	"github.com/smstorrent/smstorrent/tracker/swarm"
@@ -25,7 +27,11 @@ type Tracker struct {
 	Registry    *swarm.Registry
 	Interval    time.Duration
 	MinInterval time.Duration
-	originKeys  [][32]byte
+	// Limiter limits the announces and scrapes of each address outside
+	// origins.networks (nil: no limit).
+	Limiter    *addrlimit.Limiter
+	limitText  string
+	originKeys [][32]byte
 	// started is when this tracker started: it keeps peers in memory
 	// only, so for one Interval after a start it asks everyone back soon.
 	started time.Time
@@ -43,6 +49,8 @@ func NewTracker(cfg *config.Config, nm *config.NetMap, reg *swarm.Registry) *Tra
 		Interval:    time.Duration(cfg.AnnounceInterval),
 		MinInterval: time.Duration(cfg.MinInterval),
 		published:   map[swarm.Hash]bool{},
+		Limiter:     addrlimit.New(cfg.AnnounceRate, cfg.AnnounceBurst, 0, nil),
+		limitText:   fmt.Sprintf("%g requests per second on average, %d at once", cfg.AnnounceRate, cfg.AnnounceBurst),
 		started:     time.Now(),
 	}
 	for _, k := range cfg.Origins.Keys {
@@ -79,10 +87,17 @@ func (t *Tracker) Announce(_ context.Context, from netip.Addr, req *announce.Req
 	if !t.NetMap.Allowed(from) {
 		return nil, announce.Failuref("address %s is not allowed to use this tracker", from)
 	}
+	origin := t.NetMap.IsOrigin(from)
+	if !origin {
+		// Before anything else, and before an origin_key is checked, so
+		// that guessing keys is as slow as any other flood.
+		if err := t.admit(from); err != nil {
+			return nil, err
+		}
+	}
 	if !t.IsPublished(req.InfoHash) {
 		return nil, announce.Failure("unknown info-hash: this private tracker serves only packages published in its repository")
 	}
-	origin := t.NetMap.IsOrigin(from)
 	if req.OriginKey != "" {
 		if !t.originKey(req.OriginKey) {
 			return nil, announce.Failure("origin_key is not valid")
@@ -99,30 +114,34 @@ func (t *Tracker) Announce(_ context.Context, from netip.Addr, req *announce.Req
 		Event: req.Event, Uploaded: req.Uploaded, Downloaded: req.Downloaded, Left: req.Left,
 		NumWant: req.NumWant,
 	})
-	interval := t.interval(origin, res.Soon)
 	return &announce.Response{
-		Interval: interval, MinInterval: t.MinInterval,
+		Interval: t.interval(origin, res.Interval), MinInterval: t.MinInterval,
 		Seeders: res.Seeders, Leechers: res.Leechers, Peers: res.Peers,
 	}, nil
 }
 
-// interval is the re-announce interval for one answer: MinInterval for
-// leechers the registry wants back soon (gateway mode), for origins (few,
-// and a swarm without its origins stalls: after a tracker restart they
-// must be back within MinInterval, not Interval), and for everyone during
-// the first Interval after a start, while the swarm is rebuilt from
-// nothing.
-func (t *Tracker) interval(origin, soon bool) time.Duration {
-	if soon || origin || time.Since(t.started) < t.Interval {
-		return t.MinInterval
+// interval is the re-announce interval for one answer: the registry's
+// (MinInterval for leechers in gateway mode, else Interval), but at most
+// MinInterval for origins (few, and a swarm without its origins stalls:
+// after a tracker restart they must be back within MinInterval, not
+// Interval) and for everyone during the first Interval after a start,
+// while the swarm is rebuilt from nothing.
+func (t *Tracker) interval(origin bool, registry time.Duration) time.Duration {
+	if origin || time.Since(t.started) < t.Interval {
+		return min(registry, t.MinInterval)
 	}
-	return t.Interval
+	return registry
 }
 
 // Scrape implements announce.Backend.
 func (t *Tracker) Scrape(_ context.Context, from netip.Addr, hs []announce.Hash) (map[announce.Hash]announce.ScrapeFigures, error) {
 	if !t.NetMap.Allowed(from) {
 		return nil, announce.Failuref("address %s is not allowed to use this tracker", from)
+	}
+	if !t.NetMap.IsOrigin(from) {
+		if err := t.admit(from); err != nil {
+			return nil, err
+		}
 	}
 	out := map[announce.Hash]announce.ScrapeFigures{}
 	for _, h := range hs {
@@ -136,4 +155,17 @@ func (t *Tracker) Scrape(_ context.Context, from netip.Addr, hs []announce.Hash)
 		return nil, announce.Failure("unknown info-hash: this private tracker serves only packages published in its repository")
 	}
 	return out, nil
+}
+
+// admit takes one request from the address's allowance, or refuses with
+// a reason that says when to come back.
+func (t *Tracker) admit(from netip.Addr) error {
+	if t.Limiter == nil {
+		return nil
+	}
+	if ok, wait := t.Limiter.Allow(from); !ok {
+		return announce.Failuref("too many requests from %s: this tracker allows %s per address; try again in %s",
+			addrlimit.Key(from), t.limitText, (wait + time.Second - 1).Truncate(time.Second))
+	}
+	return nil
 }

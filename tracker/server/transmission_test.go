@@ -103,30 +103,14 @@ func TestTransmissionDownloadsThroughTracker(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cfgDir, "settings.json"), sb, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(dir, "transmission.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(transmissionBin, "-f", "-g", cfgDir, "--log-info")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting transmission-daemon: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("transmission-daemon log:\n%s", b)
-		}
-	})
+	startDaemon(t, "transmission-daemon", exec.Command(transmissionBin, "-f", "-g", cfgDir, "--log-info"),
+		filepath.Join(dir, "transmission.log"))
 
 	tr := &transmission{url: "http://127.0.0.1:" + strconv.Itoa(rpcPort) + "/transmission/rpc"}
 	testbed.WaitFor(t, "transmission RPC", 60*time.Second, func() bool {
 		return tr.call("session-get", map[string]any{}, nil) == nil
 	})
-	err = tr.call("torrent-add", map[string]any{"metainfo": base64.StdEncoding.EncodeToString(p.Torrent), "download-dir": dlDir}, nil)
+	err := tr.call("torrent-add", map[string]any{"metainfo": base64.StdEncoding.EncodeToString(p.Torrent), "download-dir": dlDir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

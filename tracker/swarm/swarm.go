@@ -11,8 +11,25 @@
 // learn): the package crosses the site's WAN link about once, through the
 // gateway, and the other PCs of the site get it from their neighbours.
 // Once a PC of the site has the whole package, nobody in the site needs
-// the origins. A gateway that stops announcing for GatewayStale is
-// replaced by the next leecher of its site that announces.
+// the origins.
+//
+// The registry does not take a client's word for what matters to others:
+//   - Liveness follows each client's own pace: a peer counts as present
+//     for twice the longer of its observed announce interval and the one
+//     it was told, plus 30 s (never beyond the TTL), so a client that
+//     announces less often than asked (qBittorrent raises every interval
+//     to 5 minutes) keeps its gateway role or its site's seeder status,
+//     and one that announces every minute is missed within 150 s.
+//   - A gateway keeps its role only while its own reports grow and, when
+//     the site has other leechers, while those leechers, at other
+//     addresses, report progress too (or for GatewayStuck after it took the
+//     role); a PC that claims to seed its site keeps the site off the
+//     origins only while the site's leechers at other addresses progress.
+//     One PC reporting growing counters can no longer hold the role, or
+//     starve its site, for ever.
+//   - One address holds at most MaxPeersPerAddr peer IDs per swarm, and
+//     one address and port is one peer: a new ID at a known address and
+//     port replaces the old one, so no answer lists a peer twice.
 package swarm
 
 import (
@@ -64,10 +81,10 @@ type Result struct {
 	Leechers int
 	// Gateway: the client is its site's gateway to the origins.
 	Gateway bool
-	// Soon asks the client to announce again at the minimum interval: a
-	// leecher of a site that depends on a gateway, so that a gateway that
-	// vanished is noticed and replaced within minutes.
-	Soon bool
+	// Interval is the announce interval to tell the client: MinInterval
+	// for a leecher of a site that depends on a gateway (so that a gateway
+	// that vanished is noticed and replaced within minutes), else Interval.
+	Interval time.Duration
 }
 
 // Figures are per-site swarm figures.
@@ -105,6 +122,18 @@ type Policy interface {
 	MayReceive(to, from string) bool
 }
 
+// Defaults for zero Options.
+const (
+	DefaultMaxPeersPerAddr = 8
+	DefaultInterval        = 10 * time.Minute
+	DefaultMinInterval     = time.Minute
+	DefaultFirstPace       = 5 * time.Minute
+	DefaultGatewayStuck    = 5 * time.Minute
+	// livenessSlack is added to twice a peer's pace: announces arrive late
+	// by a few seconds, and a client's own timer may be coarse.
+	livenessSlack = 30 * time.Second
+)
+
 // Options configure a Registry.
 type Options struct {
 	MaxPeers    int           // cap on peers per answer
@@ -114,16 +143,30 @@ type Options struct {
 	// peer beyond it still gets an answer but is not recorded, so a flood
 	// of made-up peer IDs cannot exhaust memory.
 	MaxSwarmPeers int
-	Policy        Policy
+	// MaxPeersPerAddr bounds the peer IDs one address holds in one swarm
+	// (0: DefaultMaxPeersPerAddr). A new ID beyond it replaces the
+	// address's least recently seen one, so a flood of made-up IDs from
+	// one address only churns that address's own entries.
+	MaxPeersPerAddr int
+	Policy          Policy
 	// Gateways sends each site's traffic with the origins through one
 	// leecher of the site (see the package comment).
 	Gateways bool
-	// GatewayStale is how long a gateway (or a site's seeder) may go
-	// without announcing before it no longer counts; 0: TTL.
-	GatewayStale time.Duration
-	// GatewayStuck is how long a gateway may report no new downloaded
-	// bytes before the next leecher of its site takes over (it cannot
-	// reach the origins, or hangs); 0: 5 minutes.
+	// Interval is the announce interval told to clients, MinInterval the
+	// one told to leechers of sites that depend on a gateway (0:
+	// DefaultInterval, DefaultMinInterval).
+	Interval, MinInterval time.Duration
+	// FirstPace is the announce pace assumed for a client the registry has
+	// seen announce only once (0: DefaultFirstPace, the slowest floor
+	// common clients apply: libtorrent-based ones such as qBittorrent
+	// never announce more often than every 5 minutes). From its second
+	// announce on, the client's observed pace is used.
+	FirstPace time.Duration
+	// GatewayStuck is how long a gateway may go without progress (its own
+	// reports, and, when its site has other leechers, theirs) before the
+	// next leecher of its site takes over; and how long a site's leechers
+	// may go without progress before a PC claiming to seed the site no
+	// longer keeps them from the origins (0: DefaultGatewayStuck).
 	GatewayStuck time.Duration
 	Now          func() time.Time // for tests; nil: time.Now
 }
@@ -143,37 +186,97 @@ type peer struct {
 	seeder    bool
 	completed bool
 	lastSeen  int64
-	progress  int64 // when its downloaded total last grew (or it arrived)
+	gaps      [2]int64 // the last two intervals between its announces, newest first (0: unknown)
+	asked     int64    // the interval it was told at its last announce
+	progress  int64    // when its own reports last showed progress (or it arrived)
+	since     int64    // when it took its role: the site's gateway, or a seeder
+	vouched   int64    // a gateway: when it last reported progress with no other leecher in its site
 	up, down  int64
+	left      int64 // -1: not reported
 	set       *peerSet
 	pos       int
+	aset      *peerSet
+	apos      int
 }
 
-type peerSet struct{ list []*peer }
+// peerSet is a list of peers that removes in O(1): each peer knows its
+// place. A peer is in one site or origin set (set, pos) and in the set of
+// its address (aset, apos).
+type peerSet struct {
+	list   []*peer
+	byAddr bool // the set of one address
+}
+
+func (s *peerSet) slot(p *peer) (**peerSet, *int) {
+	if s.byAddr {
+		return &p.aset, &p.apos
+	}
+	return &p.set, &p.pos
+}
 
 func (s *peerSet) add(p *peer) {
-	p.set, p.pos = s, len(s.list)
+	set, pos := s.slot(p)
+	*set, *pos = s, len(s.list)
 	s.list = append(s.list, p)
 }
 
 func (s *peerSet) remove(p *peer) {
+	set, pos := s.slot(p)
 	last := len(s.list) - 1
-	s.list[p.pos] = s.list[last]
-	s.list[p.pos].pos = p.pos
+	moved := s.list[last]
+	s.list[*pos] = moved
+	_, mpos := s.slot(moved)
+	*mpos = *pos
 	s.list[last] = nil
 	s.list = s.list[:last]
-	p.set = nil
+	*set = nil
+}
+
+// witness is a leecher's report of progress: when, and from which address.
+type witness struct {
+	at   int64
+	addr netip.Addr
+}
+
+// site is one site's part of a swarm.
+type site struct {
+	peers   peerSet
+	seeders int
+	gateway *peer // with Options.Gateways
+	// seen are the latest progress reports of the site's leechers from
+	// two different addresses, newest first: what the site's other PCs
+	// say about a gateway or a seeder, which cannot vouch for itself.
+	seen [2]witness
+}
+
+func (st *site) witnessed(a netip.Addr, now int64) {
+	if st.seen[0].addr != a {
+		st.seen[1] = st.seen[0]
+	}
+	st.seen[0] = witness{now, a}
+}
+
+// progressExcept is when a leecher at an address other than a last
+// reported progress (0: never).
+func (st *site) progressExcept(a netip.Addr) int64 {
+	for _, w := range st.seen {
+		if w.at != 0 && w.addr != a {
+			return w.at
+		}
+	}
+	return 0
 }
 
 type swarm struct {
 	mu       sync.Mutex
 	peers    map[Hash]*peer
-	sites    map[string]*peerSet
+	byAddr   map[netip.Addr]*peerSet
+	byPort   map[netip.AddrPort]*peer
+	sites    map[string]*site
 	origins  peerSet
 	seeders  int
 	leechers int
 	counters map[string]*Counters
-	gateways map[string]*peer // per site, with Options.Gateways
 }
 
 // NewRegistry makes an empty registry.
@@ -187,14 +290,26 @@ func NewRegistry(o Options) *Registry {
 	if o.MaxSwarmPeers <= 0 {
 		o.MaxSwarmPeers = 100000
 	}
+	if o.MaxPeersPerAddr <= 0 {
+		o.MaxPeersPerAddr = DefaultMaxPeersPerAddr
+	}
 	if o.OriginPeers > o.MaxPeers {
 		o.OriginPeers = o.MaxPeers
 	}
-	if o.GatewayStale <= 0 {
-		o.GatewayStale = o.TTL
+	if o.Interval <= 0 {
+		o.Interval = DefaultInterval
+	}
+	if o.MinInterval <= 0 {
+		o.MinInterval = min(DefaultMinInterval, o.Interval)
+	}
+	if o.FirstPace <= 0 {
+		o.FirstPace = DefaultFirstPace
 	}
 	if o.GatewayStuck <= 0 {
-		o.GatewayStuck = 5 * time.Minute
+		o.GatewayStuck = DefaultGatewayStuck
+	}
+	if o.TTL <= 0 {
+		o.TTL = 2*o.Interval + time.Minute
 	}
 	return &Registry{opts: o, swarms: map[Hash]*swarm{}}
 }
@@ -209,7 +324,8 @@ func (r *Registry) swarm(ih Hash, create bool) *swarm {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s = r.swarms[ih]; s == nil {
-		s = &swarm{peers: map[Hash]*peer{}, sites: map[string]*peerSet{}, counters: map[string]*Counters{}, gateways: map[string]*peer{}}
+		s = &swarm{peers: map[Hash]*peer{}, byAddr: map[netip.Addr]*peerSet{}, byPort: map[netip.AddrPort]*peer{},
+			sites: map[string]*site{}, counters: map[string]*Counters{}}
 		r.swarms[ih] = s
 	}
 	return s
@@ -226,15 +342,25 @@ func (s *swarm) counter(site string) *Counters {
 
 func (s *swarm) insert(p *peer) {
 	s.peers[p.ID] = p
+	s.byPort[p.Addr] = p
+	as := s.byAddr[p.Addr.Addr()]
+	if as == nil {
+		as = &peerSet{byAddr: true}
+		s.byAddr[p.Addr.Addr()] = as
+	}
+	as.add(p)
 	if p.origin {
 		s.origins.add(p)
 	} else {
-		set := s.sites[p.site]
-		if set == nil {
-			set = &peerSet{}
-			s.sites[p.site] = set
+		st := s.sites[p.site]
+		if st == nil {
+			st = &site{}
+			s.sites[p.site] = st
 		}
-		set.add(p)
+		st.peers.add(p)
+		if p.seeder {
+			st.seeders++
+		}
 	}
 	if p.seeder {
 		s.seeders++
@@ -245,8 +371,22 @@ func (s *swarm) insert(p *peer) {
 
 func (s *swarm) delete(p *peer) {
 	delete(s.peers, p.ID)
-	if s.gateways[p.site] == p {
-		delete(s.gateways, p.site)
+	if s.byPort[p.Addr] == p {
+		delete(s.byPort, p.Addr)
+	}
+	if as := p.aset; as != nil {
+		as.remove(p)
+		if len(as.list) == 0 {
+			delete(s.byAddr, p.Addr.Addr())
+		}
+	}
+	if st := s.sites[p.site]; st != nil && !p.origin {
+		if st.gateway == p {
+			st.gateway = nil
+		}
+		if p.seeder {
+			st.seeders--
+		}
 	}
 	if p.set != nil {
 		p.set.remove(p)
@@ -255,6 +395,27 @@ func (s *swarm) delete(p *peer) {
 		s.seeders--
 	} else {
 		s.leechers--
+	}
+}
+
+// makeRoom frees the place of a peer about to be recorded at ap: another
+// peer at the same address and port is the same client under a new peer
+// ID and goes; at MaxPeersPerAddr, the address's least recently seen peer
+// goes. Called with s.mu.
+func (r *Registry) makeRoom(s *swarm, ap netip.AddrPort) {
+	if q := s.byPort[ap]; q != nil {
+		s.delete(q)
+	}
+	as := s.byAddr[ap.Addr()]
+	for as != nil && len(as.list) >= r.opts.MaxPeersPerAddr {
+		oldest := as.list[0]
+		for _, q := range as.list[1:] {
+			if q.lastSeen < oldest.lastSeen {
+				oldest = q
+			}
+		}
+		s.delete(oldest)
+		as = s.byAddr[ap.Addr()]
 	}
 }
 
@@ -272,30 +433,41 @@ func (r *Registry) Announce(req Request) Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.peers[req.PeerID]
-	downBefore := int64(-1)
-	if p != nil {
-		downBefore = p.down
-	}
 	if req.Event == EventStopped {
 		// Only the peer's own address may take it out of the swarm.
 		if p != nil && p.Addr.Addr() == req.Addr.Addr() {
 			r.account(s, p, req)
 			s.delete(p)
 		}
-		return Result{Seeders: s.seeders, Leechers: s.leechers}
+		return Result{Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
 	}
 	seeder := req.Left == 0
+	grew := false // its reports show progress since its last announce
+	if p != nil {
+		grew = req.Downloaded > p.down || (req.Left >= 0 && p.left >= 0 && req.Left < p.left)
+		if gap := now - p.lastSeen; gap > 0 {
+			p.gaps = [2]int64{gap, p.gaps[0]}
+		}
+	}
 	if p != nil && (p.Addr != req.Addr || p.site != req.Site || p.origin != req.Origin || p.seeder != seeder) {
 		r.account(s, p, req)
 		s.delete(p)
+		if p.Addr != req.Addr {
+			r.makeRoom(s, req.Addr)
+		}
+		if seeder && !p.seeder {
+			p.since = now
+		}
 		p.Addr, p.site, p.origin, p.seeder = req.Addr, req.Site, req.Origin, seeder
 		s.insert(p)
 	} else if p != nil {
 		r.account(s, p, req)
 	} else {
-		p = &peer{PeerAddr: PeerAddr{ID: req.PeerID, Addr: req.Addr}, site: req.Site, origin: req.Origin, seeder: seeder}
+		p = &peer{PeerAddr: PeerAddr{ID: req.PeerID, Addr: req.Addr}, site: req.Site, origin: req.Origin, seeder: seeder,
+			progress: now, since: now}
+		r.makeRoom(s, req.Addr)
 		if len(s.peers) >= r.opts.MaxSwarmPeers {
-			return Result{Peers: r.pick(s, p, req.NumWant, false), Seeders: s.seeders, Leechers: s.leechers}
+			return Result{Peers: r.pick(s, p, req.NumWant, false), Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
 		}
 		if req.Event == EventStarted {
 			r.account(s, p, req)
@@ -306,62 +478,135 @@ func (r *Registry) Announce(req Request) Result {
 		}
 		s.insert(p)
 	}
-	p.lastSeen = now
-	if downBefore < 0 || req.Downloaded > downBefore {
+	p.lastSeen, p.left = now, req.Left
+	st := s.sites[p.site]
+	if grew {
 		p.progress = now
+		if !p.origin && st != nil {
+			// Its next report is due one pace from now: until then this one
+			// stands for the site's progress.
+			st.witnessed(p.Addr.Addr(), now+r.pace(p))
+			if st.gateway == p && r.alone(st, p, now) {
+				p.vouched = now
+			}
+		}
 	}
 	if req.Event == EventCompleted && !p.completed {
 		p.completed = true
 		s.counter(counterSite(p)).Completed++
 		r.changes.Add(1)
 	}
-	res := Result{Seeders: s.seeders, Leechers: s.leechers}
+	res := Result{Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
 	if r.opts.Gateways && !p.origin && p.site != "" && !p.seeder {
-		res.Gateway = r.gatewayFor(s, p, now)
-		res.Soon = true
+		res.Gateway = r.gatewayFor(st, p, now)
+		res.Interval = r.opts.MinInterval
 	}
+	p.asked = int64(res.Interval)
 	res.Peers = r.pick(s, p, req.NumWant, res.Gateway)
 	return res
 }
 
 // gatewayFor reports whether p, a leecher of a site, is (or now becomes)
-// the site's gateway: there is no live gateway and no live seeder in the
-// site. Called with s.mu.
-func (r *Registry) gatewayFor(s *swarm, p *peer, now int64) bool {
-	if r.siteHasSeeder(s, p.site, now) {
+// the site's gateway: no PC seeds the site (see seeded), and no other
+// gateway is present and serving (see serves). Called with s.mu.
+func (r *Registry) gatewayFor(st *site, p *peer, now int64) bool {
+	if r.seeded(st, p, now) {
 		return false
 	}
-	g := s.gateways[p.site]
+	g := st.gateway
 	if g == p {
 		return true
 	}
-	// A live gateway that makes progress keeps the role, unless p
-	// announces from its address: the same PC, restarted with a new peer ID.
-	if g != nil && !g.seeder && g.set != nil && r.live(g, now) && now-g.progress <= int64(r.opts.GatewayStuck) &&
-		g.Addr.Addr() != p.Addr.Addr() {
+	// A present gateway that serves keeps the role, unless p announces
+	// from its address: the same PC, restarted with a new peer ID.
+	if g != nil && !g.seeder && g.set != nil && r.live(g, now) && g.Addr.Addr() != p.Addr.Addr() && r.serves(st, g, now) {
 		return false
 	}
-	s.gateways[p.site] = p
+	st.gateway = p
+	p.since, p.vouched = now, 0
 	return true
 }
 
-func (r *Registry) live(p *peer, now int64) bool {
-	return now-p.lastSeen <= int64(r.opts.GatewayStale)
-}
-
-// siteHasSeeder reports whether a PC of the site has the whole package and
-// announced lately. Called with s.mu.
-func (r *Registry) siteHasSeeder(s *swarm, site string, now int64) bool {
-	set := s.sites[site]
-	if set == nil {
+// serves reports whether gateway g shows progress: its own reports grew
+// within GatewayStuck of when its next report was due and, unless it is
+// alone in its site, a leecher at another address reported progress
+// within GatewayStuck (of that report's next being due; or of when g took
+// the role, or last vouched for itself while alone, if that is later).
+// Called with s.mu.
+func (r *Registry) serves(st *site, g *peer, now int64) bool {
+	stuck := int64(r.opts.GatewayStuck)
+	if now-(g.progress+r.pace(g)) > stuck {
 		return false
 	}
-	for _, q := range set.list {
-		if q.seeder && r.live(q, now) {
+	return now-max(g.since, g.vouched, st.progressExcept(g.Addr.Addr())) <= stuck
+}
+
+// seeded reports whether a present PC of the site has the whole package
+// and the site's leechers show that it serves them: a leecher at another
+// address than the seeder's reported progress, or p itself did (or
+// arrived), or the seeder became one, within GatewayStuck. A PC that only
+// claims to seed keeps its site from the origins for GatewayStuck at most.
+// Called with s.mu.
+func (r *Registry) seeded(st *site, p *peer, now int64) bool {
+	if st == nil || st.seeders == 0 {
+		return false
+	}
+	stuck := int64(r.opts.GatewayStuck)
+	for _, q := range st.peers.list {
+		if !q.seeder || !r.live(q, now) {
+			continue
+		}
+		ev := max(q.since, st.progressExcept(q.Addr.Addr()))
+		if p.Addr.Addr() != q.Addr.Addr() {
+			ev = max(ev, p.progress)
+		}
+		if now-ev <= stuck {
 			return true
 		}
 	}
 	return false
+}
+
+// alone reports whether p has no present leecher at another address in
+// its site. Called with s.mu.
+func (r *Registry) alone(st *site, p *peer, now int64) bool {
+	for _, q := range st.peers.list {
+		if !q.seeder && q.Addr.Addr() != p.Addr.Addr() && r.live(q, now) {
+			return false
+		}
+	}
+	return true
+}
+
+// pace is how often p announces: the longer of its last two gaps between
+// announces and the interval it was told (FirstPace while it has
+// announced only once).
+func (r *Registry) pace(p *peer) int64 {
+	pace := max(p.gaps[0], p.gaps[1])
+	if p.gaps[0] == 0 {
+		pace = int64(r.opts.FirstPace)
+	}
+	return max(pace, p.asked)
+}
+
+// live reports whether p is still present by its own pace: it announced
+// within twice its pace plus livenessSlack, and within the TTL.
+func (r *Registry) live(p *peer, now int64) bool {
+	return now-p.lastSeen <= min(2*r.pace(p)+int64(livenessSlack), int64(r.opts.TTL))
+}
+
+// Gateway returns the current gateway of a site in a swarm, if it has one.
+func (r *Registry) Gateway(ih Hash, site string) (PeerAddr, bool) {
+	s := r.swarm(ih, false)
+	if s == nil {
+		return PeerAddr{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.sites[site]; st != nil && st.gateway != nil {
+		return st.gateway.PeerAddr, true
+	}
+	return PeerAddr{}, false
 }
 
 // account adds the bytes reported since the peer's last announce.
@@ -407,8 +652,8 @@ func (r *Registry) pick(s *swarm, p *peer, numWant int, gateway bool) []PeerAddr
 	out := make([]PeerAddr, 0, want)
 	if p.origin && r.opts.Gateways {
 		var gws []*peer
-		for _, g := range s.gateways {
-			if g.set != nil && !g.seeder {
+		for _, st := range s.sites {
+			if g := st.gateway; g != nil && g.set != nil && !g.seeder {
 				gws = append(gws, g)
 			}
 		}
@@ -418,19 +663,19 @@ func (r *Registry) pick(s *swarm, p *peer, numWant int, gateway bool) []PeerAddr
 		}
 	} else if p.origin {
 		var all []*peerSet
-		for _, set := range s.sites {
-			all = append(all, set)
+		for _, st := range s.sites {
+			all = append(all, &st.peers)
 		}
 		out = sample(out, all, want-originSlots, p)
 	} else if p.site != "" {
-		if set := s.sites[p.site]; set != nil {
-			out = sample(out, []*peerSet{set}, want-originSlots, p)
+		if st := s.sites[p.site]; st != nil {
+			out = sample(out, []*peerSet{&st.peers}, want-originSlots, p)
 		}
 		if len(out) < want-originSlots && len(s.sites) > 1 && r.opts.Policy != nil {
 			var shared []*peerSet
-			for name, set := range s.sites {
+			for name, st := range s.sites {
 				if name != p.site && r.opts.Policy.MayReceive(p.site, name) {
-					shared = append(shared, set)
+					shared = append(shared, &st.peers)
 				}
 			}
 			out = sample(out, shared, want-originSlots-len(out), p)
@@ -457,18 +702,7 @@ func sample(out []PeerAddr, sets []*peerSet, k int, self *peer) []PeerAddr {
 	}
 	start := len(out)
 	if k >= n-1 {
-		for _, set := range sets {
-			for _, q := range set.list {
-				if q != self {
-					out = append(out, q.PeerAddr)
-				}
-			}
-		}
-		shuffle(out[start:])
-		if len(out)-start > k {
-			out = out[:start+k]
-		}
-		return out
+		return takeAll(out, k, self, sets...)
 	}
 	// Floyd's algorithm: k+1 distinct indices, self dropped if drawn. Small
 	// samples (the usual case) use a slice instead of a map.
@@ -515,21 +749,69 @@ func sample(out []PeerAddr, sets []*peerSet, k int, self *peer) []PeerAddr {
 	return out
 }
 
-// sampleSet draws from one set by a partial Fisher-Yates shuffle of the
-// set itself (its order carries no meaning): O(k), no allocation, and the
-// drawn peers come out in random order.
+// sampleSet draws up to k peers from one set (never self) at random, in
+// random order, without touching the set: random indices, duplicates
+// rejected through a small open-addressing table on the stack (a map
+// beyond 60). Swapping the set's own pointers instead, as before, cost a
+// GC write barrier per swap under load.
 func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer) []PeerAddr {
 	l := set.list
-	for i := 0; i < len(l) && k > 0; i++ {
-		j := i + rand.IntN(len(l)-i)
-		if i != j {
-			l[i], l[j] = l[j], l[i]
-			l[i].pos, l[j].pos = i, j
+	n := len(l)
+	if k <= 0 || n == 0 {
+		return out
+	}
+	if 2*k >= n {
+		return takeAll(out, k, self, set)
+	}
+	// At least n-1 >= 2k candidates besides self: this ends.
+	var table [128]int32 // index+1; 0 is empty; at most 61 used
+	var big map[int]struct{}
+	if k > 60 {
+		big = make(map[int]struct{}, k+1)
+	}
+	for k > 0 {
+		i := rand.IntN(n)
+		if big != nil {
+			if _, dup := big[i]; dup {
+				continue
+			}
+			big[i] = struct{}{}
+		} else {
+			h, dup := uint32(i)*2654435761>>25, false
+			for table[h] != 0 {
+				if table[h] == int32(i+1) {
+					dup = true
+					break
+				}
+				h = (h + 1) & 127
+			}
+			if dup {
+				continue
+			}
+			table[h] = int32(i + 1)
 		}
-		if l[i] != self {
-			out = append(out, l[i].PeerAddr)
+		if q := l[i]; q != self {
+			out = append(out, q.PeerAddr)
 			k--
 		}
+	}
+	return out
+}
+
+// takeAll appends every peer of sets but self to out, shuffled, and keeps
+// k of them.
+func takeAll(out []PeerAddr, k int, self *peer, sets ...*peerSet) []PeerAddr {
+	start := len(out)
+	for _, set := range sets {
+		for _, q := range set.list {
+			if q != self {
+				out = append(out, q.PeerAddr)
+			}
+		}
+	}
+	shuffle(out[start:])
+	if len(out)-start > k {
+		out = out[:start+k]
 	}
 	return out
 }

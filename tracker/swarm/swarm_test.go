@@ -200,12 +200,12 @@ func TestStopOnlyFromOwnAddress(t *testing.T) {
 func TestSiteGateways(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	r := NewRegistry(Options{MaxPeers: 50, OriginPeers: 2, TTL: time.Hour, Gateways: true,
-		GatewayStale: 150 * time.Second, Now: func() time.Time { return now }})
+		MinInterval: time.Minute, Now: func() time.Time { return now }})
 	o := req("o", "10.0.0.1:1", "")
 	o.Origin, o.Left = true, 0
 	r.Announce(o)
 	a1 := r.Announce(req("a1", "10.1.0.1:1", "a"))
-	if !a1.Gateway || !addrs(a1)["10.0.0.1:1"] || !a1.Soon {
+	if !a1.Gateway || !addrs(a1)["10.0.0.1:1"] || a1.Interval != time.Minute {
 		t.Fatalf("first leecher of site a: %+v, want the gateway, with the origin, announcing soon", a1)
 	}
 	a2 := r.Announce(req("a2", "10.1.0.2:1", "a"))
@@ -219,7 +219,10 @@ func TestSiteGateways(t *testing.T) {
 	if got := addrs(r.Announce(o)); len(got) != 2 || !got["10.1.0.1:1"] || !got["10.2.0.1:1"] {
 		t.Fatalf("the origin got %v, want the two gateways", got)
 	}
-	// The gateway goes quiet: a2 takes over once it is stale.
+	// a1 announces at the pace it was asked for (every minute), then goes
+	// quiet: a2 takes over once a1 missed two announces (150 s).
+	now = now.Add(time.Minute)
+	r.Announce(req("a1", "10.1.0.1:1", "a"))
 	now = now.Add(100 * time.Second)
 	if r.Announce(req("a2", "10.1.0.2:1", "a")).Gateway {
 		t.Fatal("a2 took over from a gateway that announced 100 s ago")
@@ -256,7 +259,7 @@ func TestSiteGateways(t *testing.T) {
 // origins) hands the role to the next leecher after GatewayStuck.
 func TestStuckGatewayReplaced(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	r := NewRegistry(Options{MaxPeers: 50, TTL: time.Hour, Gateways: true, GatewayStale: 150 * time.Second,
+	r := NewRegistry(Options{MaxPeers: 50, TTL: time.Hour, Gateways: true, MinInterval: time.Minute,
 		GatewayStuck: 5 * time.Minute, Now: func() time.Time { return now }})
 	o := req("o", "10.0.0.1:1", "")
 	o.Origin, o.Left = true, 0
@@ -265,22 +268,49 @@ func TestStuckGatewayReplaced(t *testing.T) {
 	if !r.Announce(stuck).Gateway || r.Announce(moving).Gateway {
 		t.Fatal("a1 should be the gateway")
 	}
-	for range 4 { // a1 announces every minute, with nothing downloaded
+	// a1 announces every minute, with nothing downloaded, and so does a2:
+	// neither the gateway's reports nor its neighbour's show progress.
+	took := 0
+	for i := 1; i <= 10 && took == 0; i++ {
 		now = now.Add(time.Minute)
 		r.Announce(stuck)
 		if r.Announce(moving).Gateway {
-			t.Fatal("a2 took over from a gateway that is still within GatewayStuck")
+			took = i
 		}
 	}
-	now = now.Add(2 * time.Minute)
-	r.Announce(stuck)
+	if took != 6 {
+		t.Fatalf("a2 took over from a gateway without progress after %d minutes, want 6 (GatewayStuck + one announce)", took)
+	}
 	if res := r.Announce(moving); !res.Gateway || !addrs(res)["10.0.0.1:1"] {
-		t.Fatalf("a gateway without progress for 6 minutes kept the role: %+v", res)
+		t.Fatalf("the new gateway: %+v", res)
 	}
 	// The new gateway makes progress and keeps the role.
 	now = now.Add(10 * time.Minute)
 	moving.Downloaded += 1 << 20
 	if !r.Announce(moving).Gateway {
 		t.Fatal("the new gateway lost the role while making progress")
+	}
+}
+
+// Peer selection is uniform: every peer of a set is about as likely to be
+// handed out as any other (bounds are > 10 standard deviations wide).
+func TestSampleUniform(t *testing.T) {
+	r := NewRegistry(Options{MaxPeers: 10, TTL: time.Hour, MaxPeersPerAddr: 200})
+	for i := range 100 {
+		r.Announce(req(fmt.Sprint("p", i), fmt.Sprintf("10.1.0.1:%d", 1000+i), "a"))
+	}
+	count := map[netip.AddrPort]int{}
+	for range 20000 {
+		for _, p := range r.Announce(req("me", "10.1.0.2:1", "a")).Peers {
+			count[p.Addr]++
+		}
+	}
+	for a, c := range count {
+		if c < 1500 || c > 2500 {
+			t.Errorf("%v handed out %d times in 20000 answers of 10 from 100, want about 2000", a, c)
+		}
+	}
+	if len(count) != 100 {
+		t.Errorf("%d distinct peers handed out, want 100", len(count))
 	}
 }

@@ -28,13 +28,8 @@ import (
 func main() {
 	// A GUI-subsystem program on Windows: stderr goes nowhere, so the log
 	// goes to a rotating file in the user's profile as well.
-	var logw io.Writer = os.Stderr
-	if w, f, err := logfile.Desktop("smstorrent-tray"); err == nil {
-		logw = w
-		defer f.Close()
-	} else {
-		fmt.Fprintln(os.Stderr, "smstorrent-tray: no log file:", err)
-	}
+	logw, closeLog := logfile.DesktopOrStderr("smstorrent-tray")
+	defer closeLog()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], logw)
 	stop()

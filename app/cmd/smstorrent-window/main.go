@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -31,13 +30,8 @@ var version = "dev"
 func main() {
 	// A GUI-subsystem program on Windows: stderr goes nowhere, so the log
 	// (ours and Fyne's) goes to a rotating file in the user's profile.
-	var logw io.Writer = os.Stderr
-	if w, f, err := logfile.Desktop("smstorrent-window"); err == nil {
-		logw = w
-		defer f.Close()
-	} else {
-		fmt.Fprintln(os.Stderr, "smstorrent-window: no log file:", err)
-	}
+	logw, closeLog := logfile.DesktopOrStderr("smstorrent-window")
+	defer closeLog()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
 	stop()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/units"
+	"github.com/smstorrent/smstorrent/lab/netlab"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -188,17 +188,6 @@ func freePort(host string) (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
-}
-
 // poll calls fn until it reports done, the process dies, or the timeout.
 func poll(ctx context.Context, timeout time.Duration, p *proc, what string, fn func() (bool, error)) error {
 	deadline := time.Now().Add(timeout)
@@ -265,7 +254,7 @@ func (d *demo) startTracker(ctx context.Context) error {
 		"min_interval":      "1s",
 	}
 	cfgPath := filepath.Join(d.root, "tracker", "tracker.json")
-	if err := writeJSON(cfgPath, cfg); err != nil {
+	if err := netlab.WriteJSON(cfgPath, cfg); err != nil {
 		return err
 	}
 	d.tracker, err = d.ps.start(d.logDir, "tracker", nil, d.bins["smstorrent-tracker"], "serve", "--config", cfgPath)
@@ -353,38 +342,11 @@ func (d *demo) publishPackage(ctx context.Context) error {
 
 	// The SCCM distribution point share that programs are run from.
 	d.dpDir = filepath.Join(d.root, "dp01", "SMSPKGD$", pkgID)
-	if err := copyTree(src, d.dpDir); err != nil {
+	if err := netlab.CopyTree(src, d.dpDir, false); err != nil {
 		return err
 	}
 	d.say("SCCM distribution point share: %s", d.dpDir)
 	return nil
-}
-
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, e os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		out := filepath.Join(dst, rel)
-		if e.IsDir() {
-			return os.MkdirAll(out, 0o755)
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		f, err := os.Create(out)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(f, in); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
-	})
 }
 
 // startService writes a node's configuration and starts its service.
@@ -408,7 +370,7 @@ func (d *demo) startService(ctx context.Context, name, listenHost, site string, 
 	for k, v := range extra {
 		cfg[k] = v
 	}
-	if err := writeJSON(n.cfgPath, cfg); err != nil {
+	if err := netlab.WriteJSON(n.cfgPath, cfg); err != nil {
 		return nil, err
 	}
 	var err error
@@ -429,7 +391,7 @@ func (d *demo) startService(ctx context.Context, name, listenHost, site string, 
 func (d *demo) startOrigin(ctx context.Context) error {
 	d.step(4, "Origin server (seeds the package; its WAN link is limited to %s)", d.o.originUp)
 	// The origin already holds the package, as the server it was published from.
-	if err := copyTree(filepath.Join(d.root, "source", pkgID), filepath.Join(d.root, "origin", "cache", pkgID)); err != nil {
+	if err := netlab.CopyTree(filepath.Join(d.root, "source", pkgID), filepath.Join(d.root, "origin", "cache", pkgID), false); err != nil {
 		return err
 	}
 	n, err := d.startService(ctx, "origin", originIP, "datacenter", map[string]any{"limit_up": d.o.originUp})
