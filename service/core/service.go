@@ -582,7 +582,7 @@ func (s *Service) stateOf(j *job) api.State {
 		return api.StateTransientError
 	case j.t == nil:
 		return api.StateConnecting
-	case j.t.Info() != nil && j.t.Complete().Bool():
+	case j.t.Info() != nil && j.t.Complete().Bool() && s.store.completionWritten(j.rec.ID):
 		return api.StateTransferred
 	case j.queued:
 		return api.StateQueued

@@ -52,6 +52,8 @@ type jobStore struct {
 	mu      sync.Mutex // guards pending and written
 	pending []record   // the newest staged copy not yet written; nil: none
 	written durableCounters
+	// writeFailed is set while the last write failed (counters.go).
+	writeFailed bool
 
 	writeMu sync.Mutex // one writer at a time, in staging order
 }
@@ -115,11 +117,13 @@ func (s *jobStore) flush() error {
 		if s.pending == nil {
 			s.pending = recs
 		}
+		s.writeFailed = true
 		s.mu.Unlock()
 		return fmt.Errorf("saving jobs to %s: %w", s.path, err)
 	}
 	s.mu.Lock()
 	s.written.set(recs)
+	s.writeFailed = false
 	s.mu.Unlock()
 	return nil
 }
