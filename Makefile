@@ -59,6 +59,7 @@ demo: deps build
 
 bench: deps build
 	@$(GO) run ./lab/cmd/bench
+	@$(GO) run ./lab/cmd/bench -delta
 	@$(GO) run ./lab/cmd/yield
 
 clean:

@@ -22,10 +22,14 @@ type Options struct {
 	Wait      time.Duration // --wait; 0 means do not wait
 	// MapToRetry holds failure names (Failure.Name) that exit with RetryCode.
 	MapToRetry map[string]bool
-	Log        string // --log: a file, or a folder for P2PWrapper.log
-	DataDir    string // --data-dir: the service's data folder
-	Help       bool
-	Version    bool
+	// PinVersion is --version: run exactly this version of the package.
+	PinVersion string
+	// IfRepositoryDown is --if-repository-down: RunCached (default) or Retry.
+	IfRepositoryDown string
+	Log              string // --log: a file, or a folder for P2PWrapper.log
+	DataDir          string // --data-dir: the service's data folder
+	Help             bool
+	Version          bool
 
 	// Command is the command and its arguments, unquoted.
 	Command []string
@@ -33,6 +37,12 @@ type Options struct {
 	// wrapper received it (Windows); "" when the arguments came as a vector.
 	RawCommand string
 }
+
+// What to do when the repository cannot say which version is current.
+const (
+	RunCached = "run-cached" // run the complete cached version, and log that
+	Retry     = "retry"      // exit with the retry code
+)
 
 // ErrUsage marks command-line errors.
 var ErrUsage = errors.New("usage")
@@ -53,6 +63,11 @@ retries later. The package ID is the last element of the current directory
 Flags (before the command; "--" ends them):
   --package ID           package ID (default: last element of the current directory)
   --priority P           download priority: foreground, high, normal, low (default normal)
+  --version V            run exactly version V of the package (default: the
+                         repository's current version, never an older cached one)
+  --if-repository-down run-cached|retry
+                         when the repository cannot say which version is current:
+                         run the cached version (default) or exit with the retry code
   --retry-code N         exit code for "not yet, retry later" (default 1618)
   --wait[=DURATION]      wait for the download (default 1h), showing progress,
                          then run; on timeout exit with the retry code
@@ -64,7 +79,7 @@ Flags (before the command; "--" ends them):
   --log PATH             log file, or folder for P2PWrapper.log (default: the
                          service's log folder)
   --data-dir DIR         the service's data folder (default: as the service)
-  --version              print the version
+  --version              (alone) print the wrapper's version
   --help                 print this help
 
 Exit codes: the command's own, or 1618 retry, 1639 usage, 1062 service-down,
@@ -77,7 +92,7 @@ See docs/WRAPPER.md.
 // itself) up to the first argument that is not a flag, or "--". It returns
 // the options and the index in args where the command starts.
 func parseFlags(args []string) (Options, int, error) {
-	o := Options{Priority: api.Normal, RetryCode: DefaultRetryCode}
+	o := Options{Priority: api.Normal, RetryCode: DefaultRetryCode, IfRepositoryDown: RunCached}
 	i := 1
 	for i < len(args) {
 		a := args[i]
@@ -156,6 +171,30 @@ func parseFlags(args []string) (Options, int, error) {
 			if o.MapToRetry, err = parseRetryMap(v); err != nil {
 				return o, 0, usageErr("%v", err)
 			}
+		case "version":
+			if !hasVal && (i+1 >= len(args) || strings.HasPrefix(args[i+1], "-")) {
+				o.Version = true // --version alone prints the wrapper's version
+				break
+			}
+			v, err := value()
+			if err != nil {
+				return o, 0, err
+			}
+			if err := validVersion(v); err != nil {
+				return o, 0, usageErr("--version: %v", err)
+			}
+			o.PinVersion = v
+		case "if-repository-down":
+			v, err := value()
+			if err != nil {
+				return o, 0, err
+			}
+			switch strings.ToLower(v) {
+			case RunCached, Retry:
+				o.IfRepositoryDown = strings.ToLower(v)
+			default:
+				return o, 0, usageErr("--if-repository-down: %q is not run-cached or retry", v)
+			}
 		case "log":
 			v, err := value()
 			if err != nil {
@@ -170,14 +209,26 @@ func parseFlags(args []string) (Options, int, error) {
 			o.DataDir = v
 		case "help", "h", "?":
 			o.Help = true
-		case "version":
-			o.Version = true
 		default:
 			return o, 0, usageErr("unknown flag %s (put \"--\" before a command that starts with '-')", a)
 		}
 		i++
 	}
 	return o, i, nil
+}
+
+// validVersion checks a pinned version string: 1-64 printable characters
+// without spaces.
+func validVersion(v string) error {
+	if v == "" || len(v) > 64 {
+		return fmt.Errorf("%q must be 1-64 characters", v)
+	}
+	for _, r := range v {
+		if r <= ' ' || r == 0x7f {
+			return fmt.Errorf("%q has spaces or control characters", v)
+		}
+	}
+	return nil
 }
 
 // looksLikeDuration reports whether s is a Go duration such as 30m or 1h30m,

@@ -158,3 +158,34 @@ func TestFailureCodesDistinct(t *testing.T) {
 		seen[f.Code&0xff] = f.Name + " (8 bits)"
 	}
 }
+
+func TestParseVersionFlags(t *testing.T) {
+	tests := []struct {
+		args       []string
+		pin, down  string
+		version    bool
+		wantErr    bool
+		commandIdx int
+	}{
+		{args: []string{"w", "--version=1.0.1", "setup.exe"}, pin: "1.0.1", down: RunCached, commandIdx: 2},
+		{args: []string{"w", "--version", "1.0.1", "setup.exe"}, pin: "1.0.1", down: RunCached, commandIdx: 3},
+		{args: []string{"w", "--version"}, version: true, down: RunCached, commandIdx: 2},
+		{args: []string{"w", "--if-repository-down", "retry", "x"}, down: Retry, commandIdx: 3},
+		{args: []string{"w", "--if-repository-down=RUN-CACHED", "x"}, down: RunCached, commandIdx: 2},
+		{args: []string{"w", "--if-repository-down=sometimes", "x"}, wantErr: true},
+		{args: []string{"w", "--version=a b", "x"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		o, k, err := parseFlags(tt.args)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%q: err %v", tt.args, err)
+			continue
+		}
+		if tt.wantErr {
+			continue
+		}
+		if o.PinVersion != tt.pin || o.IfRepositoryDown != tt.down || o.Version != tt.version || k != tt.commandIdx {
+			t.Errorf("%q: pin %q down %q version %v at %d", tt.args, o.PinVersion, o.IfRepositoryDown, o.Version, k)
+		}
+	}
+}

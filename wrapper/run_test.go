@@ -129,7 +129,9 @@ func TestRunCompletePackageRunsCommand(t *testing.T) {
 	if want := filepath.Join(f.cache, "PS100012"); h.Dir != want {
 		t.Errorf("command ran in %q, want the cache folder %q", h.Dir, want)
 	}
-	if used, _, added := f.snapshot(); !slices.Equal(used, []string{"PS100012"}) || len(added) != 0 {
+	// One Add: the service asks the repository whether the cached version
+	// is still the current one before it runs.
+	if used, _, added := f.snapshot(); !slices.Equal(used, []string{"PS100012"}) || len(added) != 1 || added[0].PackageID != "PS100012" {
 		t.Errorf("used %q, added %v", used, added)
 	}
 	if !strings.Contains(res.log, `component="P2PWrapper"`) || !strings.Contains(res.log, fmt.Sprintf("exited with code %d", osExitCode(3010))) {

@@ -165,12 +165,11 @@ func (r *runner) run(ctx context.Context) int {
 	case err != nil:
 		return r.apiFail(fmt.Sprintf("asking the service about package %s", r.id), err)
 	}
-	if job != nil && job.State == api.StateTransferred {
-		return r.runCommand(ctx, job)
-	}
-
 	job, code, done := r.startOrContinue(ctx, job)
 	if done {
+		return code
+	}
+	if code, done := r.decideVersion(job); done {
 		return code
 	}
 	if job.State == api.StateTransferred {
@@ -194,6 +193,10 @@ func (r *runner) run(ctx context.Context) int {
 // exit code with done set.
 func (r *runner) startOrContinue(ctx context.Context, prev *api.Job) (_ *api.Job, code int, done bool) {
 	switch {
+	case prev != nil && prev.State == api.StateTransferred && r.opts.PinVersion != "":
+		r.log.Infof("package %s%s version %s is in the cache; the program pins version %s", r.id, r.nameText(prev), dash(prev.Version), r.opts.PinVersion)
+	case prev != nil && prev.State == api.StateTransferred:
+		r.log.Infof("package %s%s version %s is in the cache; asking the service which version is current", r.id, r.nameText(prev), dash(prev.Version))
 	case prev == nil || prev.State == api.StateCancelled:
 		r.log.Infof("package %s is not in the cache: the service fetches its torrent from the repository and downloads it (priority %s)", r.id, r.opts.Priority)
 	case prev.State == api.StateError:
@@ -204,7 +207,7 @@ func (r *runner) startOrContinue(ctx context.Context, prev *api.Job) (_ *api.Job
 		r.log.Infof("package %s is downloading: %s", r.id, describe(prev))
 	}
 	actx, cancel := context.WithTimeout(ctx, addTimeout)
-	job, err := r.client.Add(actx, api.AddRequest{PackageID: r.id, Priority: r.opts.Priority})
+	job, err := r.client.Add(actx, api.AddRequest{PackageID: r.id, Priority: r.opts.Priority, Version: r.opts.PinVersion})
 	cancel()
 	if err != nil {
 		if !(api.IsRepository(err) && r.opts.Wait > 0) {
@@ -238,6 +241,55 @@ func (r *runner) startOrContinue(ctx context.Context, prev *api.Job) (_ *api.Job
 		r.log.Warnf("package %s: %s (the service retries by itself)", r.id, job.Error)
 	}
 	return job, 0, false
+}
+
+// decideVersion logs which version runs and why, from what the service
+// learnt from the repository (job.Check), and stops the run when the
+// cached version may not run: the repository could not say which version
+// is current and --if-repository-down is retry.
+func (r *runner) decideVersion(job *api.Job) (code int, done bool) {
+	c := job.Check
+	name := r.nameText(job)
+	switch {
+	case c == nil:
+		return 0, false
+	case r.opts.PinVersion != "" && c.Replaced != "" && job.State == api.StateTransferred:
+		r.log.Infof("version decision: package %s%s is pinned to version %s, which is in the cache (the service switched from %s)", r.id, name, r.opts.PinVersion, c.Replaced)
+	case r.opts.PinVersion != "" && job.State == api.StateTransferred:
+		r.log.Infof("version decision: package %s%s is pinned to version %s, which is in the cache", r.id, name, r.opts.PinVersion)
+	case r.opts.PinVersion != "":
+		r.log.Infof("version decision: package %s%s is pinned to version %s, which the service is fetching", r.id, name, r.opts.PinVersion)
+	case c.Error != "" && job.State == api.StateTransferred && r.opts.IfRepositoryDown == Retry:
+		r.log.Warnf("version decision: the repository could not say which version of %s is current (%s); the cached version %s does not run because --if-repository-down=retry: exiting with the retry code %d",
+			r.id, c.Error, dash(job.Version), r.opts.RetryCode)
+		return r.opts.RetryCode, true
+	case c.Error != "" && job.State == api.StateTransferred:
+		r.log.Warnf("version decision: the repository could not say which version of %s is current (%s); running the cached version %s (--if-repository-down=run-cached, the default)",
+			r.id, c.Error, dash(job.Version))
+	case c.Error != "":
+		r.log.Warnf("version decision: the repository could not say which version of %s is current (%s); the cached version %s is not complete", r.id, c.Error, dash(job.Version))
+	case c.Replaced != "":
+		r.log.Infof("version decision: version %s of package %s%s is current in the repository and the cache held %s: the service fetches %s, the older version never runs",
+			c.Current, r.id, name, c.Replaced, c.Current)
+	default:
+		r.log.Infof("version decision: version %s of package %s%s is the current version", dash(c.Current), r.id, name)
+	}
+	return 0, false
+}
+
+// nameText is " (display name)" or "".
+func (r *runner) nameText(job *api.Job) string {
+	if job == nil || job.Name == "" {
+		return ""
+	}
+	return " (" + job.Name + ")"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // wait follows the job until it is complete, fails, or --wait runs out.
@@ -355,7 +407,7 @@ func (r *runner) runCommand(ctx context.Context, job *api.Job) int {
 		Stderr: r.inv.Stderr,
 	}
 	setRawCommandLine(cmd, r.opts.RawCommand)
-	r.log.Infof("package %s is complete in %s: running %s", r.id, dir, r.commandText())
+	r.log.Infof("package %s%s version %s is complete in %s: running %s", r.id, r.nameText(job), dash(job.Version), dir, r.commandText())
 	// Ctrl-C reaches the command too; the wrapper stays to report its exit code.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt)

@@ -138,7 +138,7 @@ func TestDesktopAgainstRealService(t *testing.T) {
 		return ok && j.State == api.StateTransferred
 	})
 	j, _ := f.store.Job(pkg.ID)
-	if r := viewmodel.NewSeedRow(j, time.Now()); r.Size != "4 MB" || r.Title != "PS100012 16.0" {
+	if r := viewmodel.NewSeedRow(j, time.Now()); r.Size != "4 MiB" || r.Title != "PS100012 16.0" {
 		t.Errorf("seed row %+v", r)
 	}
 	if len(f.store.Seeding()) != 1 || len(f.store.Downloads()) != 0 {

@@ -164,7 +164,7 @@ func tooltip(s *viewmodel.Store, st State) string {
 	case Error:
 		for _, j := range s.Jobs() {
 			if j.State == api.StateError {
-				return app + j.ID + " failed: " + j.Error
+				return app + viewmodel.Label(j) + " failed: " + j.Error
 			}
 		}
 	case Downloading:
@@ -179,7 +179,7 @@ func tooltip(s *viewmodel.Store, st State) string {
 				lead = &j
 			}
 		}
-		t := fmt.Sprintf("downloading %s %s", lead.ID, viewmodel.Percent(lead.Progress()))
+		t := fmt.Sprintf("downloading %s %s", viewmodel.Label(*lead), viewmodel.Percent(lead.Progress()))
 		if lead.State == api.StateTransferring && lead.ETASeconds >= 0 {
 			t += ", " + viewmodel.ETA(lead.ETASeconds) + " left"
 		} else {

@@ -10,7 +10,7 @@
 //	  id:      "PS100012"          package ID (also the info name)
 //	  version: "1.0"               publisher's version string (may be empty)
 //	  signer:  <32 bytes>          ed25519 public key
-//	  sig:     <64 bytes>          ed25519 signature over MessageV2(infohash, id, version, announce, trackers, web seeds)
+//	  sig:     <64 bytes>          ed25519 signature over messageV2: infohash, id, version, name, previous, announce, trackers, web seeds
 //	}
 //
 // Version 2 signatures also cover the torrent's trackers (announce and
@@ -78,6 +78,8 @@ var (
 type Package struct {
 	ID       string
 	Version  string
+	Name     string // display name ("" if none)
+	Previous string // the version the creator made this one against ("" if none)
 	Signer   PublicKey
 	InfoHash metainfo.Hash
 	// Meta is the parsed .torrent. After Verify its announce, announce-list
@@ -196,17 +198,18 @@ func Message(ih metainfo.Hash, id, version string) []byte {
 	return []byte("SMSTorrent package signature v1\x00" + ih.HexString() + "\x00" + id + "\x00" + version)
 }
 
-// MessageV2 is the byte string that a v2 signature signs: the info-hash,
-// ID and version, the announce field, the trackers in tiers and the web
-// seeds, bencoded as one list so that no field can run into the next.
-func MessageV2(ih metainfo.Hash, id, version, announce string, trackers [][]string, webseeds []string) []byte {
+// messageV2 is the byte string that a v2 signature signs: the info-hash,
+// ID, version, display name and previous version, the announce field, the
+// trackers in tiers and the web seeds, bencoded as one list so that no
+// field can run into the next.
+func messageV2(ih metainfo.Hash, s *signature, announce string, trackers [][]string, webseeds []string) []byte {
 	if trackers == nil {
 		trackers = [][]string{}
 	}
 	if webseeds == nil {
 		webseeds = []string{}
 	}
-	b, err := bencode.Marshal([]any{ih.HexString(), id, version, announce, trackers, webseeds})
+	b, err := bencode.Marshal([]any{ih.HexString(), s.ID, s.Version, s.Name, s.Previous, announce, trackers, webseeds})
 	if err != nil {
 		// Strings and lists of strings always encode.
 		panic(err)
@@ -280,11 +283,13 @@ func checkURL(s string, schemes ...string) error {
 }
 
 type signature struct {
-	V       int    `bencode:"v"`
-	ID      string `bencode:"id"`
-	Version string `bencode:"version"`
-	Signer  []byte `bencode:"signer"`
-	Sig     []byte `bencode:"sig"`
+	V        int    `bencode:"v"`
+	ID       string `bencode:"id"`
+	Version  string `bencode:"version"`
+	Name     string `bencode:"name,omitempty"`     // display name; see signedMessage
+	Previous string `bencode:"previous,omitempty"` // the version this one follows
+	Signer   []byte `bencode:"signer"`
+	Sig      []byte `bencode:"sig"`
 }
 
 // wire is the .torrent as SMSTorrent writes it: the usual keys plus ours.
@@ -302,7 +307,16 @@ type wire struct {
 // Sign returns the bencoded .torrent for mi with a signature for package id
 // and version. mi.InfoBytes must already hold the bencoded info.
 func Sign(mi *metainfo.MetaInfo, id, version string, key PrivateKey) ([]byte, error) {
+	return SignMeta(mi, Meta{ID: id, Version: version}, key)
+}
+
+// SignMeta is Sign with the optional signed fields of Meta.
+func SignMeta(mi *metainfo.MetaInfo, m Meta, key PrivateKey) ([]byte, error) {
+	id, version := m.ID, m.Version
 	if err := ValidID(id); err != nil {
+		return nil, err
+	}
+	if err := ValidName(m.Name); err != nil {
 		return nil, err
 	}
 	ih := mi.HashInfoBytes()
@@ -323,9 +337,10 @@ func Sign(mi *metainfo.MetaInfo, id, version string, key PrivateKey) ([]byte, er
 			ID:      id,
 			Version: version,
 			Signer:  key.Public(),
-			Sig:     ed25519.Sign(ed25519.PrivateKey(key), MessageV2(ih, id, version, mi.Announce, trackers, webseeds)),
 		},
 	}
+	w.Smstorrent.Name, w.Smstorrent.Previous = m.Name, m.Previous
+	w.Smstorrent.Sig = ed25519.Sign(ed25519.PrivateKey(key), messageV2(ih, w.Smstorrent, mi.Announce, trackers, webseeds))
 	return bencode.Marshal(w)
 }
 
@@ -379,6 +394,10 @@ func parse(b []byte, trusted []PublicKey, check bool) (_ *Package, err error) {
 		return p, nil
 	}
 	p.ID, p.Version, p.Signer = s.ID, s.Version, PublicKey(s.Signer)
+	p.Name, p.Previous = s.Name, s.Previous
+	if err := ValidName(p.Name); err != nil {
+		return nil, err
+	}
 	if err := checkSafe(p); err != nil {
 		return nil, err
 	}
@@ -402,9 +421,9 @@ func parse(b []byte, trusted []PublicKey, check bool) (_ *Package, err error) {
 		return nil, fmt.Errorf("%w (%s); add it to trusted_keys if this publisher is yours", ErrUnknownSigner, p.Signer)
 	}
 	trackers, webseeds := sources(w.Announce, w.AnnounceList, w.UrlList)
-	msg := Message(p.InfoHash, s.ID, s.Version)
+	msg := signedMessage(p.InfoHash, s)
 	if s.V == 2 {
-		msg = MessageV2(p.InfoHash, s.ID, s.Version, w.Announce, trackers, webseeds)
+		msg = messageV2(p.InfoHash, s, w.Announce, trackers, webseeds)
 	}
 	if !ed25519.Verify(ed25519.PublicKey(s.Signer), msg, s.Sig) {
 		return nil, ErrBadSignature

@@ -51,6 +51,13 @@ type Config struct {
 	Faults *Faults
 	// Keep leaves the work folder (with the package copies) in place.
 	Keep bool
+	// Delta runs the delta scenario (see delta.go): every client holds
+	// version 1 of a package of many files, then version 2 with about 10 %
+	// of its bytes changed is distributed; Transmission gets version 2 as a
+	// fresh download.
+	Delta bool
+	// prev is version 1 in the delta scenario.
+	prev *pkgFile
 	Log  *slog.Logger
 }
 
@@ -62,6 +69,8 @@ var Labels = map[string]string{
 	"http":         "HTTP from hq",
 	"transmission": "Transmission + opentracker",
 	"smstorrent":   "SMSTorrent",
+	// The delta scenario (-delta).
+	"smstorrent-delta": "SMSTorrent, from version 1 in the cache",
 }
 
 // system is one way of distributing the package.
@@ -102,6 +111,51 @@ type pkgFile struct {
 	Name   string // the file's name within Dir
 	Size   int64
 	SHA256 string
+	// Tree is set for a package of many files (the delta scenario): the
+	// package is the folder Path() (Name is the package ID) and Files holds
+	// each file's SHA-256 by slash-separated path.
+	Tree  bool
+	Files map[string]string
+}
+
+// content is the folder that holds the package's files.
+func (p *pkgFile) content() string {
+	if p.Tree {
+		return p.Path()
+	}
+	return p.Dir
+}
+
+// inContent is the path, within a copy of content(), that verify checks.
+func (p *pkgFile) inContent() string {
+	if p.Tree {
+		return ""
+	}
+	return p.Name
+}
+
+// verify checks a copy of the package: the file, or every file of the tree.
+func (p *pkgFile) verify(path string) error {
+	if !p.Tree {
+		sum, err := fileSHA256(path)
+		if err != nil {
+			return err
+		}
+		if sum != p.SHA256 {
+			return fmt.Errorf("sha256 %s, want %s", sum, p.SHA256)
+		}
+		return nil
+	}
+	for _, rel := range sortedKeys(p.Files) {
+		sum, err := fileSHA256(filepath.Join(path, filepath.FromSlash(rel)))
+		if err != nil {
+			return err
+		}
+		if sum != p.Files[rel] {
+			return fmt.Errorf("%s: sha256 %s, want %s", rel, sum, p.Files[rel])
+		}
+	}
+	return nil
 }
 
 func (p *pkgFile) Path() string { return filepath.Join(p.Dir, p.Name) }
@@ -198,7 +252,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			os.RemoveAll(runDir)
 		}
 	}()
-	pkg, err := makePackage(filepath.Join(runDir, "src"), "LAB00001", cfg.PackageBytes)
+	var pkg *pkgFile
+	if cfg.Delta {
+		cfg.prev, pkg, err = makeVersions(filepath.Join(runDir, "src"), "LAB00001", cfg.PackageBytes)
+	} else {
+		pkg, err = makePackage(filepath.Join(runDir, "src"), "LAB00001", cfg.PackageBytes)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bench: making the package: %w", err)
 	}
@@ -209,7 +268,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		WANRateBits:      cfg.Topo.WANRateBits,
 		WANDelay:         delayText(cfg.Topo.WANDelay),
 		WANDelayMS:       float64(cfg.Topo.WANDelay) / float64(time.Millisecond),
-		PackageBytes:     cfg.PackageBytes,
+		PackageBytes:     pkg.Size,
+		Delta:            cfg.Delta,
 		ServiceConfig:    cfg.ServiceConfig,
 		Priority:         cfg.Priority,
 		BoundSeconds:     bound,
@@ -280,6 +340,8 @@ func newSystem(name string) (system, error) {
 		return &transmissionSystem{}, nil
 	case "smstorrent":
 		return &smstorrentSystem{}, nil
+	case "smstorrent-delta":
+		return &deltaSystem{smstorrentSystem: &smstorrentSystem{}}, nil
 	}
 	return nil, fmt.Errorf("bench: unknown system %q (known: %v)", name, SystemNames)
 }
@@ -315,7 +377,11 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 	defer sys.close()
 	e := &env{cfg: cfg, lab: lab, pkg: pkg, dir: dir, log: cfg.Log.With("system", name), bins: bins}
 
-	setupCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	setupTime := 3 * time.Minute
+	if cfg.Delta {
+		setupTime = 8 * time.Minute // the first version goes everywhere first
+	}
+	setupCtx, cancel := context.WithTimeout(ctx, setupTime)
 	err = sys.setup(setupCtx, e)
 	cancel()
 	if err != nil {
@@ -406,12 +472,8 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 	res.SourcesByClient = sys.peers(ctx, e)
 	// Correctness: every client's file is the package, byte for byte.
 	for _, h := range clients {
-		sum, err := fileSHA256(sys.file(e, h))
-		if err != nil {
+		if err := pkg.verify(sys.file(e, h)); err != nil {
 			return fail(fmt.Errorf("%s: verifying: %w", h.Name, err))
-		}
-		if sum != pkg.SHA256 {
-			return fail(fmt.Errorf("%s: sha256 %s, want %s", h.Name, sum, pkg.SHA256))
 		}
 	}
 	res.OK = true
@@ -427,7 +489,7 @@ func secondsSince(t0 time.Time, m map[string]time.Time) map[string]float64 {
 }
 
 func findBinaries(binDir, system string) (binaries, error) {
-	if system != "smstorrent" {
+	if system != "smstorrent" && system != "smstorrent-delta" {
 		return binaries{}, nil
 	}
 	b := binaries{

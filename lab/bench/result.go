@@ -19,6 +19,9 @@ type Report struct {
 	WANDelay         string    `json:"wan_delay"`
 	WANDelayMS       float64   `json:"wan_delay_ms"`
 	PackageBytes     int64     `json:"package_bytes"`
+	// Delta marks the delta scenario: PackageBytes is version 2's size and
+	// the copies are of it.
+	Delta bool `json:"delta,omitempty"`
 	// ServiceConfig lists keys the lab set in every smstorrent-service
 	// configuration beyond its own (bench -service-config).
 	ServiceConfig map[string]any `json:"service_config_overrides,omitempty"`
@@ -123,6 +126,10 @@ func (r *SystemResult) fill(cfg Config, size int64, took time.Duration, done map
 		WANInCopiesMax:   1.05,
 		HQCopiesMax:      round(1.1*nb, 2),
 		BetweenCopiesMax: 0.05,
+	}
+	if cfg.Delta {
+		// Issue 14: only what changed crosses the WAN.
+		r.Targets.WANInCopiesMax = 0.12
 	}
 	r.Targets.TimeOK = r.RatioToBound <= r.Targets.TimeRatioMax
 	r.Targets.WANInOK = r.MaxWANInCopies <= r.Targets.WANInCopiesMax

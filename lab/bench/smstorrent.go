@@ -23,6 +23,10 @@ import (
 // and polled with `ctl job <packageID> --json`.
 type smstorrentSystem struct {
 	configs map[string]string // service config file by host name
+	// The publisher's key, the tracker's configuration and the repository,
+	// for a later version (delta.go).
+	keyPrefix, trackerConfig, repoURL string
+	createArgs                        []string // more flags for create
 
 	trackerCmd netlab.Cmd
 	trackerMu  sync.Mutex
@@ -48,6 +52,7 @@ type smsJob struct {
 	PeersSite        int       `json:"peers_site"`
 	PeersServer      int       `json:"peers_server"`
 	Path             string    `json:"path"`
+	Version          string    `json:"version"`
 	Completed        time.Time `json:"completed"`
 }
 
@@ -94,8 +99,9 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 	}
 	// The signed torrent of the package folder.
 	torrentPath := filepath.Join(dir, e.pkg.ID+".torrent")
-	if out, err := exec.CommandContext(ctx, e.bins.tracker, "create", "--id", e.pkg.ID, "--source", e.pkg.Dir,
-		"--key", keyPrefix+".key", "--config", tcfgPath, "-o", torrentPath).CombinedOutput(); err != nil {
+	s.keyPrefix, s.trackerConfig, s.repoURL = keyPrefix, tcfgPath, repoURL
+	if out, err := exec.CommandContext(ctx, e.bins.tracker, append([]string{"create", "--id", e.pkg.ID, "--source", e.pkg.content(),
+		"--key", keyPrefix + ".key", "--config", tcfgPath, "-o", torrentPath}, s.createArgs...)...).CombinedOutput(); err != nil {
 		return fmt.Errorf("tracker create: %w: %s", err, out)
 	}
 	// Tracker and repository in hq.
@@ -143,7 +149,7 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 		if h == hq {
 			// The origin has the package in its cache before it starts.
 			cache := filepath.Join(hdir, "data", "cache", e.pkg.ID)
-			if err := netlab.CopyTree(e.pkg.Dir, cache, false); err != nil {
+			if err := netlab.CopyTree(e.pkg.content(), cache, false); err != nil {
 				return err
 			}
 		}
@@ -268,9 +274,9 @@ func (s *smstorrentSystem) file(e *env, h *netlab.Host) string {
 	j := s.jobs[h.Name]
 	s.mu.Unlock()
 	if j.Path != "" {
-		return filepath.Join(j.Path, e.pkg.Name)
+		return filepath.Join(j.Path, e.pkg.inContent())
 	}
-	return filepath.Join(filepath.Dir(s.configs[h.Name]), "data", "cache", e.pkg.ID, e.pkg.Name)
+	return filepath.Join(filepath.Dir(s.configs[h.Name]), "data", "cache", e.pkg.ID, e.pkg.inContent())
 }
 
 // peers reports, per client, the payload bytes the service says came from

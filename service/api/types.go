@@ -110,11 +110,21 @@ type FileProgress struct {
 
 // Job is one package download and, once transferred, the seeding of it.
 type Job struct {
-	ID       string   `json:"id"` // package ID
-	Version  string   `json:"version,omitempty"`
-	InfoHash string   `json:"info_hash"`
-	State    State    `json:"state"`
-	Priority Priority `json:"priority"`
+	ID      string `json:"id"`             // package ID
+	Name    string `json:"name,omitempty"` // display name, signed by the publisher
+	Version string `json:"version,omitempty"`
+	// Pinned is the version an SCCM program pinned (P2PWrapper --version):
+	// background updates leave the job at it until a run asks for the current one.
+	Pinned string `json:"pinned,omitempty"`
+	// OtherVersions are further versions of the package in the cache,
+	// kept seeding for the site until the seeding policy lets them go.
+	OtherVersions []HeldVersion `json:"other_versions,omitempty"`
+	// Check is set on the answer to Add: what the repository said about
+	// the package's current version.
+	Check    *VersionCheck `json:"check,omitempty"`
+	InfoHash string        `json:"info_hash"`
+	State    State         `json:"state"`
+	Priority Priority      `json:"priority"`
 	// Error says what went wrong and what to do, in StateTransientError and StateError.
 	Error string `json:"error,omitempty"`
 	// ErrorCode classifies Error: ErrorRepository, ErrorTracker,
@@ -152,6 +162,32 @@ type Job struct {
 	Assigned bool `json:"assigned"`
 	// SeedUntil is when an unassigned, transferred package leaves the cache.
 	SeedUntil time.Time `json:"seed_until,omitzero"`
+}
+
+// HeldVersion is a version of a package kept in the cache beside the job's own.
+type HeldVersion struct {
+	Version  string `json:"version"`
+	InfoHash string `json:"info_hash"`
+	Size     int64  `json:"size"`
+	// Complete versions seed; incomplete ones only lend their pieces to a
+	// newer version and leave when it is complete.
+	Complete  bool      `json:"complete"`
+	Path      string    `json:"path,omitempty"`
+	SeedUntil time.Time `json:"seed_until,omitzero"`
+}
+
+// VersionCheck is the outcome of asking the repository for a package's
+// current version when a job is added (P2PWrapper does on every run).
+type VersionCheck struct {
+	// Checked is set when the repository answered.
+	Checked bool `json:"checked"`
+	// Current is the repository's current version (or the pinned one).
+	Current string `json:"current,omitempty"`
+	// Replaced is the version the job held before this request moved it to
+	// Current; "" when it did not move.
+	Replaced string `json:"replaced,omitempty"`
+	// Error says why the repository could not tell; the job is unchanged.
+	Error string `json:"error,omitempty"`
 }
 
 // Progress is BytesDone/BytesTotal in [0,1].
@@ -259,6 +295,14 @@ type AddRequest struct {
 	Priority  Priority `json:"priority,omitempty"`
 	// Assign marks the package as assigned to this PC: seeded regardless of age.
 	Assign bool `json:"assign,omitempty"`
+	// Version pins a version (with PackageID): the job moves to exactly
+	// that version and background updates leave it there. Empty: the
+	// service asks the repository for the current version.
+	Version string `json:"version,omitempty"`
+	// Source seeds the package from this folder in place (with Torrent):
+	// an origin on a distribution point. The folder must already hold the
+	// complete package; the service only reads it and never deletes it.
+	Source string `json:"source,omitempty"`
 }
 
 // PriorityRequest changes a job's priority.

@@ -70,6 +70,10 @@ type Config struct {
 	// RetryMin and RetryMax bound the backoff of transient errors.
 	RetryMin Duration `json:"retry_min"`
 	RetryMax Duration `json:"retry_max"`
+	// UpdatePoll is how often (±25 %, jittered) the service asks the
+	// repository whether the packages it holds have new versions; one
+	// conditional request (ETag) for all of them.
+	UpdatePoll Duration `json:"update_poll"`
 	// LogMaxSize and LogFiles control log rotation.
 	LogMaxSize Size `json:"log_max_size"`
 	LogFiles   int  `json:"log_files"`
@@ -102,6 +106,7 @@ func Default() Config {
 		UTPTarget:   Duration(15e6),
 		RetryMin:    Duration(5e9),
 		RetryMax:    Duration(300e9),
+		UpdatePoll:  Duration(120e9),
 		LogMaxSize:  10 << 20,
 		LogFiles:    5,
 	}
@@ -280,6 +285,9 @@ func (c *Config) validateTuning() []error {
 	}
 	if c.RetryMin.D() <= 0 {
 		add("retry_min", "must be positive")
+	}
+	if c.UpdatePoll.D() < 100e6 || c.UpdatePoll.D() > 24*3600e9 {
+		add("update_poll", "%v must be between 100ms and 24h", c.UpdatePoll.D())
 	}
 	if c.RetryMax.D() < c.RetryMin.D() {
 		add("retry_max", "must not be less than retry_min")

@@ -15,40 +15,18 @@ import (
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
-// addTorrent hands a verified package to the engine. If the engine refuses
-// it (its info, or its storage cannot open), the torrent is dropped again
-// and the job is left in error with the reason; the error is returned too.
-// Called with s.mu.
-func (s *Service) addTorrent(j *job, pkg *pkgsign.Package) error {
-	// AddTorrentOpt drops the error of setting the info (and so of opening
-	// the storage): add without info, then set it and check.
-	t, _ := s.cl.AddTorrentOpt(torrent.AddTorrentOpts{
-		InfoHash:             pkg.InfoHash,
-		DisallowDataDownload: true,
-	})
-	if t == nil {
-		return s.engineRefused(j, errors.New("the engine did not add the torrent"))
-	}
+// setInfo gives a torrent added without info its info, and checks that
+// the engine took it: AddTorrentOpt drops the error of setting the info
+// (and so of opening the storage), SetInfoBytes returns it. On a refusal
+// the torrent is dropped.
+func setInfo(t *torrent.Torrent, pkg *pkgsign.Package) error {
 	if err := t.SetInfoBytes(pkg.Meta.InfoBytes); err != nil || t.Info() == nil {
 		t.Drop()
 		if err == nil {
 			err = errors.New("the engine has no info for the torrent")
 		}
-		return s.engineRefused(j, err)
+		return err
 	}
-	trackers := s.packageTrackers(j, pkg)
-	if len(trackers) > 0 {
-		t.AddTrackers(trackers)
-	}
-	if len(pkg.WebSeeds) > 0 {
-		t.AddWebSeeds(pkg.WebSeeds)
-	}
-	id := j.rec.ID
-	t.SetOnWriteChunkError(func(err error) { s.onWriteError(id, err) })
-	t.DownloadAll()
-	j.t, j.pkg = t, pkg
-	j.lastRead, j.lastWrit, j.lastSite, j.lastSrv = 0, 0, 0, 0
-	s.peers.forget(pkg.InfoHash)
 	return nil
 }
 
@@ -58,32 +36,32 @@ func (s *Service) addTorrent(j *job, pkg *pkgsign.Package) error {
 func (s *Service) engineRefused(j *job, err error) error {
 	j.t, j.pkg = nil, nil
 	j.rec.Fatal = fmt.Sprintf("the BitTorrent engine refused the package (%v): re-publish it, or fix %s, then resume the job",
-		err, filepath.Join(s.cfg.CacheDir, j.rec.ID))
+		err, s.jobDir(j.rec))
 	j.rec.FatalCode = api.ErrorPackage
 	j.state = api.StateError
 	s.dirty = true
 	return fmt.Errorf("engine refused the package: %w", err)
 }
 
-// storagePath is the file storage's FilePathMaker: the path pkgsign
-// checked, computed by the same function. A path that fails the check
-// (Verify refuses those first) becomes one outside the cache folder, which
-// the storage refuses to open.
+// storagePath is the file storage's FilePathMaker: a file's path inside
+// its version's folder (which the service picks, see folders), from the
+// BestPath the engine would use, through the same pkgsign.SafeRelPath that
+// Verify checked. A path that fails the check (Verify refuses those first)
+// becomes one outside the folder, which the storage refuses to open.
 func storagePath(o storage.FilePathMakerOpts) string {
-	p, err := pkgsign.StoragePath(o.Info, o.File)
+	p, err := pkgsign.SafeRelPath(o.File.BestPath())
 	if err != nil {
 		return filepath.Join("..", "refused-unsafe-path")
 	}
-	return p
+	return filepath.FromSlash(p)
 }
 
-// packageTrackers are the trackers a job announces to: those the
+// packageTrackers are the trackers a package announces to: those the
 // signature covers (v2), or for a v1 torrent, whose trackers are not
 // signed, only those on the configured repository's host; the rest are
-// ignored with a warning. Called with s.mu.
-func (s *Service) packageTrackers(j *job, pkg *pkgsign.Package) [][]string {
+// ignored with a warning.
+func (s *Service) packageTrackers(pkg *pkgsign.Package) [][]string {
 	if pkg.SignedSources {
-		j.announce = pkg.Trackers
 		return pkg.Trackers
 	}
 	var out [][]string
@@ -106,9 +84,8 @@ func (s *Service) packageTrackers(j *job, pkg *pkgsign.Package) [][]string {
 	}
 	if dropped > 0 || len(out) == 0 {
 		s.log.Warn("the torrent's signature (v1) does not cover its trackers and web seeds: only trackers on the repository's host are used; re-publish the package to sign them",
-			"job", j.rec.ID, "ignored_trackers", dropped, "used_trackers", len(out))
+			"job", pkg.ID, "ignored_trackers", dropped, "used_trackers", len(out))
 	}
-	j.announce = out
 	return out
 }
 

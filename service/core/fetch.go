@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -37,6 +35,7 @@ type repository struct {
 
 	mu    sync.Mutex
 	reach api.Reachability
+	etag  string // of the last catalogue seen (update poll)
 }
 
 func newRepository(url string, httpc *http.Client, keys []pkgsign.PublicKey, now func() time.Time) *repository {
@@ -60,34 +59,36 @@ func (r *repository) reachability() api.Reachability {
 	return out
 }
 
-// fetch downloads and verifies a package's torrent from the repository.
+// client is the repository's API client.
+func (r *repository) client() *repoapi.Client {
+	return &repoapi.Client{BaseURL: r.url, HTTPClient: r.httpc}
+}
+
+// fetch downloads and verifies a package's current torrent from the repository.
 func (r *repository) fetch(ctx context.Context, id string) ([]byte, *pkgsign.Package, error) {
+	return r.fetchVersion(ctx, id, "")
+}
+
+// fetchVersion downloads and verifies the torrent of one version of a
+// package ("": the current one).
+func (r *repository) fetchVersion(ctx context.Context, id, version string) ([]byte, *pkgsign.Package, error) {
 	if r.url == "" {
 		return nil, nil, &fetchError{err: errors.New("no repository is configured: set \"repository\" in the configuration, or add the job from a .torrent file"), config: true}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	u := strings.TrimRight(r.url, "/") + "/api/v1/packages/" + url.PathEscape(id) + "/torrent"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, nil, &fetchError{err: err}
-	}
-	resp, err := r.httpc.Do(req)
-	if err != nil {
-		return nil, nil, &fetchError{err: fmt.Errorf("repository %s unreachable: %w", r.url, err), transient: true}
-	}
-	defer resp.Body.Close()
+	b, err := r.client().Torrent(ctx, id, version)
 	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, nil, &fetchError{err: fmt.Errorf("package %s is not published in the repository %s", id, r.url), notFound: true}
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return nil, nil, &fetchError{err: fmt.Errorf("repository answered %s", resp.Status), transient: true}
-	case resp.StatusCode != http.StatusOK:
-		return nil, nil, &fetchError{err: fmt.Errorf("repository %s refused the request (%s): check that this PC is in the tracker's allow_networks", r.url, resp.Status), refused: true}
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, pkgsign.MaxTorrentSize+1))
-	if err != nil {
-		return nil, nil, &fetchError{err: fmt.Errorf("reading torrent from repository: %w", err), transient: true}
+	case repoapi.IsNotFound(err):
+		what := "package " + id
+		if version != "" {
+			what += " version " + version
+		}
+		return nil, nil, &fetchError{err: fmt.Errorf("%s is not published in the repository %s", what, r.url), notFound: true}
+	case repoapi.IsTransient(err):
+		return nil, nil, &fetchError{err: err, transient: true}
+	case err != nil:
+		return nil, nil, &fetchError{err: fmt.Errorf("%w: check that this PC is in the tracker's allow_networks", err), refused: true}
 	}
 	pkg, err := pkgsign.Verify(b, r.keys)
 	if err != nil {
@@ -95,6 +96,9 @@ func (r *repository) fetch(ctx context.Context, id string) ([]byte, *pkgsign.Pac
 	}
 	if pkg.ID != id {
 		return nil, nil, &fetchError{err: fmt.Errorf("repository sent the torrent of package %q for %q", pkg.ID, id)}
+	}
+	if version != "" && pkg.Version != version {
+		return nil, nil, &fetchError{err: fmt.Errorf("repository sent version %q of %s for version %q", pkg.Version, id, version)}
 	}
 	return b, pkg, nil
 }
@@ -140,35 +144,42 @@ func (s *Service) backgroundFetch(id string) {
 	}
 }
 
-// check updates the repository's reachability for the status.
-func (r *repository) check(ctx context.Context) {
+// check updates the repository's reachability for the status and returns
+// the catalogue when it changed since the last check (one conditional
+// request: If-None-Match with the last ETag).
+func (r *repository) check(ctx context.Context) (entries []repoapi.Entry, changed bool) {
 	if r.url == "" {
-		return
+		return nil, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	u := strings.TrimRight(r.url, "/") + "/api/v1/packages"
 	res := api.Reachability{URL: r.url, Checked: r.now()}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err == nil {
-		var resp *http.Response
-		resp, err = r.httpc.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			if resp.StatusCode >= 500 {
-				err = fmt.Errorf("answered %s", resp.Status)
-			}
-		}
+	r.mu.Lock()
+	etag := r.etag
+	r.mu.Unlock()
+	entries, newETag, unchanged, err := r.client().Catalogue(ctx, etag)
+	if err != nil && !repoapi.IsTransient(err) {
+		err = nil // it answered: reachable, even if it refused the listing
 	}
 	res.Reachable = err == nil
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-			return
+			return nil, false
 		}
 		res.Error = err.Error()
 	}
 	r.mu.Lock()
 	r.reach = res
+	if err == nil && !unchanged && entries != nil {
+		r.etag, changed = newETag, true
+	}
+	r.mu.Unlock()
+	return entries, changed
+}
+
+// forgetETag makes the next check read the whole catalogue again.
+func (r *repository) forgetETag() {
+	r.mu.Lock()
+	r.etag = ""
 	r.mu.Unlock()
 }

@@ -26,6 +26,9 @@ func (s *Service) Add(ctx context.Context, r api.AddRequest) (api.Job, error) {
 	if err != nil {
 		return api.Job{}, badRequest("%v", err)
 	}
+	if err := validVersion(r.Version); err != nil {
+		return api.Job{}, badRequest("version: %v", err)
+	}
 	if len(r.Torrent) > 0 {
 		pkg, err := pkgsign.Verify(r.Torrent, s.keys)
 		if err != nil {
@@ -35,22 +38,25 @@ func (s *Service) Add(ctx context.Context, r api.AddRequest) (api.Job, error) {
 		if r.PackageID != "" && r.PackageID != pkg.ID {
 			return api.Job{}, badRequest("torrent is for package %q, not %q", pkg.ID, r.PackageID)
 		}
+		if r.Source != "" {
+			return s.addSource(pkg, r.Torrent, prio, r.Source)
+		}
 		return s.addVerified(pkg, r.Torrent, prio, r.Assign)
 	}
 	if err := pkgsign.ValidID(r.PackageID); err != nil {
 		return api.Job{}, badRequest("%v", err)
 	}
 	s.mu.Lock()
-	if j, ok := s.jobs[r.PackageID]; ok {
-		s.touch(j, prio, r.Assign)
-		out := s.snapshotJob(j, true)
-		s.mu.Unlock()
-		s.poke()
-		return out, nil
-	}
+	_, exists := s.jobs[r.PackageID]
 	s.mu.Unlock()
-	b, pkg, ferr := s.repo.fetch(ctx, r.PackageID)
+	if exists {
+		return s.addExisting(ctx, r, prio)
+	}
+	b, pkg, ferr := s.repo.fetchVersion(ctx, r.PackageID, r.Version)
 	if ferr == nil {
+		if r.Version != "" {
+			return s.addVerifiedPinned(pkg, b, prio, r.Assign, r.Version)
+		}
 		return s.addVerified(pkg, b, prio, r.Assign)
 	}
 	var fe *fetchError
@@ -123,6 +129,22 @@ func (s *Service) addVerified(pkg *pkgsign.Package, b []byte, prio api.Priority,
 		}
 		return s.snapshotJob(j, true), nil
 	}
+	if ok && j.preparing {
+		return api.Job{}, errorf(api.CodeConflict, "package %s is being prepared for version %s; try again in a moment", pkg.ID, j.rec.Version)
+	}
+	if ok && j.rec.InfoHash != "" {
+		if o := findOld(j.rec, "", pkg.InfoHash.HexString()); o != nil && o.Complete && o.t != nil {
+			// A cached version is current again (a roll-back): no download.
+			s.promoteLocked(j, o)
+			s.touch(j, prio, assign)
+			s.schedule()
+			out := s.snapshotJob(j, true)
+			s.poke()
+			return out, nil
+		}
+		s.retireLocked(j)
+		j.rec.Dir = newVersionDir(j.rec, pkg.InfoHash.HexString())
+	}
 	if err := atomicfile.Write(s.torrentPath(pkg.ID), b, 0o644); err != nil {
 		return api.Job{}, fmt.Errorf("saving torrent: %w", err)
 	}
@@ -131,7 +153,7 @@ func (s *Service) addVerified(pkg *pkgsign.Package, b []byte, prio api.Priority,
 		s.jobs[pkg.ID] = j
 		s.log.Info("job added", "job", pkg.ID, "version", pkg.Version, "size", pkg.Size(), "priority", prio)
 	} else {
-		// A new version: drop the old torrent, keep its files.
+		// A new version, in a folder of its own; the old one seeds on.
 		s.log.Info("package updated", "job", pkg.ID, "from", j.rec.Version, "to", pkg.Version)
 		s.dropTorrent(j)
 		j.rec.Completed = timeZero
@@ -145,8 +167,12 @@ func (s *Service) addVerified(pkg *pkgsign.Package, b []byte, prio api.Priority,
 	j.rec.InfoHash = pkg.InfoHash.HexString()
 	j.rec.Version = pkg.Version
 	j.rec.Size = pkg.Size()
+	j.rec.Name = pkg.Name
 	j.fetchErr, j.retries = "", 0
-	if err := s.addTorrent(j, pkg); err != nil {
+	if src := s.deltaSourcesLocked(j); len(src) > 0 {
+		j.preparing = true
+		go s.prefillThenAdd(pkg, s.jobDir(j.rec), src)
+	} else if err := s.addTorrent(j, pkg); err != nil {
 		// The job stays, in error with the engine's reason; nothing else
 		// is touched (see engine.go).
 		s.log.Error("engine refused the package", "job", pkg.ID, "err", err)
@@ -164,6 +190,9 @@ func (s *Service) torrentPath(id string) string {
 
 // loadTorrent re-reads and re-verifies a saved torrent. Called with s.mu.
 func (s *Service) loadTorrent(j *job) error {
+	if j.preparing {
+		return nil // prefillThenAdd adds it
+	}
 	b, err := os.ReadFile(s.torrentPath(j.rec.ID))
 	if err != nil {
 		j.rec.InfoHash = "" // fetch it again
@@ -179,6 +208,22 @@ func (s *Service) loadTorrent(j *job) error {
 		return errors.New("saved torrent does not match the job; fetching it again")
 	}
 	return s.addTorrent(j, pkg)
+}
+
+// addTorrent hands a verified package to the engine. Called with s.mu.
+func (s *Service) addTorrent(j *job, pkg *pkgsign.Package) error {
+	t, err := s.engineAdd(pkg, s.jobDir(j.rec), j.rec.Source)
+	if err != nil {
+		return s.engineRefused(j, err)
+	}
+	j.announce = s.packageTrackers(pkg)
+	id := j.rec.ID
+	t.SetOnWriteChunkError(func(err error) { s.onWriteError(id, err) })
+	t.DownloadAll()
+	j.t, j.pkg = t, pkg
+	j.lastRead, j.lastWrit, j.lastSite, j.lastSrv = 0, 0, 0, 0
+	s.peers.forget(pkg.InfoHash)
+	return nil
 }
 
 func (s *Service) dropTorrent(j *job) {
@@ -304,9 +349,16 @@ func (s *Service) Cancel(id string) (api.Job, error) {
 
 // removeLocked drops a job, its torrent and its files. Called with s.mu.
 func (s *Service) removeLocked(j *job, why string) {
+	for _, o := range append([]*oldVersion(nil), j.rec.Old...) {
+		s.removeOldLocked(j, o, why)
+	}
 	s.dropTorrent(j)
 	delete(s.jobs, j.rec.ID)
-	if err := os.RemoveAll(filepath.Join(s.cfg.CacheDir, j.rec.ID)); err != nil {
+	dir := s.jobDir(j.rec)
+	if j.rec.Source != "" {
+		dir = filepath.Join(s.cfg.CacheDir, ".padding", j.rec.InfoHash) // the source folder is not ours
+	}
+	if err := os.RemoveAll(dir); err != nil {
 		s.log.Warn("removing package content", "job", j.rec.ID, "err", err)
 	}
 	_ = os.Remove(s.torrentPath(j.rec.ID))

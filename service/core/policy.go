@@ -13,6 +13,7 @@ import (
 // packages that were used longest ago are evicted first. Packages that are
 // downloading, assigned, or suspended are never evicted. Called with s.mu.
 func (s *Service) retention(now time.Time) {
+	s.retentionOld(now)
 	var done []*job
 	for _, j := range s.jobs {
 		if j.state != api.StateTransferred || j.rec.Assigned {
@@ -31,9 +32,13 @@ func (s *Service) retention(now time.Time) {
 	}
 	var total int64
 	for _, j := range s.jobs {
-		total += j.rec.Size
+		if j.rec.Source == "" {
+			total += j.rec.Size
+		}
+		total += oldSize(j.rec)
 	}
-	if total <= limit {
+	// Versions a package has moved past go before any package.
+	if total = s.evictOld(total, limit); total <= limit {
 		return
 	}
 	sort.Slice(done, func(a, b int) bool { return lastUse(done[a].rec).Before(lastUse(done[b].rec)) })
@@ -41,7 +46,7 @@ func (s *Service) retention(now time.Time) {
 		if total <= limit {
 			break
 		}
-		total -= j.rec.Size
+		total -= j.rec.Size + oldSize(j.rec)
 		s.removeLocked(j, "cache is above cache_max")
 		s.dirty = true
 	}

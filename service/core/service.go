@@ -91,6 +91,7 @@ type Service struct {
 	repo     *repository
 	events   *eventHub
 	store    *jobStore
+	folders  folders // where each torrent's files live
 
 	mu       sync.Mutex // the job lock
 	jobs     map[string]*job
@@ -112,6 +113,8 @@ type job struct {
 	announce [][]string
 
 	fetching  bool
+	preparing bool  // delta.go copies cached pieces; the engine has no torrent yet
+	reused    int64 // bytes the current version took from cached versions
 	fetchErr  string
 	nextRetry time.Time
 	retries   int
@@ -218,6 +221,7 @@ func (s *Service) loadJobs() {
 				s.log.Warn("re-adding saved job", "job", r.ID, "err", err)
 			}
 		}
+		s.loadOldLocked(j)
 	}
 	if s.unclean {
 		for _, j := range s.jobs {
@@ -243,6 +247,7 @@ func (s *Service) openEngine() error {
 		ClientBaseDir:   cfg.CacheDir,
 		PieceCompletion: pc,
 		UsePartFiles:    g.Some(false),
+		TorrentDirMaker: s.folders.torrentDir,
 		FilePathMaker:   storagePath,
 		Logger:          s.log.With("part", "storage"),
 	})
@@ -353,9 +358,9 @@ func (s *Service) Close() error {
 func (s *Service) Serve(ctx context.Context) error {
 	t := time.NewTicker(s.tick)
 	defer t.Stop()
-	repoT := time.NewTicker(30 * time.Second)
+	repoT := time.NewTimer(s.pollDelay())
 	defer repoT.Stop()
-	go s.repo.check(ctx)
+	go s.pollRepository(ctx)
 	if s.bw.yielding() {
 		go s.bw.runYield(ctx, s.cfg.ProbeAddr())
 	}
@@ -369,7 +374,8 @@ func (s *Service) Serve(ctx context.Context) error {
 		case <-s.wake:
 			s.step()
 		case <-repoT.C:
-			go s.repo.check(ctx)
+			go s.pollRepository(ctx)
+			repoT.Reset(s.pollDelay())
 		}
 	}
 }
@@ -484,8 +490,9 @@ func (s *Service) collect() {
 			s.dirty = true
 			s.lastSave = timeZero // save at once: the API shows counters as saved
 			s.log.Info("package transferred", "job", j.rec.ID, "bytes", j.rec.Size,
-				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer)
+				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer, "reused", j.reused)
 		}
+		s.checkSource(j)
 	}
 	s.downRate, s.upRate = totDown, totUp
 }
@@ -497,6 +504,7 @@ func (s *Service) collect() {
 func (s *Service) schedule() {
 	var runnable []*job
 	for _, j := range s.jobs {
+		scheduleOld(j)
 		j.queued = false
 		if j.t == nil || j.rec.Fatal != "" || j.writeErr != "" {
 			continue
@@ -508,6 +516,10 @@ func (s *Service) schedule() {
 		}
 		j.t.AllowDataUpload()
 		if j.t.Info() != nil && j.t.Complete().Bool() {
+			continue
+		}
+		if j.rec.Source != "" {
+			j.t.DisallowDataDownload() // never write into a source folder
 			continue
 		}
 		runnable = append(runnable, j)
@@ -602,7 +614,7 @@ func (s *Service) stateOf(j *job) api.State {
 func (s *Service) saveNow() {
 	recs := make([]record, 0, len(s.jobs))
 	for _, j := range s.jobs {
-		recs = append(recs, *j.rec)
+		recs = append(recs, j.rec.clone())
 	}
 	sort.Slice(recs, func(a, b int) bool { return recs[a].ID < recs[b].ID })
 	s.store.stage(recs)

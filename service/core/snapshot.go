@@ -1,7 +1,6 @@
 package core
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 
+	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -22,22 +22,26 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 		state = s.stateOf(j)
 	}
 	out := api.Job{
-		ID:          r.ID,
-		Version:     r.Version,
-		InfoHash:    r.InfoHash,
-		State:       state,
-		Priority:    r.Priority,
-		BytesTotal:  r.Size,
-		DownRate:    int64(j.downRate),
-		UpRate:      int64(j.upRate),
-		PeersSite:   j.peersS,
-		PeersServer: j.peersO,
-		ETASeconds:  -1,
-		Path:        filepath.Join(s.cfg.CacheDir, r.ID),
-		Added:       r.Added,
-		Completed:   r.Completed,
-		LastUsed:    r.LastUsed,
-		Assigned:    r.Assigned,
+		ID:            r.ID,
+		Version:       r.Version,
+		InfoHash:      r.InfoHash,
+		State:         state,
+		Priority:      r.Priority,
+		BytesTotal:    r.Size,
+		DownRate:      int64(j.downRate),
+		UpRate:        int64(j.upRate),
+		PeersSite:     j.peersS,
+		PeersServer:   j.peersO,
+		ETASeconds:    -1,
+		Path:          s.jobDir(r),
+		Name:          r.Name,
+		Pinned:        r.Pin,
+		OtherVersions: s.heldVersions(r),
+		Checking:      j.preparing,
+		Added:         r.Added,
+		Completed:     r.Completed,
+		LastUsed:      r.LastUsed,
+		Assigned:      r.Assigned,
 	}
 	// As written to the job database (counters.go).
 	c := s.store.shown(r.ID)
@@ -85,9 +89,11 @@ func engineProgress(t *torrent.Torrent, state api.State, files bool, out *api.Jo
 			break
 		}
 	}
-	tfs := t.Files()
-	out.FilesTotal = len(tfs)
-	for _, f := range tfs {
+	for _, f := range t.Files() {
+		if pkgsign.IsPadding(f.FileInfo()) {
+			continue // BEP 47 padding: not content
+		}
+		out.FilesTotal++
 		done := f.BytesCompleted()
 		ready := done == f.Length()
 		if ready && state != api.StateTransferred {
@@ -150,7 +156,7 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 	}
 	for _, j := range s.jobs {
 		st.Jobs[s.stateOf(j)]++
-		st.CacheBytes += j.rec.Size
+		st.CacheBytes += j.rec.Size + oldSize(j.rec)
 	}
 	return st
 }

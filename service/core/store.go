@@ -29,6 +29,17 @@ type record struct {
 	LastUsed  time.Time `json:"last_used,omitzero"`
 	Assigned  bool      `json:"assigned,omitempty"`
 	Size      int64     `json:"size,omitempty"`
+	// Name is the publisher's display name of the version.
+	Name string `json:"name,omitempty"`
+	// Dir is the version's folder under the cache; "" means the package ID.
+	Dir string `json:"dir,omitempty"`
+	// Source is a folder outside the cache that the version is seeded from
+	// in place (an origin on a distribution point); never written or deleted.
+	Source string `json:"source,omitempty"`
+	// Pin is the version a program pinned; background updates leave it.
+	Pin string `json:"pin,omitempty"`
+	// Old are the versions the job moved past that are still cached.
+	Old []*oldVersion `json:"old_versions,omitempty"`
 
 	Downloaded       int64 `json:"downloaded,omitempty"`
 	Uploaded         int64 `json:"uploaded,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,8 +28,11 @@ const Usage = `ctl subcommands (--json anywhere for machine-readable output):
   status                               service version, site, rates, limits, reachability
   jobs                                 one line per job
   job ID                               one job with its files
-  add FILE.torrent|PACKAGEID [--priority P] [--assign]
-                                       start (or continue) a job
+  add FILE.torrent|PACKAGEID [--priority P] [--assign] [--version V]
+                                       start (or continue) a job; by ID it moves to the
+                                       current version (or exactly V)
+  add FILE.torrent --source DIR        seed a package from DIR in place (an origin on a
+                                       distribution point); DIR is only read, never deleted
   pause ID | resume ID | cancel ID     act on one job
   priority ID foreground|high|normal|low
   pause-all | resume-all
@@ -97,7 +101,7 @@ var commands = map[string]command{
 	"status":     {usage: "ctl status", do: doStatus},
 	"jobs":       {usage: "ctl jobs", do: doJobs},
 	"job":        {usage: "ctl job ID", min: 1, max: 1, do: doJob},
-	"add":        {usage: "ctl add FILE.torrent|PACKAGEID [--priority P] [--assign]", min: 1, max: 1, flags: addFlags, do: doAdd},
+	"add":        {usage: "ctl add FILE.torrent|PACKAGEID [--priority P] [--assign] [--version V] [--source DIR]", min: 1, max: 1, flags: addFlags, do: doAdd},
 	"pause":      {usage: "ctl pause ID", min: 1, max: 1, do: doJobAction},
 	"resume":     {usage: "ctl resume ID", min: 1, max: 1, do: doJobAction},
 	"cancel":     {usage: "ctl cancel ID", min: 1, max: 1, do: doJobAction},
@@ -204,14 +208,18 @@ func doJob(ctx context.Context, r *run) error {
 }
 
 type addOpts struct {
-	prio   api.Priority
-	assign bool
+	prio    api.Priority
+	assign  bool
+	version string // pin exactly this version (with a package ID)
+	source  string // seed from this folder in place (with a .torrent)
 }
 
 func addFlags(fs *flag.FlagSet) func(*run) error {
 	prio := fs.String("priority", "normal", "job priority: foreground, high, normal or low")
 	o := &addOpts{}
 	fs.BoolVar(&o.assign, "assign", false, "seed the package regardless of age")
+	fs.StringVar(&o.version, "version", "", "pin exactly this version")
+	fs.StringVar(&o.source, "source", "", "seed from this folder in place")
 	return func(r *run) error {
 		p, err := api.ParsePriority(*prio)
 		if err != nil {
@@ -225,7 +233,7 @@ func addFlags(fs *flag.FlagSet) func(*run) error {
 
 func doAdd(ctx context.Context, r *run) error {
 	o := r.opts.(*addOpts)
-	req := api.AddRequest{Priority: o.prio, Assign: o.assign}
+	req := api.AddRequest{Priority: o.prio, Assign: o.assign, Version: o.version}
 	b, err := readTorrentArg(r.pos[0])
 	if err != nil {
 		return err
@@ -234,6 +242,17 @@ func doAdd(ctx context.Context, r *run) error {
 		req.Torrent = b
 	} else {
 		req.PackageID = r.pos[0]
+	}
+	if o.source != "" {
+		if req.Torrent == nil {
+			return cmdline.Usagef(r.usage, "--source needs the package's .torrent file")
+		}
+		if req.Source, err = filepath.Abs(o.source); err != nil {
+			return cmdline.Usagef(r.usage, "--source: %v", err)
+		}
+	}
+	if req.Version != "" && req.Torrent != nil {
+		return cmdline.Usagef(r.usage, "--version goes with a package ID; a .torrent file names its own version")
 	}
 	return r.oneJob(r.env.Client.Add(ctx, req))
 }
@@ -339,7 +358,11 @@ func eta(s int64) string {
 func printJobs(w io.Writer, js []api.Job) {
 	fmt.Fprintln(w, "PACKAGE\tVERSION\tSTATE\tPRIORITY\tPROGRESS\tDOWN\tUP\tPEERS site/server\tETA")
 	for _, j := range js {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%5.1f%% of %s\t%s\t%s\t%d/%d\t%s\n", j.ID, dash(j.Version), j.State, j.Priority,
+		id := j.ID
+		if j.Name != "" {
+			id += " (" + j.Name + ")"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%5.1f%% of %s\t%s\t%s\t%d/%d\t%s\n", id, dash(j.Version), j.State, j.Priority,
 			100*j.Progress(), units.Bytes(j.BytesTotal), rate(j.DownRate), rate(j.UpRate), j.PeersSite, j.PeersServer, eta(j.ETASeconds))
 		if j.Error != "" {
 			fmt.Fprintf(w, "  ! %s\t\t\t\t\t\t\t\t\n", j.Error)
@@ -353,6 +376,16 @@ func printJobs(w io.Writer, js []api.Job) {
 func printJob(w io.Writer, j *api.Job) {
 	printJobs(w, []api.Job{*j})
 	fmt.Fprintf(w, "\nfolder\t%s\n", j.Path)
+	if j.Pinned != "" {
+		fmt.Fprintf(w, "pinned\tversion %s (background updates wait)\n", j.Pinned)
+	}
+	for _, o := range j.OtherVersions {
+		state := "incomplete, lends its pieces"
+		if o.Complete {
+			state = "seeding until " + o.SeedUntil.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(w, "also cached\tversion %s, %s, %s\n", dash(o.Version), units.Bytes(o.Size), state)
+	}
 	fmt.Fprintf(w, "downloaded\t%s (site peers %s, servers %s)\n", units.Bytes(j.Downloaded), units.Bytes(j.DownloadedSite), units.Bytes(j.DownloadedServer))
 	fmt.Fprintf(w, "uploaded\t%s\n", units.Bytes(j.Uploaded))
 	if !j.LastUsed.IsZero() {

@@ -4,9 +4,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,9 +19,9 @@ import (
 	"github.com/smstorrent/smstorrent/internal/atomicfile"
 	"github.com/smstorrent/smstorrent/internal/cmdline"
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/tracker/config"
-	"github.com/smstorrent/smstorrent/tracker/repo"
 	"github.com/smstorrent/smstorrent/tracker/server"
 )
 
@@ -33,7 +31,8 @@ commands:
   serve    --config PATH                  run the tracker and the repository
   keygen   [--out NAME] [--force]         write an ed25519 key pair NAME.key / NAME.pub
   create   --id ID --source DIR --key FILE -o FILE.torrent
-           [--version V] [--piece-length N] [--webseed URL]... [--announce URL | --config PATH]
+           [--version V] [--name "Display name"] [--previous V] [--align=false]
+           [--piece-length N] [--webseed URL]... [--announce URL | --config PATH]
                                           make a signed private torrent of a package folder
   publish  FILE.torrent --repository URL (--token T | --token-file F)
                                           upload a signed torrent to the repository
@@ -178,6 +177,9 @@ func create(args []string, stdout, stderr io.Writer) error {
 	announceURL := fs.String("announce", "", "announce URL (default: from --config)")
 	cfgFile := fs.String("config", "", "tracker configuration, for the announce URL")
 	out := fs.String("o", "", "output .torrent file")
+	name := fs.String("name", "", "display name shown beside the ID, e.g. \"Office 2024\" (signed)")
+	previous := fs.String("previous", "", "the version this one follows (signed; the repository shows what changed)")
+	align := fs.Bool("align", true, "start every file on a piece boundary (BEP 47 padding), so PCs reuse unchanged files and pieces of cached versions")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -221,12 +223,19 @@ func create(args []string, stdout, stderr io.Writer) error {
 	if v == "" {
 		v = time.Now().UTC().Format("20060102.150405")
 	}
-	mi, err := pkgsign.Create(*src, *id, *pieceLen, ann, webseeds)
+	if err := pkgsign.ValidName(*name); err != nil {
+		return err
+	}
+	opts := pkgsign.CreateOptions{PieceLength: *pieceLen, Announce: ann, WebSeeds: webseeds, Align: *align}
+	if *align {
+		opts.Version = v // the same content as another version gets its own info-hash
+	}
+	mi, err := pkgsign.CreateWith(*src, *id, opts)
 	if err != nil {
 		return fmt.Errorf("creating torrent: %w", err)
 	}
 	mi.CreationDate = time.Now().Unix()
-	b, err := pkgsign.Sign(mi, *id, v, key)
+	b, err := pkgsign.SignMeta(mi, pkgsign.Meta{ID: *id, Version: v, Name: *name, Previous: *previous}, key)
 	if err != nil {
 		return fmt.Errorf("signing torrent: %w", err)
 	}
@@ -238,8 +247,12 @@ func create(args []string, stdout, stderr io.Writer) error {
 	if err := atomicfile.Write(*out, b, 0o644); err != nil {
 		return err
 	}
+	label := p.ID
+	if p.Name != "" {
+		label += " (" + p.Name + ")"
+	}
 	fmt.Fprintf(stdout, "%s: package %s version %s, %d files, %s, info-hash %s, signed by %s\n",
-		*out, p.ID, p.Version, len(p.Info.Files), units.Bytes(p.Size()), p.InfoHash.HexString(), p.Signer)
+		*out, label, p.Version, len(p.ContentFiles()), units.Bytes(p.ContentSize()), p.InfoHash.HexString(), p.Signer)
 	return nil
 }
 
@@ -281,7 +294,7 @@ func publish(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	switch res.Status {
-	case "unchanged":
+	case repoapi.StatusUnchanged:
 		fmt.Fprintf(stdout, "%s version %s is already the current version (info-hash %s)\n", res.ID, res.Version, res.InfoHash)
 	default:
 		fmt.Fprintf(stdout, "published %s version %s (info-hash %s)", res.ID, res.Version, res.InfoHash)
@@ -294,33 +307,7 @@ func publish(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // Publish uploads a signed torrent to a repository.
-func Publish(ctx context.Context, hc *http.Client, repository, token string, torrent []byte) (*repo.PublishResult, error) {
-	u := strings.TrimRight(repository, "/") + repo.PathPackages
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(torrent))
-	if err != nil {
-		return nil, fmt.Errorf("publishing: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-bittorrent")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("publishing to %s: %w", repository, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("publishing to %s: reading the answer: %w", repository, err)
-	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		var eb repo.ErrorBody
-		if json.Unmarshal(body, &eb) == nil && eb.Error != "" {
-			return nil, fmt.Errorf("repository refused the torrent (%s): %s", resp.Status, eb.Error)
-		}
-		return nil, fmt.Errorf("repository refused the torrent: %s", resp.Status)
-	}
-	var res repo.PublishResult
-	if err := json.Unmarshal(body, &res); err != nil {
-		return nil, fmt.Errorf("publishing: unexpected answer: %w", err)
-	}
-	return &res, nil
+func Publish(ctx context.Context, hc *http.Client, repository, token string, torrent []byte) (*repoapi.PublishResult, error) {
+	c := &repoapi.Client{BaseURL: repository, HTTPClient: hc, Token: token}
+	return c.Publish(ctx, torrent)
 }

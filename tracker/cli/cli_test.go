@@ -87,7 +87,7 @@ func TestCreatePublishFetchVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("verify fetched torrent: %v", err)
 	}
-	if p.ID != "PS100012" || p.Version != "1.2.3" || p.Info.PieceLength != 32768 || p.Size() != 70009 ||
+	if p.ID != "PS100012" || p.Version != "1.2.3" || p.Info.PieceLength != 32768 || p.ContentSize() != 70009 ||
 		p.Meta.Announce != "http://tracker.example:6969/announce" || len(p.Meta.UrlList) != 1 || !*p.Info.Private {
 		t.Errorf("fetched package: id %s version %s piece %d size %d announce %s urls %v", p.ID, p.Version, p.Info.PieceLength, p.Size(), p.Meta.Announce, p.Meta.UrlList)
 	}

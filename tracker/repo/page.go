@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/tracker/store"
 	"github.com/smstorrent/smstorrent/tracker/swarm"
@@ -32,16 +33,18 @@ var tmpl = template.Must(template.New("page").Funcs(pageFuncs).Parse(pageHTML))
 // siteCell is the health of one version in one site.
 type siteCell struct {
 	Site string
-	swarm.Figures
+	repoapi.Figures
 	Class string // ok, warn, idle
 }
 
 type pageVersion struct {
 	store.Version
 	Name    string // the version string
+	Display string // the publisher's display name
+	Changed string // "changed: 12 files, 310 MiB of 4.1 GiB", if the creator named the previous version
 	Torrent string
 	Cells   []siteCell
-	Total   swarm.Figures
+	Total   repoapi.Figures
 	Health  string
 	Class   string
 }
@@ -50,6 +53,37 @@ type pagePackage struct {
 	ID       string
 	Current  pageVersion
 	Previous []pageVersion
+	Versions []string // current first, for the adoption table
+	Adoption []adoptionRow
+}
+
+// adoptionRow is one site of the adoption table: per version (in the order
+// of pagePackage.Versions), how many PCs hold it and download it.
+type adoptionRow struct {
+	Site  string
+	Cells []adoptionCell
+}
+
+type adoptionCell struct{ Holding, Downloading int }
+
+func pagePackageOf(h *Handler, d repoapi.Details, sites []string) pagePackage {
+	pp := pagePackage{ID: d.ID, Current: h.pageVersion(d.ID, d.Current, sites)}
+	pp.Versions = append(pp.Versions, d.Current.Version.Version)
+	for _, pv := range d.Previous {
+		pp.Previous = append(pp.Previous, h.pageVersion(d.ID, pv, sites))
+		pp.Versions = append(pp.Versions, pv.Version.Version)
+	}
+	for _, a := range d.Adoption {
+		row := adoptionRow{Site: a.Site}
+		for _, v := range pp.Versions {
+			row.Cells = append(row.Cells, adoptionCell{a.Holding[v], a.Downloading[v]})
+		}
+		pp.Adoption = append(pp.Adoption, row)
+	}
+	if d.NoSeeder && len(d.Previous) > 0 && pp.Current.Class != "bad" { // "Stalled: no seeder" says it already
+		pp.Current.Health, pp.Current.Class = "New version has no seeder", "bad"
+	}
+	return pp
 }
 
 type pageData struct {
@@ -66,8 +100,11 @@ type pageData struct {
 	TotalSize   int64
 }
 
-func (h *Handler) pageVersion(id string, d VersionDetails, sites []string) pageVersion {
-	pv := pageVersion{Version: d.Version, Name: d.Version.Version, Torrent: d.Torrent, Total: d.Total}
+func (h *Handler) pageVersion(id string, d repoapi.VersionDetails, sites []string) pageVersion {
+	pv := pageVersion{Version: d.Version, Name: d.Version.Version, Display: d.Version.Name, Torrent: d.Torrent, Total: d.Total}
+	if dl := d.Version.Delta; dl != nil {
+		pv.Changed = fmt.Sprintf("changed since %s: %d files, %s of %s", dl.Previous, dl.ChangedFiles, units.Bytes(dl.ChangedBytes), units.Bytes(d.Version.Size))
+	}
 	originSeeds := d.Sites[swarm.OriginSite].Seeders
 	for _, s := range sites {
 		f := d.Sites[s]
@@ -91,8 +128,8 @@ func (h *Handler) pageVersion(id string, d VersionDetails, sites []string) pageV
 	return pv
 }
 
-func (h *Handler) pageSites(ds []Details) []string {
-	seen := map[string]swarm.Figures{}
+func (h *Handler) pageSites(ds []repoapi.Details) []string {
+	seen := map[string]repoapi.Figures{}
 	for _, d := range ds {
 		for s, f := range d.Current.Sites {
 			seen[s] = f
@@ -125,18 +162,14 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, err)
 		return
 	}
-	ds := make([]Details, 0, len(ps))
+	ds := make([]repoapi.Details, 0, len(ps))
 	for i := range ps {
 		ds = append(ds, h.detailsOf(&ps[i]))
 	}
 	data := pageData{Title: "SMSTorrent repository", AnnounceURL: h.AnnounceURL, Generated: time.Now().UTC()}
 	data.Sites, data.Configured = h.pageSites(ds), h.Sites
 	for _, d := range ds {
-		pp := pagePackage{ID: d.ID, Current: h.pageVersion(d.ID, d.Current, data.Sites)}
-		for _, pv := range d.Previous {
-			pp.Previous = append(pp.Previous, h.pageVersion(d.ID, pv, data.Sites))
-		}
-		data.Packages = append(data.Packages, pp)
+		data.Packages = append(data.Packages, pagePackageOf(h, d, data.Sites))
 		data.Seeders += d.Current.Total.Seeders
 		data.Leechers += d.Current.Total.Leechers
 		data.Completed += d.Current.Total.Completed
@@ -158,11 +191,8 @@ func (h *Handler) packagePage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := h.detailsOf(p)
 	data := pageData{Title: p.ID + " - SMSTorrent repository", AnnounceURL: h.AnnounceURL, Generated: time.Now().UTC()}
-	data.Sites, data.Configured = h.pageSites([]Details{d}), h.Sites
-	pp := pagePackage{ID: d.ID, Current: h.pageVersion(d.ID, d.Current, data.Sites)}
-	for _, pv := range d.Previous {
-		pp.Previous = append(pp.Previous, h.pageVersion(d.ID, pv, data.Sites))
-	}
+	data.Sites, data.Configured = h.pageSites([]repoapi.Details{d}), h.Sites
+	pp := pagePackageOf(h, d, data.Sites)
 	data.Package = &pp
 	h.render(w, data)
 }

@@ -20,37 +20,28 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/tracker/store"
 	"github.com/smstorrent/smstorrent/tracker/swarm"
 )
 
-// Route paths.
+// Paths of the web page; the API's paths are in repoapi.
 const (
-	PathPackages = "/api/v1/packages"
-	PathPackage  = "/api/v1/packages/{id}"
-	PathTorrent  = "/api/v1/packages/{id}/torrent"
-	PathPage     = "/{$}"
-	PathPagePkg  = "/packages/{id}"
-	PathStyle    = "/assets/style.css"
+	PathPage    = "/{$}"
+	PathPagePkg = "/packages/{id}"
+	PathStyle   = "/assets/style.css"
 )
 
 // Route is one entry of the repository's HTTP surface.
-type Route struct {
-	Method, Pattern string
-	Admin           bool // needs the admin token
-	Doc             string
-}
+type Route = repoapi.Route
 
-// Routes is the repository's route table.
-var Routes = []Route{
-	{"GET", PathPackages, false, "The catalogue: current version of every package (JSON)."},
-	{"POST", PathPackages, true, "Publish a signed .torrent (body: the file). 201 new, 200 already current."},
-	{"GET", PathPackage, false, "One package: versions, files, swarm figures per site (JSON)."},
-	{"GET", PathTorrent, false, "The current .torrent of a package (?version=V for a previous one)."},
-	{"GET", PathPage, false, "The web page: packages, versions, per-site swarm health."},
-	{"GET", PathPagePkg, false, "The web page of one package."},
-	{"GET", PathStyle, false, "The web page's style sheet."},
-}
+// Routes is the repository's route table: the API (repoapi.Routes) and the
+// web page.
+var Routes = append(append([]Route(nil), repoapi.Routes...),
+	Route{Method: "GET", Pattern: PathPage, Doc: "The web page: packages, versions, per-site swarm health and adoption."},
+	Route{Method: "GET", Pattern: PathPagePkg, Doc: "The web page of one package."},
+	Route{Method: "GET", Pattern: PathStyle, Doc: "The web page's style sheet."},
+)
 
 // Catalogue is the storage the repository needs.
 type Catalogue interface {
@@ -87,10 +78,10 @@ type Handler struct {
 
 // Routes registers the repository on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+PathPackages, h.list)
-	mux.HandleFunc("POST "+PathPackages, h.publish)
-	mux.HandleFunc("GET "+PathPackage, h.details)
-	mux.HandleFunc("GET "+PathTorrent, h.torrent)
+	mux.HandleFunc("GET "+repoapi.PathPackages, h.list)
+	mux.HandleFunc("POST "+repoapi.PathPackages, h.publish)
+	mux.HandleFunc("GET "+repoapi.PathPackage, h.details)
+	mux.HandleFunc("GET "+repoapi.PathTorrent, h.torrent)
 	mux.HandleFunc("GET "+PathPage, h.page)
 	mux.HandleFunc("GET "+PathPagePkg, h.packagePage)
 	mux.HandleFunc("GET "+PathStyle, h.style)
@@ -103,50 +94,11 @@ func (h *Handler) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Entry is one package in the catalogue listing.
-type Entry struct {
-	ID        string    `json:"id"`
-	Version   string    `json:"version"`
-	Size      int64     `json:"size"`
-	Files     int       `json:"files"`
-	InfoHash  string    `json:"info_hash"`
-	Published time.Time `json:"published"`
-	Signer    string    `json:"signer"`
-	Torrent   string    `json:"torrent"` // path of the .torrent
-	Previous  []string  `json:"previous_versions,omitempty"`
-}
-
-// VersionDetails is one version with its swarm figures.
-type VersionDetails struct {
-	store.Version
-	Torrent string                   `json:"torrent"`
-	Sites   map[string]swarm.Figures `json:"sites"`
-	Total   swarm.Figures            `json:"total"`
-}
-
-// Details is one package with swarm figures per site.
-type Details struct {
-	ID       string           `json:"id"`
-	Current  VersionDetails   `json:"current"`
-	Previous []VersionDetails `json:"previous,omitempty"`
-}
-
-// PublishResult answers a publication.
-type PublishResult struct {
-	ID       string `json:"id"`
-	Version  string `json:"version"`
-	InfoHash string `json:"info_hash"`
-	Replaced string `json:"replaced,omitempty"` // the version it replaced
-	Status   string `json:"status"`             // "published" or "unchanged"
-}
-
-func torrentPath(id string) string { return "/api/v1/packages/" + id + "/torrent" }
-
-func entryOf(p store.Package) Entry {
-	e := Entry{
-		ID: p.ID, Version: p.Current.Version, Size: p.Current.Size, Files: p.Current.Files,
+func entryOf(p store.Package) repoapi.Entry {
+	e := repoapi.Entry{
+		ID: p.ID, Name: p.Current.Name, Version: p.Current.Version, Size: p.Current.Size, Files: p.Current.Files,
 		InfoHash: p.Current.InfoHash, Published: p.Current.Published, Signer: p.Current.Signer,
-		Torrent: torrentPath(p.ID),
+		Torrent: repoapi.TorrentPath(p.ID, ""),
 	}
 	for _, v := range p.Previous {
 		e.Previous = append(e.Previous, v.Version)
@@ -160,18 +112,34 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, err)
 		return
 	}
-	out := make([]Entry, 0, len(ps))
+	out := make([]repoapi.Entry, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, entryOf(p))
 	}
-	writeJSON(w, http.StatusOK, out)
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		h.internal(w, err)
+		return
+	}
+	// PCs poll the catalogue; an unchanged one costs a 304 and no body.
+	sum := sha256.Sum256(b)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	w.Header().Set("ETag", etag)
+	if etagMatch(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(b, '\n'))
 }
 
-func (h *Handler) versionDetails(id string, v store.Version) VersionDetails {
-	d := VersionDetails{Version: v, Torrent: torrentPath(id) + "?version=" + v.Version, Sites: map[string]swarm.Figures{}}
+func (h *Handler) versionDetails(id string, v store.Version) repoapi.VersionDetails {
+	d := repoapi.VersionDetails{Version: v, Torrent: repoapi.TorrentPath(id, v.Version), Sites: map[string]repoapi.Figures{}}
 	var ih swarm.Hash
 	if n, err := hex.Decode(ih[:], []byte(v.InfoHash)); err == nil && n == 20 && h.Stats != nil {
-		d.Sites = h.Stats.Stats(ih)
+		for site, f := range h.Stats.Stats(ih) {
+			d.Sites[site] = repoapi.Figures(f)
+		}
 	}
 	for _, f := range d.Sites {
 		d.Total.Seeders += f.Seeders
@@ -183,13 +151,47 @@ func (h *Handler) versionDetails(id string, v store.Version) VersionDetails {
 	return d
 }
 
-func (h *Handler) detailsOf(p *store.Package) Details {
-	d := Details{ID: p.ID, Current: h.versionDetails(p.ID, p.Current)}
-	d.Current.Torrent = torrentPath(p.ID)
+func (h *Handler) detailsOf(p *store.Package) repoapi.Details {
+	d := repoapi.Details{ID: p.ID, Current: h.versionDetails(p.ID, p.Current)}
+	d.Current.Torrent = repoapi.TorrentPath(p.ID, "")
 	for _, v := range p.Previous {
 		d.Previous = append(d.Previous, h.versionDetails(p.ID, v))
 	}
+	d.Adoption = adoption(d)
+	d.NoSeeder = d.Current.Total.Seeders == 0
 	return d
+}
+
+// adoption counts, per site, the PCs that hold and that download each
+// version, from the live swarms of all versions.
+func adoption(d repoapi.Details) []repoapi.Adoption {
+	by := map[string]*repoapi.Adoption{}
+	var order []string
+	for _, v := range append([]repoapi.VersionDetails{d.Current}, d.Previous...) {
+		for site, f := range v.Sites {
+			if f.Seeders == 0 && f.Leechers == 0 {
+				continue
+			}
+			a, ok := by[site]
+			if !ok {
+				a = &repoapi.Adoption{Site: site, Holding: map[string]int{}, Downloading: map[string]int{}}
+				by[site] = a
+				order = append(order, site)
+			}
+			if f.Seeders > 0 {
+				a.Holding[v.Version.Version] += f.Seeders
+			}
+			if f.Leechers > 0 {
+				a.Downloading[v.Version.Version] += f.Leechers
+			}
+		}
+	}
+	sort.Strings(order)
+	out := make([]repoapi.Adoption, 0, len(order))
+	for _, s := range order {
+		out = append(out, *by[s])
+	}
+	return out
 }
 
 func (h *Handler) lookup(w http.ResponseWriter, r *http.Request) (*store.Package, bool) {
@@ -237,6 +239,12 @@ func (h *Handler) torrent(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	etag := repoapi.TorrentETag(v.InfoHash)
+	w.Header().Set("ETag", etag)
+	if etagMatch(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
 	b, err := h.Catalogue.Torrent(v.InfoHash)
 	if err != nil {
 		h.internal(w, err)
@@ -246,10 +254,10 @@ func (h *Handler) torrent(w http.ResponseWriter, r *http.Request) {
 	if v.Version != "" && v.InfoHash != p.Current.InfoHash {
 		name = p.ID + "-" + v.Version + ".torrent"
 	}
-	w.Header().Set("Content-Type", "application/x-bittorrent")
+	w.Header().Set("Content-Type", repoapi.ContentTypeTorrent)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+strings.NewReplacer(`"`, "", `\`, "").Replace(name)+`"`)
-	w.Header().Set("X-SMSTorrent-Info-Hash", v.InfoHash)
-	w.Header().Set("X-SMSTorrent-Version", v.Version)
+	w.Header().Set(repoapi.HeaderInfoHash, v.InfoHash)
+	w.Header().Set(repoapi.HeaderVersion, v.Version)
 	_, _ = w.Write(b)
 }
 
@@ -301,20 +309,20 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		now = h.Now
 	}
 	v := store.Version{
-		Version: pkg.Version, InfoHash: pkg.InfoHash.HexString(), Size: pkg.Size(),
+		Version: pkg.Version, Name: pkg.Name, InfoHash: pkg.InfoHash.HexString(), Size: pkg.ContentSize(),
 		PieceLength: pkg.Info.PieceLength, Published: now().UTC().Truncate(time.Second),
-		Signer: pkg.Signer.String(),
+		Signer: pkg.Signer.String(), Delta: h.deltaOf(pkg.ID, pkg),
 	}
-	for _, f := range pkg.Info.Files {
+	for _, f := range pkg.ContentFiles() {
 		p, _ := pkgsign.SafeRelPath(f.BestPath())
 		v.FileList = append(v.FileList, store.File{Path: p, Length: f.Length})
 	}
 	v.Files = len(v.FileList)
-	res := PublishResult{ID: pkg.ID, Version: pkg.Version, InfoHash: v.InfoHash, Status: "published"}
+	res := repoapi.PublishResult{ID: pkg.ID, Version: pkg.Version, InfoHash: v.InfoHash, Status: repoapi.StatusPublished}
 	stored, err := h.Catalogue.Publish(pkg.ID, v, body)
 	switch {
 	case errors.Is(err, store.ErrRepublished):
-		res.Status = "unchanged"
+		res.Status = repoapi.StatusUnchanged
 		writeJSON(w, http.StatusOK, res)
 		return
 	case errors.Is(err, store.ErrConflict):
@@ -331,7 +339,7 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		h.OnPublish(pkg.InfoHash)
 	}
 	h.log().Info("published", "package", pkg.ID, "version", pkg.Version, "info_hash", v.InfoHash, "signer", v.Signer)
-	w.Header().Set("Location", "/api/v1/packages/"+pkg.ID)
+	w.Header().Set("Location", repoapi.PackagePath(pkg.ID))
 	writeJSON(w, http.StatusCreated, res)
 }
 
@@ -351,17 +359,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// ErrorBody is the JSON body of every error answer.
-type ErrorBody struct {
-	Error string `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, status int, msg string) {
-	b, _ := json.Marshal(ErrorBody{msg})
+	b, _ := json.Marshal(repoapi.ErrorBody{Error: msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// etagMatch reports whether an If-None-Match header names etag.
+func etagMatch(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		if t = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t), "W/")); t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
 }
 
 func clip(s string) string {
@@ -371,7 +384,7 @@ func clip(s string) string {
 	return s
 }
 
-func sortedSites(configured []string, seen map[string]swarm.Figures) []string {
+func sortedSites(configured []string, seen map[string]repoapi.Figures) []string {
 	out := append([]string(nil), configured...)
 	known := map[string]bool{}
 	for _, s := range out {

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/internal/units/unitstest"
 	"github.com/smstorrent/smstorrent/tracker/store"
 	"github.com/smstorrent/smstorrent/tracker/swarm"
@@ -90,7 +92,7 @@ func TestTokenCheck(t *testing.T) {
 	_, mux := newHandler()
 	for tok, want := range map[string]int{"": 401, "Bearer nope": 401, "0123456789abcdef0123": 401, "Bearer 0123456789abcdef0123": 400} {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", PathPackages, strings.NewReader("garbage"))
+		req := httptest.NewRequest("POST", repoapi.PathPackages, strings.NewReader("garbage"))
 		if tok != "" {
 			req.Header.Set("Authorization", tok)
 		}
@@ -112,5 +114,50 @@ func TestPageBytes(t *testing.T) {
 		if b.String() != c.Bytes {
 			t.Errorf("bytes %d = %q, want %q", c.N, b.String(), c.Bytes)
 		}
+	}
+}
+
+func TestPageShowsAdoptionAndDelta(t *testing.T) {
+	h, mux := newHandler()
+	cat := h.Catalogue.(*fakeCatalogue)
+	p := cat.pkgs["PS1"]
+	p.Current.Name = "Office <2024>"
+	p.Current.Delta = &repoapi.Delta{Previous: "1", ChangedFiles: 12, ChangedBytes: 310 << 20}
+	p.Current.Size = 4 << 30
+	cat.pkgs["PS1"] = p
+	h.Stats = fakeStats{"berlin": {Seeders: 3, Leechers: 1}}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/packages/PS1", nil))
+	body := rec.Body.String()
+	for _, want := range []string{"Office &lt;2024&gt;", "changed since 1: 12 files, 310 MiB of 4 GiB", "Adoption per site", "3 hold · 1 downloading"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/packages/PS1", nil))
+	var d repoapi.Details
+	if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.NoSeeder || len(d.Adoption) != 1 || d.Adoption[0].Holding["2<b>"] != 3 || d.Adoption[0].Downloading["1"] != 1 {
+		t.Errorf("adoption %+v no_seeder %v", d.Adoption, d.NoSeeder)
+	}
+}
+
+func TestCatalogueETag(t *testing.T) {
+	_, mux := newHandler()
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/packages", nil))
+	etag := rec.Header().Get("ETag")
+	if rec.Code != 200 || etag == "" {
+		t.Fatalf("catalogue %d, etag %q", rec.Code, etag)
+	}
+	req := httptest.NewRequest("GET", "/api/v1/packages", nil)
+	req.Header.Set("If-None-Match", etag)
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
+		t.Errorf("conditional catalogue: %d, %d bytes", rec.Code, rec.Body.Len())
 	}
 }

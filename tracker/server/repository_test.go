@@ -14,14 +14,14 @@ import (
 	"github.com/anacrolix/torrent/bencode"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/tracker/config"
-	"github.com/smstorrent/smstorrent/tracker/repo"
 )
 
 func post(t *testing.T, e *testbed.Tracker, token string, body []byte) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.Base+repo.PathPackages, bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", e.Base+repoapi.PathPackages, bytes.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -56,13 +56,13 @@ func TestPublishVersionsAndAPI(t *testing.T) {
 			t.Errorf("announce: %s", r.Failure)
 		}
 	}
-	var list []repo.Entry
+	var list []repoapi.Entry
 	getJSON(t, e.Base+"/api/v1/packages", &list)
 	if len(list) != 1 || list[0].Version != "2.0" || list[0].InfoHash != testbed.HexHash(p2.Hash) ||
 		list[0].Files != 2 || list[0].Size != 50<<10 || len(list[0].Previous) != 1 || !strings.HasPrefix(list[0].Signer, "ed25519:") {
 		t.Errorf("catalogue %+v", list)
 	}
-	var d repo.Details
+	var d repoapi.Details
 	getJSON(t, e.Base+"/api/v1/packages/PS200001", &d)
 	if d.Current.Version.Version != "2.0" || len(d.Previous) != 1 || d.Current.Total.Leechers != 1 || d.Current.Sites[testbed.SiteA].Leechers != 1 ||
 		len(d.Current.FileList) != 2 {
@@ -142,13 +142,13 @@ func TestInvalidUploadsRefused(t *testing.T) {
 			if code != c.code || !strings.Contains(body, c.want) {
 				t.Errorf("%d %s, want %d with %q", code, body, c.code, c.want)
 			}
-			var eb repo.ErrorBody
+			var eb repoapi.ErrorBody
 			if json.Unmarshal([]byte(body), &eb) != nil || eb.Error == "" {
 				t.Errorf("body %q is not a JSON error", body)
 			}
 		})
 	}
-	var list []repo.Entry
+	var list []repoapi.Entry
 	getJSON(t, e.Base+"/api/v1/packages", &list)
 	if len(list) != 0 {
 		t.Errorf("refused uploads were stored: %+v", list)
@@ -243,7 +243,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if r := rawAnnounce(t, e2, testbed.SiteAIP2, p.Hash, "a2", 7002, ""); r.Failure != "" {
 		t.Fatalf("published package forgotten: %s", r.Failure)
 	}
-	var d repo.Details
+	var d repoapi.Details
 	getJSON(t, e2.Base+"/api/v1/packages/PS400001", &d)
 	a := d.Current.Sites[testbed.SiteA]
 	if a.Completed != 1 || a.Downloaded != 20480 || a.Leechers != 1 || a.Seeders != 0 {

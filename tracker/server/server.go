@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/tracker/announce"
 	"github.com/smstorrent/smstorrent/tracker/config"
 	"github.com/smstorrent/smstorrent/tracker/repo"
@@ -197,7 +198,7 @@ func (s *Server) allowlist(next http.Handler) http.Handler {
 			}
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusForbidden)
-			_ = json.NewEncoder(w).Encode(repo.ErrorBody{Error: msg})
+			_ = json.NewEncoder(w).Encode(repoapi.ErrorBody{Error: msg})
 			return
 		}
 		w.Header().Set("Server", "smstorrent-tracker")

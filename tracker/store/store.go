@@ -14,6 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/tracker/swarm"
 )
 
@@ -31,22 +32,11 @@ var (
 )
 
 // File is one file of a package.
-type File struct {
-	Path   string `json:"path"`
-	Length int64  `json:"length"`
-}
+type File = repoapi.File
 
-// Version is one published version of a package.
-type Version struct {
-	Version     string    `json:"version"`
-	InfoHash    string    `json:"info_hash"` // lower-case hex
-	Size        int64     `json:"size"`
-	Files       int       `json:"files"`
-	PieceLength int64     `json:"piece_length"`
-	Published   time.Time `json:"published"`
-	Signer      string    `json:"signer"`
-	FileList    []File    `json:"file_list,omitempty"`
-}
+// Version is one published version of a package; the wire type is stored
+// as it is served.
+type Version = repoapi.Version
 
 // Package is a catalogue entry.
 type Package struct {

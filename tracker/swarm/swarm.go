@@ -33,6 +33,7 @@
 package swarm
 
 import (
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"math/rand/v2"
 	"net/netip"
 	"sync"
@@ -88,13 +89,7 @@ type Result struct {
 }
 
 // Figures are per-site swarm figures.
-type Figures struct {
-	Seeders    int   `json:"seeders"`
-	Leechers   int   `json:"leechers"`
-	Completed  int64 `json:"completed"`
-	Uploaded   int64 `json:"bytes_uploaded"`
-	Downloaded int64 `json:"bytes_downloaded"`
-}
+type Figures = repoapi.Figures
 
 // Counters are the figures that survive a restart.
 type Counters struct {

@@ -76,10 +76,19 @@ func PriorityTexts() []string {
 	return out
 }
 
-// Title is a job's package ID with its version.
+// Title is a job's package ID with its display name and version.
 func Title(j api.Job) string {
 	if j.Version != "" {
-		return j.ID + " " + j.Version
+		return Label(j) + " " + j.Version
+	}
+	return Label(j)
+}
+
+// Label is a job's package ID with its display name, if it has one:
+// "PS100012 (Office 2024)".
+func Label(j api.Job) string {
+	if j.Name != "" {
+		return j.ID + " (" + j.Name + ")"
 	}
 	return j.ID
 }

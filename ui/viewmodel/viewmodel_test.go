@@ -240,3 +240,14 @@ func TestPresetsAreValid(t *testing.T) {
 		t.Error("priority texts do not round-trip")
 	}
 }
+
+func TestTitleShowsDisplayName(t *testing.T) {
+	j := api.Job{ID: "PS100012", Version: "16.0.2", Name: "Office 2024"}
+	if got := Title(j); got != "PS100012 (Office 2024) 16.0.2" {
+		t.Errorf("Title %q", got)
+	}
+	j.Name, j.Version = "", ""
+	if got := Title(j); got != "PS100012" {
+		t.Errorf("Title without name %q", got)
+	}
+}

@@ -54,7 +54,22 @@ func main() {
 	fs.DurationVar(&faults.WANDownAt, "fault-wan-at", 0, "fault: take branch b1's WAN link down this long after the start (with -fault-wan-for)")
 	fs.DurationVar(&faults.WANDownFor, "fault-wan-for", 0, "fault: how long b1's WAN link stays down, e.g. 10s; 0: no link fault")
 	fs.DurationVar(&faults.TrackerRestartAt, "fault-tracker-at", 0, "fault: restart the tracker this long after the start (SMSTorrent only); 0: none")
+	fs.BoolVar(&o.cfg.Delta, "delta", false, "the delta scenario: clients hold version 1, version 2 (~10% changed) is distributed; "+
+		"systems default to transmission,smstorrent-delta, results to lab/results/delta.json, no chart")
 	_ = fs.Parse(os.Args[1:])
+	if o.cfg.Delta {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["systems"] {
+			*systems = "transmission,smstorrent-delta"
+		}
+		if !set["out"] {
+			o.out = filepath.Join("lab", "results", "delta.json")
+		}
+		if !set["chart"] {
+			o.chart = ""
+		}
+	}
 	if faults != (bench.Faults{}) {
 		o.cfg.Faults = &faults
 	}
@@ -96,7 +111,15 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	section, err := netlab.Publish(rep, o.chart, o.markdown, bench.BeginMarker, bench.EndMarker)
+	var section string
+	if rep.Delta {
+		section = rep.DeltaMarkdown()
+		if o.markdown != "" {
+			err = netlab.UpdateMarkdownSection(o.markdown, bench.DeltaBeginMarker, bench.DeltaEndMarker, section)
+		}
+	} else {
+		section, err = netlab.Publish(rep, o.chart, o.markdown, bench.BeginMarker, bench.EndMarker)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,164 @@
+// Package repoapi is the contract of the package repository's HTTP API:
+// route paths, wire types, typed errors and a Go client. The tracker's
+// repository (tracker/repo) serves it; the publisher (smstorrent-tracker
+// publish) and the service's torrent fetch and update poll (service/core)
+// call it through Client, so nobody rebuilds repository URLs by hand.
+//
+// It imports neither the tracker nor the service: both sides depend on it,
+// as the tray and the wrapper depend on service/api for the local API.
+// docs/TRACKER.md describes the same surface for humans.
+package repoapi
+
+import (
+	"net/url"
+	"time"
+)
+
+// Route paths. {id} is a package ID.
+const (
+	PathPackages = "/api/v1/packages"
+	PathPackage  = "/api/v1/packages/{id}"
+	PathTorrent  = "/api/v1/packages/{id}/torrent"
+)
+
+// Headers.
+const (
+	// HeaderInfoHash and HeaderVersion describe the .torrent an answer
+	// of PathTorrent carries.
+	HeaderInfoHash = "X-SMSTorrent-Info-Hash"
+	HeaderVersion  = "X-SMSTorrent-Version"
+	// ContentTypeTorrent is the media type of a .torrent body.
+	ContentTypeTorrent = "application/x-bittorrent"
+)
+
+// Route is one entry of the repository's API.
+type Route struct {
+	Method, Pattern string
+	Admin           bool // needs the admin token
+	Doc             string
+}
+
+// Routes is the repository's API. The tracker registers exactly these (and
+// its web page beside them).
+var Routes = []Route{
+	{"GET", PathPackages, false, "The catalogue: current version of every package (JSON). Answers an ETag; If-None-Match gives 304 when nothing changed."},
+	{"POST", PathPackages, true, "Publish a signed .torrent (body: the file). 201 new, 200 already current."},
+	{"GET", PathPackage, false, "One package: versions, files, swarm figures and adoption per site (JSON)."},
+	{"GET", PathTorrent, false, "The current .torrent of a package (?version=V for a previous one)."},
+}
+
+// PackagePath is the API path of one package.
+func PackagePath(id string) string { return PathPackages + "/" + url.PathEscape(id) }
+
+// TorrentPath is the path of a package's .torrent; version "" is the
+// current one.
+func TorrentPath(id, version string) string {
+	p := PackagePath(id) + "/torrent"
+	if version != "" {
+		p += "?version=" + url.QueryEscape(version)
+	}
+	return p
+}
+
+// File is one file of a package.
+type File struct {
+	Path   string `json:"path"`
+	Length int64  `json:"length"`
+}
+
+// Delta says how a version differs from the version it replaces, as the
+// creator recorded it.
+type Delta struct {
+	// Previous is the version it was made against.
+	Previous string `json:"previous"`
+	// ChangedFiles counts files that are new or whose content changed;
+	// ChangedBytes is the size of the pieces that changed.
+	ChangedFiles int   `json:"changed_files"`
+	ChangedBytes int64 `json:"changed_bytes"`
+}
+
+// Version is one published version of a package.
+type Version struct {
+	Version     string    `json:"version"`
+	Name        string    `json:"name,omitempty"`      // display name, signed
+	InfoHash    string    `json:"info_hash"`           // lower-case hex
+	Size        int64     `json:"size"`                // bytes of content (padding excluded)
+	Files       int       `json:"files"`               // files of content (padding excluded)
+	PieceLength int64     `json:"piece_length"`        //
+	Published   time.Time `json:"published"`           //
+	Signer      string    `json:"signer"`              //
+	Delta       *Delta    `json:"delta,omitempty"`     // against the previous version, when the creator knew it
+	FileList    []File    `json:"file_list,omitempty"` //
+}
+
+// Entry is one package in the catalogue listing.
+type Entry struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name,omitempty"`
+	Version   string    `json:"version"`
+	Size      int64     `json:"size"`
+	Files     int       `json:"files"`
+	InfoHash  string    `json:"info_hash"`
+	Published time.Time `json:"published"`
+	Signer    string    `json:"signer"`
+	Torrent   string    `json:"torrent"` // path of the .torrent
+	Previous  []string  `json:"previous_versions,omitempty"`
+}
+
+// Figures are live swarm figures of one version in one site.
+type Figures struct {
+	Seeders    int   `json:"seeders"`
+	Leechers   int   `json:"leechers"`
+	Completed  int64 `json:"completed"`
+	Uploaded   int64 `json:"bytes_uploaded"`
+	Downloaded int64 `json:"bytes_downloaded"`
+}
+
+// VersionDetails is one version with its swarm figures.
+type VersionDetails struct {
+	Version
+	Torrent string             `json:"torrent"`
+	Sites   map[string]Figures `json:"sites"`
+	Total   Figures            `json:"total"`
+}
+
+// Adoption is, for one site, how many PCs hold each version of a package
+// (seeders) and how many are still downloading it (leechers), from the
+// tracker's live swarms.
+type Adoption struct {
+	Site string `json:"site"`
+	// Holding and Downloading map a version to a number of PCs.
+	Holding     map[string]int `json:"holding"`
+	Downloading map[string]int `json:"downloading"`
+}
+
+// Details is one package with swarm figures per site.
+type Details struct {
+	ID       string           `json:"id"`
+	Current  VersionDetails   `json:"current"`
+	Previous []VersionDetails `json:"previous,omitempty"`
+	Adoption []Adoption       `json:"adoption,omitempty"`
+	// NoSeeder is set when the current version has no seeder in any site:
+	// nobody can send it.
+	NoSeeder bool `json:"no_seeder,omitempty"`
+}
+
+// Publication statuses.
+const (
+	StatusPublished = "published"
+	StatusUnchanged = "unchanged"
+)
+
+// PublishResult answers a publication.
+type PublishResult struct {
+	ID       string `json:"id"`
+	Version  string `json:"version"`
+	InfoHash string `json:"info_hash"`
+	Replaced string `json:"replaced,omitempty"` // the version it replaced
+	Status   string `json:"status"`             // StatusPublished or StatusUnchanged
+}
+
+// ErrorBody is the JSON body of every error answer.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
