@@ -2,6 +2,7 @@
 #   make demo   a local swarm distributes a package end to end (tracker, origin, two branches, wrapper)
 #   make test   installs what it needs (Debian packages, linters), then runs every check and test
 #   make bench  the network lab benchmark (root): writes lab/results/latest.json and docs/BENCHMARKS.md
+#   make interop  the full interop matrix (Transmission, qBittorrent, opentracker; 256 MiB): docs/BENCHMARKS.md
 
 GO      ?= go
 BIN     := bin
@@ -14,7 +15,7 @@ CMDS := \
 	$(BIN)/smstorrent-tray:./app/cmd/smstorrent-tray \
 	$(BIN)/smstorrent-window:./app/cmd/smstorrent-window
 
-.PHONY: all build deps lint windows-check windows test test-go demo bench clean
+.PHONY: all build deps lint windows-check windows test test-go fuzz demo bench interop clean
 
 all: build
 
@@ -52,7 +53,20 @@ windows:
 test-go:
 	@echo "== go test"; $(GO) test -count=1 -timeout 20m ./...
 
-test: deps build lint windows-check test-go
+# A short run of each fuzz target (their seed corpora also run in go test).
+# Longer: make fuzz FUZZTIME=10m.
+FUZZTIME ?= 10s
+FUZZ := \
+	./service/localapi:FuzzRequest \
+	./service/api:FuzzAddressFile \
+	./service/config:FuzzConfig \
+	./wrapper:FuzzCommandLine \
+	./wrapper:FuzzArgs
+fuzz:
+	@for f in $(FUZZ); do pkg=$${f%%:*}; name=$${f#*:}; echo "== fuzz $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel 1 $$pkg || exit 1; done
+
+test: deps build lint windows-check test-go fuzz
 
 demo: deps build
 	@$(GO) run ./lab/cmd/demo
@@ -61,6 +75,13 @@ bench: deps build
 	@$(GO) run ./lab/cmd/bench
 	@$(GO) run ./lab/cmd/bench -delta
 	@$(GO) run ./lab/cmd/yield
+
+# The short matrix (4 MiB) runs in make test; this is the full one, unlimited
+# and with a 20 Mbit/s branch link on our leeching service.
+interop: deps
+	$(GO) test -count=1 -timeout 50m -run 'TestInteropMatrix' -v ./lab/interop/ -args -interop.mib=256 -interop.doc=$(CURDIR)/docs/BENCHMARKS.md
+	$(GO) test -count=1 -timeout 30m -run 'TestInteropMatrix/(origin-to-service|transmission-to-service)$$' -v ./lab/interop/ \
+		-args -interop.mib=256 -interop.link=20Mbit -interop.doc=$(CURDIR)/docs/BENCHMARKS.md
 
 clean:
 	rm -rf $(BIN)

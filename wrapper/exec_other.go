@@ -37,3 +37,10 @@ func exitCode(ps *os.ProcessState) int {
 	}
 	return ps.ExitCode()
 }
+
+// systemDirs are where a bare command name is looked up after the package
+// folder: folders only root may write.
+func systemDirs() []string { return []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin"} }
+
+// samePath compares two cleaned absolute paths.
+func samePath(a, b string) bool { return a == b }

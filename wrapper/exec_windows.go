@@ -3,6 +3,8 @@ package wrapper
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/windows"
@@ -43,3 +45,22 @@ func exitCode(ps *os.ProcessState) int {
 	}
 	return int(ps.Sys().(syscall.WaitStatus).ExitCode)
 }
+
+// systemDirs are where a bare command name (msiexec.exe, cmd.exe,
+// powershell.exe) is looked up after the package folder: the Windows
+// folders as the system reports them (not %SystemRoot%, which the caller's
+// environment could change), writable by administrators only.
+func systemDirs() []string {
+	sys, err := windows.GetSystemDirectory()
+	if err != nil {
+		return nil
+	}
+	win, err := windows.GetWindowsDirectory()
+	if err != nil {
+		return []string{sys}
+	}
+	return []string{sys, win, filepath.Join(sys, "Wbem"), filepath.Join(sys, "WindowsPowerShell", "v1.0")}
+}
+
+// samePath compares two cleaned absolute paths as NTFS does: case does not matter.
+func samePath(a, b string) bool { return strings.EqualFold(a, b) }

@@ -34,13 +34,14 @@ var (
 	FailSignature      = Failure{"signature", 577, "the package's torrent is unsigned or signed by an untrusted key (ERROR_INVALID_IMAGE_HASH)"}
 	FailDownload       = Failure{"download-failed", 1619, "the download is in error, e.g. disk full; the service was asked to retry (ERROR_INSTALL_PACKAGE_OPEN_FAILED)"}
 	FailServiceError   = Failure{"service-error", 1064, "the service gave an unexpected answer, or speaks another API version (ERROR_EXCEPTION_IN_SERVICE)"}
-	FailCommand        = Failure{"command-not-started", 2, "the command could not be started, e.g. not found in the package or PATH (ERROR_FILE_NOT_FOUND)"}
+	FailCommand        = Failure{"command-not-started", 2, "the command could not be started, e.g. not found in the package or the system folders (ERROR_FILE_NOT_FOUND)"}
+	FailModified       = Failure{"package-modified", 1392, "the package folder differs from what was signed (a file added or changed), or is not the cache's own folder; nothing was run (ERROR_FILE_CORRUPT)"}
 )
 
 // Failures lists every failure kind.
 var Failures = []Failure{
 	FailUsage, FailServiceDown, FailAccessDenied, FailRepository, FailUnknownPackage,
-	FailSignature, FailDownload, FailServiceError, FailCommand,
+	FailSignature, FailDownload, FailServiceError, FailCommand, FailModified,
 }
 
 // mappable are the failures --map-errors-to-retry accepts; a bad command

@@ -1,6 +1,7 @@
 package wrapper
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,6 +23,8 @@ type fakeService struct {
 	t      *testing.T
 	srv    *httptest.Server
 	token  string
+	pub    ed25519.PublicKey
+	key    ed25519.PrivateKey
 	logDir string
 	cache  string
 
@@ -32,6 +35,9 @@ type fakeService struct {
 	used    []string
 	added   []api.AddRequest
 	resumed []string
+	// verifyErr is answered to Verify; verified lists the packages verified.
+	verifyErr *api.Error
+	verified  []string
 	// completeOnAdd makes an added job complete after this delay (0: never).
 	completeOnAdd time.Duration
 	subs          map[chan api.Event]bool
@@ -50,12 +56,17 @@ func newFakeService(t *testing.T) *fakeService {
 	if err := os.MkdirAll(f.logDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	var err error
+	if f.pub, f.key, err = ed25519.GenerateKey(nil); err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.PathStatus, f.status)
 	mux.HandleFunc("GET "+api.PathJob, f.job)
 	mux.HandleFunc("POST "+api.PathJobs, f.add)
 	mux.HandleFunc("POST "+api.PathUsed, f.jobAction(func(j *api.Job) { f.used = append(f.used, j.ID); j.LastUsed = time.Now() }))
 	mux.HandleFunc("GET "+api.PathEvents, f.events)
+	mux.HandleFunc("POST "+api.PathVerify, f.verify)
 	f.srv = httptest.NewServer(f.auth(mux))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -63,12 +74,16 @@ func newFakeService(t *testing.T) *fakeService {
 
 // client returns an API client for the fake.
 func (f *fakeService) client() *api.Client {
-	return &api.Client{BaseURL: f.srv.URL, Token: f.token}
+	return &api.Client{BaseURL: f.srv.URL, ServiceKey: f.pub, Token: f.token}
 }
 
 func (f *fakeService) auth(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(api.HeaderAPIVersion, api.APIVersion)
+		if r.URL.Path == api.PathProof {
+			api.ProofHandler(f.key).ServeHTTP(w, r)
+			return
+		}
 		if r.Header.Get(api.HeaderToken) != f.token {
 			writeErr(w, api.Errorf(http.StatusUnauthorized, api.CodeUnauthorized, "bad token"))
 			return
@@ -143,6 +158,24 @@ func (f *fakeService) add(w http.ResponseWriter, r *http.Request) {
 	f.jobs[j.ID] = j
 	if d := f.completeOnAdd; d > 0 {
 		time.AfterFunc(d, func() { f.complete(j.ID) })
+	}
+	writeJSON(w, j)
+}
+
+// verify answers like the service: an integrity error if verifyErr is
+// set, else the job (the fake's folders hold whatever the test put there).
+func (f *fakeService) verify(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verified = append(f.verified, r.PathValue("id"))
+	if f.verifyErr != nil {
+		writeErr(w, f.verifyErr)
+		return
+	}
+	j, ok := f.jobs[r.PathValue("id")]
+	if !ok {
+		writeErr(w, api.Errorf(http.StatusNotFound, api.CodeNotFound, "no job"))
+		return
 	}
 	writeJSON(w, j)
 }

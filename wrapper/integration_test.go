@@ -320,3 +320,68 @@ func TestIntegrationBinary(t *testing.T) {
 		t.Errorf("script saw %q, want %q", b, want)
 	}
 }
+
+// What the wrapper runs is what was signed: with the real service, a DLL
+// planted beside the package's files, a changed file, or an msiexec that
+// would shadow the system's is refused and nothing runs; once the folder
+// is as signed again, the command runs.
+func TestIntegrationPlantedFilesRefused(t *testing.T) {
+	s := newSwarm(t)
+	cfg, branch := s.branch(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := branch.Client(true).Add(ctx, api.AddRequest{PackageID: pkgID}); err != nil {
+		t.Fatal(err)
+	}
+	job := testbed.WaitJob(t, branch.Client(true), pkgID, 2*time.Minute, "branch download", func(j *api.Job) bool { return j.State == api.StateTransferred })
+	dataDir := []string{"--data-dir", cfg.DataDir}
+	msi := filepath.Join(job.Path, "office.msi")
+	orig, err := os.ReadFile(msi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tamper := []struct {
+		name         string
+		do, undo     func() error
+		wantInReason string
+	}{
+		{"planted DLL", func() error { return os.WriteFile(filepath.Join(job.Path, "version.dll"), []byte("MZ"), 0o644) },
+			func() error { return os.Remove(filepath.Join(job.Path, "version.dll")) }, "version.dll is not part of the package"},
+		{"planted msiexec", func() error {
+			return os.WriteFile(filepath.Join(job.Path, "data", "msiexec"), []byte("#!/bin/sh\n"), 0o755)
+		},
+			func() error { return os.Remove(filepath.Join(job.Path, "data", "msiexec")) }, "is not part of the package"},
+		{"changed file", func() error {
+			b := slices.Clone(orig)
+			b[len(b)/2] ^= 1
+			return os.WriteFile(msi, b, 0o644)
+		}, func() error { return os.WriteFile(msi, orig, 0o644) }, "does not have the signed content"},
+	}
+	for _, tt := range tamper {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.do(); err != nil {
+				t.Fatal(err)
+			}
+			res := runWrapper(t, nil, Invocation{Args: args(dataDir, helperCommand(t, 0))})
+			if res.code != FailModified.Code&0xff && res.code != FailModified.Code {
+				t.Errorf("exit code %d, want %d (package-modified); stderr:\n%s", res.code, FailModified.Code, res.stderr)
+			}
+			if strings.Contains(res.stdout, "{") {
+				t.Error("the command ran")
+			}
+			if !strings.Contains(res.stderr, tt.wantInReason) {
+				t.Errorf("the message does not say what differs (%q):\n%s", tt.wantInReason, res.stderr)
+			}
+			if err := tt.undo(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	res := runWrapper(t, nil, Invocation{Args: args(dataDir, helperCommand(t, 7))})
+	if res.code != 7 {
+		t.Fatalf("after restoring the folder: exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(wrapperLog(t, cfg), "verified: exactly its signed files") {
+		t.Error("the log does not say the package was verified")
+	}
+}

@@ -29,6 +29,10 @@ func TestMain(m *testing.M) {
 		json.NewEncoder(os.Stdout).Encode(helperReport{Args: os.Args[3:], Dir: dir})
 		os.Exit(code)
 	}
+	if len(os.Args) == 4 && os.Args[1] == "-impostor" {
+		runImpostor(os.Args[2], os.Args[3])
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 
@@ -230,7 +234,7 @@ func TestRunFailures(t *testing.T) {
 			return Invocation{Args: args([]string{"--map-errors-to-retry=service-down,repository", "--log", f.logDir}, helperCommand(t, 0)), Client: &api.Client{DataDir: t.TempDir()}}
 		}},
 		{name: "wrong token", want: FailAccessDenied, inv: func(t *testing.T, f *fakeService) Invocation {
-			return Invocation{Args: args([]string{"--log", f.logDir}, helperCommand(t, 0)), Client: &api.Client{BaseURL: f.srv.URL, Token: "wrong"}}
+			return Invocation{Args: args([]string{"--log", f.logDir}, helperCommand(t, 0)), Client: &api.Client{BaseURL: f.srv.URL, ServiceKey: f.pub, Token: "wrong"}}
 		}},
 		{name: "read-only token", want: FailAccessDenied, setup: func(f *fakeService) { f.access = api.AccessRead }},
 		{name: "signature refused", want: FailSignature, setup: func(f *fakeService) {
@@ -331,6 +335,32 @@ func TestRunHelpAndVersion(t *testing.T) {
 	}
 }
 
+func TestRunRefusesModifiedPackage(t *testing.T) {
+	f := newFakeService(t)
+	f.setJob(api.Job{ID: "PS100012", State: api.StateTransferred})
+	f.verifyErr = api.Errorf(http.StatusConflict, api.CodeIntegrity, "file version.dll is not part of the package")
+	res := runWrapper(t, f, Invocation{Args: args([]string{"--log", f.logDir}, helperCommand(t, 0))})
+	if res.code != FailModified.Code || strings.Contains(res.stdout, "{") {
+		t.Fatalf("exit code %d (want %d), stdout %q", res.code, FailModified.Code, res.stdout)
+	}
+	if !strings.Contains(res.stderr, "version.dll") {
+		t.Errorf("stderr %q", res.stderr)
+	}
+}
+
+func TestRunRefusesFolderOutsideCache(t *testing.T) {
+	f := newFakeService(t)
+	outside := t.TempDir()
+	f.setJob(api.Job{ID: "PS100012", State: api.StateTransferred, Path: outside})
+	res := runWrapper(t, f, Invocation{Args: args([]string{"--log", f.logDir}, helperCommand(t, 0))})
+	if res.code != FailModified.Code || strings.Contains(res.stdout, "{") {
+		t.Fatalf("exit code %d (want %d), stdout %q; stderr %s", res.code, FailModified.Code, res.stdout, res.stderr)
+	}
+	if len(f.verified) != 0 {
+		t.Error("verified a folder outside the cache instead of refusing it")
+	}
+}
+
 func TestResolveCommand(t *testing.T) {
 	dir := t.TempDir()
 	exe := filepath.Join(dir, "setup")
@@ -343,8 +373,25 @@ func TestResolveCommand(t *testing.T) {
 	if got, err := resolveCommand("./setup", dir); err != nil || got != exe {
 		t.Errorf("relative path: %q %v", got, err)
 	}
-	if got, err := resolveCommand("sh", dir); err != nil || !filepath.IsAbs(got) {
-		t.Errorf("PATH: %q %v", got, err)
+	if runtime.GOOS != "windows" {
+		// A program a user planted in a folder on PATH is never found.
+		planted := t.TempDir()
+		if err := os.WriteFile(filepath.Join(planted, "sh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("PATH", planted+string(filepath.ListSeparator)+os.Getenv("PATH"))
+		got, err := resolveCommand("sh", dir)
+		if err != nil || !slices.Contains(systemDirs(), filepath.Dir(got)) {
+			t.Errorf("system folder: %q %v", got, err)
+		}
+		if _, err := resolveCommand("p2pw-only-on-path", dir); err == nil {
+			t.Error("found a command outside the package and the system folders")
+		}
+	}
+	for _, bad := range []string{"../setup", "data/../../setup"} {
+		if _, err := resolveCommand(bad, dir); err == nil || !strings.Contains(err.Error(), "leaves the package folder") {
+			t.Errorf("%s: %v", bad, err)
+		}
 	}
 	if _, err := resolveCommand("no-such-command-p2pw", dir); err == nil {
 		t.Error("found a missing command")

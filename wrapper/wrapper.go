@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/secfs"
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/wrapper/cmtrace"
 	"github.com/smstorrent/smstorrent/wrapper/winargs"
@@ -73,6 +75,7 @@ type runner struct {
 	client *api.Client
 	log    *cmtrace.Logger
 	id     string
+	st     *api.Status // the service's status at start (nil if it did not answer)
 }
 
 // Run runs the wrapper and returns its exit code.
@@ -150,6 +153,7 @@ func (r *runner) run(ctx context.Context) int {
 	if stErr != nil {
 		st = nil
 	}
+	r.st = st
 	r.openLog(st)
 	r.log.Infof("version %s: package %s, command %s, directory %s", Version, r.id, r.commandText(), r.inv.Dir)
 	if stErr != nil {
@@ -382,11 +386,15 @@ func (r *runner) wait(ctx context.Context, job *api.Job) (_ *api.Job, code int, 
 	}
 }
 
-// runCommand runs the command in the package folder and returns its exit code.
+// runCommand checks the package folder, runs the command in it and
+// returns its exit code.
 func (r *runner) runCommand(ctx context.Context, job *api.Job) int {
 	dir := job.Path
 	if st, err := os.Stat(dir); dir == "" || err != nil || !st.IsDir() {
 		return r.fail(FailServiceError, "the service says package %s is complete, but its folder %q is not there", r.id, dir)
+	}
+	if code, ok := r.checkFolder(ctx, job); !ok {
+		return code
 	}
 	mctx, cancel := context.WithTimeout(ctx, callTimeout)
 	_, err := r.client.MarkUsed(mctx, r.id)
@@ -430,26 +438,87 @@ func (r *runner) runCommand(ctx context.Context, job *api.Job) int {
 	return code
 }
 
-// resolveCommand finds the program to run: a file in the package folder
-// first (as Windows finds programs in the current directory), then PATH.
+// checkFolder makes sure that what is about to run as SYSTEM is what the
+// publisher signed: the folder is the package's own folder in the
+// service's cache, no ordinary user could have written in it, and the
+// service confirms (re-hashing) that it holds exactly the torrent's files.
+func (r *runner) checkFolder(ctx context.Context, job *api.Job) (code int, ok bool) {
+	if r.st == nil || r.st.CacheDir == "" {
+		return r.fail(FailServiceError, "the service did not say where its cache is, so the folder %q of package %s cannot be checked", job.Path, r.id), false
+	}
+	real, err := inCache(job.Path, r.st.CacheDir)
+	if err != nil {
+		return r.fail(FailModified, "the folder %q the service gave for package %s is not a package folder in the cache %q (%v); nothing was run", job.Path, r.id, r.st.CacheDir, err), false
+	}
+	if err := secfs.CheckTrusted(real); err != nil {
+		return r.fail(FailModified, "the folder of package %s is not protected: %v; nothing was run", r.id, err), false
+	}
+	vctx, cancel := context.WithTimeout(ctx, verifyTimeout(job.BytesTotal))
+	start := time.Now()
+	_, err = r.client.Verify(vctx, r.id)
+	cancel()
+	switch {
+	case api.IsIntegrity(err):
+		return r.fail(FailModified, "package %s was changed in the cache since it was downloaded: %v; nothing was run", r.id, err), false
+	case err != nil:
+		return r.apiFail(fmt.Sprintf("having the service verify package %s", r.id), err), false
+	}
+	r.log.Infof("package %s verified: exactly its signed files (%s, checked in %s)", r.id, units.Bytes(job.BytesTotal), time.Since(start).Round(time.Millisecond))
+	return 0, true
+}
+
+// inCache returns dir with symbolic links resolved if it is a package
+// folder directly in the cache (the package ID, or the folder of one of its
+// versions), and an error otherwise.
+func inCache(dir, cache string) (string, error) {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	c, err := filepath.EvalSymlinks(cache)
+	if err != nil {
+		return "", err
+	}
+	parent, name := filepath.Split(real)
+	if !samePath(filepath.Clean(parent), c) || name == "" || strings.HasPrefix(name, ".") {
+		return "", errors.New("not directly in the cache")
+	}
+	return real, nil
+}
+
+// verifyTimeout allows for reading the package from a slow disk (20 MB/s).
+func verifyTimeout(size int64) time.Duration {
+	return callTimeout + time.Duration(size/20e6)*time.Second
+}
+
+// resolveCommand finds the program to run, never in a place an ordinary
+// user could write: a name with a folder part is a file of the package
+// (it may not leave the package folder); an absolute path is taken as the
+// SCCM program gives it; a bare name is a file of the package folder, else
+// of the system folders (systemDirs). PATH is not searched: on many PCs it
+// holds folders that users may write.
 func resolveCommand(name, dir string) (string, error) {
-	if name == "" {
+	switch {
+	case name == "":
 		return "", errors.New("empty command")
-	}
-	if filepath.IsAbs(name) {
+	case filepath.IsAbs(name):
 		return exec.LookPath(name)
-	}
-	if strings.ContainsAny(name, "/"+string(filepath.Separator)) {
+	case strings.ContainsAny(name, "/"+string(filepath.Separator)) || filepath.VolumeName(name) != "":
+		if !filepath.IsLocal(name) {
+			return "", fmt.Errorf("%q leaves the package folder", name)
+		}
 		return exec.LookPath(filepath.Join(dir, name))
 	}
 	if p, err := exec.LookPath(filepath.Join(dir, name)); err == nil {
 		return p, nil
 	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("not found in the package folder or on PATH%s", notExecutableHint)
+	for _, d := range systemDirs() {
+		if p, err := exec.LookPath(filepath.Join(d, name)); err == nil {
+			return p, nil
+		}
 	}
-	return p, nil
+	return "", fmt.Errorf("not found in the package folder or in the system folders %s (PATH is not searched: give the full path of other programs)%s",
+		strings.Join(systemDirs(), string(filepath.ListSeparator)), notExecutableHint)
 }
 
 // apiFail turns an error from the service into a one-line message, a log
@@ -457,6 +526,8 @@ func resolveCommand(name, dir string) (string, error) {
 func (r *runner) apiFail(doing string, err error) int {
 	var vm *api.VersionMismatchError
 	switch {
+	case api.IsNotService(err):
+		return r.fail(FailServiceDown, "refusing to use the program that answers in the service's place (%s): %v", doing, err)
 	case api.IsServiceDown(err) || errors.Is(err, context.DeadlineExceeded):
 		return r.fail(FailServiceDown, "the SMSTorrent service is not running or not answering (%s: %v); start it (smstorrent-service start)", doing, err)
 	case errors.Is(err, api.ErrNoToken) || api.IsUnauthorized(err) || api.IsForbidden(err):

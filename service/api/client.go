@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,32 +22,68 @@ import (
 // Client talks to the local API. The zero value finds the service through
 // the files in DefaultDataDir and uses the control token if the caller may
 // read it, else the read token.
+//
+// A client sends a token only over a connection on which the server has
+// proven that it is the service (proof.go): a program that took the
+// service's port gets a NotServiceError and nothing else.
 type Client struct {
 	// BaseURL is like "http://127.0.0.1:7380"; empty: read from DataDir.
+	// With BaseURL, ServiceKey must be set too.
 	BaseURL string
+	// ServiceKey is the public key the service proves it holds; empty:
+	// read from AddressFile in DataDir.
+	ServiceKey ed25519.PublicKey
 	// Token is sent with every request; empty: read from DataDir.
 	Token string
 	// DataDir is where AddressFile and the token files are; empty: DefaultDataDir().
 	DataDir string
-	// HTTPClient is used for requests; nil: a client with no proxy.
-	HTTPClient *http.Client
+	// Dial opens connections to the service; nil: a plain TCP dialer. The
+	// proof runs over whatever it returns.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu            sync.Mutex
 	serviceVer    string
 	serviceAPIVer string
+	tr            *http.Transport
+	trFor         string // address and key tr proves
 }
 
-var defaultHTTP = &http.Client{Transport: &http.Transport{
-	Proxy:               nil, // never send local API calls through a proxy
-	MaxIdleConnsPerHost: 4,
-	IdleConnTimeout:     30 * time.Second,
-}}
+// ErrNoServiceKey is returned for a client with BaseURL but no ServiceKey.
+var ErrNoServiceKey = errors.New("api.Client: BaseURL is set without ServiceKey")
 
-func (c *Client) httpClient() *http.Client {
-	if c.HTTPClient != nil {
-		return c.HTTPClient
+// httpClient returns a client whose connections to addr prove key. A new
+// service (new address or key) gets a new transport.
+func (c *Client) httpClient(addr string, key ed25519.PublicKey) *http.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := addr + "\x00" + string(key)
+	if c.tr == nil || c.trFor != id {
+		if c.tr != nil {
+			c.tr.CloseIdleConnections()
+		}
+		dial := c.Dial
+		if dial == nil {
+			dial = (&net.Dialer{Timeout: 10 * time.Second}).DialContext
+		}
+		c.tr = &http.Transport{
+			Proxy: nil, // never send local API calls through a proxy
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				conn, err := dial(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				if err := proveService(ctx, conn, addr, key); err != nil {
+					conn.Close()
+					return nil, err
+				}
+				return conn, nil
+			},
+			MaxIdleConnsPerHost: 4,
+			IdleConnTimeout:     30 * time.Second,
+		}
+		c.trFor = id
 	}
-	return defaultHTTP
+	return &http.Client{Transport: c.tr}
 }
 
 func (c *Client) dataDir() string {
@@ -56,18 +93,26 @@ func (c *Client) dataDir() string {
 	return DefaultDataDir()
 }
 
-func (c *Client) base() (string, error) {
+// target returns the service's base URL, its host:port and its key.
+func (c *Client) target() (base, addr string, key ed25519.PublicKey, err error) {
 	if c.BaseURL != "" {
-		return strings.TrimRight(c.BaseURL, "/"), nil
-	}
-	b, err := os.ReadFile(filepath.Join(c.dataDir(), AddressFile))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("%w (no %s in %s)", ErrServiceDown, AddressFile, c.dataDir())
+		if len(c.ServiceKey) != ed25519.PublicKeySize {
+			return "", "", nil, ErrNoServiceKey
 		}
-		return "", fmt.Errorf("%w: %v", ErrServiceDown, err)
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || u.Scheme != "http" || u.Host == "" {
+			return "", "", nil, fmt.Errorf("api.Client: BaseURL %q is not http://host:port", c.BaseURL)
+		}
+		return strings.TrimRight(c.BaseURL, "/"), u.Host, c.ServiceKey, nil
 	}
-	return "http://" + strings.TrimSpace(string(b)), nil
+	addr, key, err = readAddressFile(c.dataDir())
+	if err != nil {
+		return "", "", nil, err
+	}
+	if c.ServiceKey != nil {
+		key = c.ServiceKey
+	}
+	return "http://" + addr, addr, key, nil
 }
 
 func (c *Client) token() (string, error) {
@@ -98,8 +143,14 @@ func (c *Client) ServiceVersion() string {
 	return c.serviceVer
 }
 
-func (c *Client) newRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
-	base, err := c.base()
+// request is a request to the service with the client that proves it.
+type request struct {
+	*http.Request
+	hc *http.Client
+}
+
+func (c *Client) newRequest(ctx context.Context, method, path string, body any) (*request, error) {
+	base, addr, key, err := c.target()
 	if err != nil {
 		return nil, err
 	}
@@ -123,14 +174,18 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body any) 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	return req, nil
+	return &request{Request: req, hc: c.httpClient(addr, key)}, nil
 }
 
-func (c *Client) do(req *http.Request) (*http.Response, error) {
-	resp, err := c.httpClient().Do(req)
+func (c *Client) do(req *request) (*http.Response, error) {
+	resp, err := req.hc.Do(req.Request)
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
 			return nil, ctxErr
+		}
+		var nse *NotServiceError
+		if errors.As(err, &nse) {
+			return nil, nse
 		}
 		var ne net.Error
 		var oe *net.OpError
@@ -238,6 +293,14 @@ func (c *Client) SetPriority(ctx context.Context, id string, p Priority) (*Job, 
 func (c *Client) MarkUsed(ctx context.Context, id string) (*Job, error) {
 	var j Job
 	return &j, c.call(ctx, http.MethodPost, jobPath(PathUsed, id), nil, &j)
+}
+
+// Verify has the service check that a complete package's folder holds
+// exactly the signed files, re-hashing them; it takes about as long as
+// reading the package from disk.
+func (c *Client) Verify(ctx context.Context, id string) (*Job, error) {
+	var j Job
+	return &j, c.call(ctx, http.MethodPost, jobPath(PathVerify, id), nil, &j)
 }
 
 // PauseAll suspends every job that is not final.

@@ -15,6 +15,9 @@ const (
 	CodeConflict     = "conflict"  // the job is in a state that does not allow this
 	CodeSignature    = "signature" // the torrent is unsigned or signed by an unknown key
 	CodeRepository   = "repository"
+	CodeIntegrity    = "integrity" // the package folder differs from its signed torrent
+	CodeBusy         = "busy"      // a limit is reached (e.g. open event streams); try again later
+	CodeNoRoute      = "no_route"  // no such route, or not with this method
 	CodeInternal     = "internal"
 )
 
@@ -75,6 +78,12 @@ func IsConflict(err error) bool { return code(err) == CodeConflict }
 // IsSignature reports whether a torrent was refused for its signature.
 func IsSignature(err error) bool { return code(err) == CodeSignature }
 
+// IsIntegrity reports whether a package folder differs from its signed torrent.
+func IsIntegrity(err error) bool { return code(err) == CodeIntegrity }
+
+// IsBusy reports whether the service refused the call because a limit is reached.
+func IsBusy(err error) bool { return code(err) == CodeBusy }
+
 // IsRepository reports whether the repository could not deliver a torrent.
 func IsRepository(err error) bool { return code(err) == CodeRepository }
 
@@ -96,6 +105,10 @@ func StatusFor(code string) int {
 		return http.StatusConflict
 	case CodeRepository:
 		return http.StatusBadGateway
+	case CodeIntegrity:
+		return http.StatusConflict
+	case CodeBusy:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -18,6 +18,7 @@ const (
 	PathCancel    = "/api/v1/jobs/{id}/cancel"
 	PathPriority  = "/api/v1/jobs/{id}/priority"
 	PathUsed      = "/api/v1/jobs/{id}/used"
+	PathVerify    = "/api/v1/jobs/{id}/verify"
 	PathPauseAll  = "/api/v1/pause-all"
 	PathResumeAll = "/api/v1/resume-all"
 	PathThrottle  = "/api/v1/throttle"
@@ -36,6 +37,7 @@ var Routes = []Route{
 	{"POST", PathCancel, true, "Cancel a job and remove its content from the cache."},
 	{"POST", PathPriority, true, "Change a job's priority (PriorityRequest)."},
 	{"POST", PathUsed, true, "Mark a package used now (the wrapper ran it): it keeps being seeded."},
+	{"POST", PathVerify, true, "Check that a complete package's folder holds exactly its signed files (re-hashing them); the wrapper calls it before it runs a command."},
 	{"POST", PathPauseAll, true, "Suspend every job that is not final."},
 	{"POST", PathResumeAll, true, "Resume every suspended job."},
 	{"POST", PathThrottle, true, "Set or clear the helpdesk throttle (ThrottleRequest)."},

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/secfs"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -113,7 +114,8 @@ func Default() Config {
 }
 
 // Load reads the file at path over the defaults and validates the result.
-// A missing file at the default path gives the defaults.
+// A missing file at the default path gives the defaults. A file that an
+// ordinary user could have written (secfs.CheckTrusted) is refused.
 func Load(path string) (Config, error) {
 	c := Default()
 	explicit := path != ""
@@ -123,6 +125,11 @@ func Load(path string) (Config, error) {
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:
+		// The service runs as SYSTEM/root and takes trusted_keys from here:
+		// a file an ordinary user could have written is refused, not used.
+		if err := secfs.CheckTrusted(path); err != nil {
+			return Config{}, fmt.Errorf("refusing the configuration %s: %w; only SYSTEM/Administrators (root) may be able to write it and its folder", path, err)
+		}
 		if err := Parse(b, &c); err != nil {
 			return Config{}, fmt.Errorf("%s: %w", path, err)
 		}
@@ -366,5 +373,5 @@ func (c *Config) Write(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(path, b, 0o644)
+	return secfs.WriteFileProtected(path, b, secfs.UsersRead)
 }

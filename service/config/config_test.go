@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/secfs"
 	"github.com/smstorrent/smstorrent/internal/units/unitstest"
 )
 
@@ -173,6 +175,28 @@ func TestScheduleWindows(t *testing.T) {
 		if err := bad.validate(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+// A configuration an ordinary user could have written is refused with an
+// error that says why; the service does not start on it.
+func TestLoadRefusesUntrustedFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("modes; the DACL check is tested in internal/secfs")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(p, []byte(`{"trusted_keys": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err != nil {
+		t.Fatalf("own file: %v", err)
+	}
+	if err := os.Chmod(p, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); !errors.Is(err, secfs.ErrUntrusted) || !strings.Contains(err.Error(), "refusing the configuration") {
+		t.Errorf("world-writable configuration: %v", err)
 	}
 }
 

@@ -50,6 +50,9 @@ type Options struct {
 	Now func() time.Time
 	// TickInterval is how often progress is sampled and events are sent; 0: 1s.
 	TickInterval time.Duration
+	// RequestTimeout is how long a peer may leave our requests unanswered
+	// before its connection is closed (see requests.go); 0: 30s.
+	RequestTimeout time.Duration
 }
 
 // Service is one running SMSTorrent service. It wires the parts together,
@@ -65,7 +68,9 @@ type Options struct {
 //   - the repository (fetch.go): torrents fetched by package ID;
 //   - the event hub (events.go): the API's subscribers;
 //   - the engine's piece-completion store (completion.go) and counters
-//     (peers.go).
+//     (peers.go);
+//   - the request watch (requests.go): requests to peers, their number and
+//     their answers, under its own lock.
 //
 // Lock order: the job lock may be held while calling the other parts; they
 // never call back into the job table.
@@ -88,6 +93,7 @@ type Service struct {
 	paths    *pathClassifier
 	trackers *trackerHealth
 	peers    *peerCounters
+	reqs     *requestWatch // requests to peers: their number and their answers (requests.go)
 	repo     *repository
 	events   *eventHub
 	store    *jobStore
@@ -155,6 +161,7 @@ func New(opts Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.reqs = newRequestWatch(opts.RequestTimeout, s.log)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -286,6 +293,7 @@ func (s *Service) openEngine() error {
 	cc.Slogger = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
 	cc.TrackerDialContext = s.trackers.dial
 	cc.FailedAnnounceMinInterval, cc.FailedAnnounceMaxInterval = announceBackoff(cfg.RetryMin.D(), cfg.RetryMax.D())
+	s.reqs.install(&cc.Callbacks)
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
 		s.peers.received(ev, s.paths.isServer)
 	})
@@ -361,6 +369,7 @@ func (s *Service) Serve(ctx context.Context) error {
 	repoT := time.NewTimer(s.pollDelay())
 	defer repoT.Stop()
 	go s.pollRepository(ctx)
+	go s.reqs.run(ctx)
 	if s.bw.yielding() {
 		go s.bw.runYield(ctx, s.cfg.ProbeAddr())
 	}

@@ -4,10 +4,16 @@
 // DNS rebinding, no Origin/Referer/cross-site fetches or WebSocket
 // upgrades, a token on every request compared in constant time, and the
 // control token plus a non-GET method for every state change.
+//
+// Before a client sends a token, the server proves on the same connection
+// that it is the service (api.PathProof): it signs the client's challenge
+// and the connection's two ends with a key made at start that never leaves
+// the process. Publish writes the matching public key next to the address.
 package localapi
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -20,9 +26,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/secfs"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -37,6 +46,7 @@ type Backend interface {
 	Cancel(id string) (api.Job, error)
 	SetPriority(id string, p api.Priority) (api.Job, error)
 	MarkUsed(id string) (api.Job, error)
+	Verify(ctx context.Context, id string) (api.Job, error)
 	PauseAll()
 	ResumeAll()
 	Throttle(api.ThrottleRequest) (api.Bandwidth, error)
@@ -45,21 +55,36 @@ type Backend interface {
 
 // Server is the local API.
 type Server struct {
-	Backend      Backend
+	Backend Backend
+	// Key is the service's proof key (see Publish); nil: a new one.
+	Key          ed25519.PrivateKey
 	ReadToken    string
 	ControlToken string
 	Version      string
 	Logger       *slog.Logger
 	// Heartbeat is the interval of keep-alive comments on the event stream; 0: 15s.
 	Heartbeat time.Duration
+	// MaxStreams caps the event streams open at once; 0: DefaultMaxStreams.
+	MaxStreams int
+
+	streams atomic.Int64
 }
+
+// DefaultMaxStreams is the default cap on open event streams: a tray and a
+// window for each of many logged-on users, and then some.
+const DefaultMaxStreams = 64
 
 // maxBody bounds request bodies: a 16 MiB torrent in base64 plus JSON.
 const maxBody = 24 << 20
 
 // Handler returns the API's handler with the security middleware.
 func (s *Server) Handler() http.Handler {
+	if s.Key == nil {
+		_, s.Key, _ = ed25519.GenerateKey(nil) // crypto/rand never fails
+	}
 	mux := http.NewServeMux()
+	mux.Handle("GET "+api.PathProof, api.ProofHandler(s.Key))
+	methods := map[string][]string{api.PathProof: {http.MethodGet}}
 	handlers := map[string]http.HandlerFunc{
 		api.PathStatus:    s.status,
 		api.PathJobs:      nil, // GET and POST differ; see below
@@ -68,6 +93,7 @@ func (s *Server) Handler() http.Handler {
 		api.PathResume:    s.jobAction(s.Backend.Resume),
 		api.PathCancel:    s.jobAction(s.Backend.Cancel),
 		api.PathUsed:      s.jobAction(s.Backend.MarkUsed),
+		api.PathVerify:    s.verify,
 		api.PathPriority:  s.priority,
 		api.PathPauseAll:  s.pauseAll,
 		api.PathResumeAll: s.resumeAll,
@@ -86,7 +112,22 @@ func (s *Server) Handler() http.Handler {
 			panic("localapi: no handler for " + r.Method + " " + r.Pattern)
 		}
 		mux.Handle(r.Method+" "+r.Pattern, s.guard(r, h))
+		methods[r.Pattern] = append(methods[r.Pattern], r.Method)
 	}
+	// Answers for what the table does not have, as JSON like every error.
+	for pattern, ms := range methods {
+		allow := strings.Join(ms, ", ")
+		if slices.Contains(ms, http.MethodGet) {
+			allow += ", HEAD"
+		}
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, api.Errorf(http.StatusMethodNotAllowed, api.CodeNoRoute, "%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow))
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, api.Errorf(http.StatusNotFound, api.CodeNoRoute, "no route %s (the routes are in docs/API.md)", r.URL.Path))
+	})
 	return s.headers(mux)
 }
 
@@ -267,6 +308,15 @@ func (s *Server) jobAction(fn func(string) (api.Job, error)) http.HandlerFunc {
 	}
 }
 
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	j, err := s.Backend.Verify(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
 func (s *Server) priority(w http.ResponseWriter, r *http.Request) {
 	var req api.PriorityRequest
 	if err := decode(r, &req); err != nil {
@@ -317,6 +367,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errors.New("streaming unsupported"))
 		return
 	}
+	limit := s.MaxStreams
+	if limit <= 0 {
+		limit = DefaultMaxStreams
+	}
+	if n := s.streams.Add(1); n > int64(limit) {
+		s.streams.Add(-1)
+		writeError(w, api.Errorf(http.StatusServiceUnavailable, api.CodeBusy,
+			"too many event streams open (the limit is %d): close some SMSTorrent windows, or try again later", limit))
+		return
+	}
+	defer s.streams.Add(-1)
 	access := accessOf(r)
 	ch, cancel := s.Backend.Subscribe(access)
 	defer cancel()
@@ -368,38 +429,34 @@ func NewToken() string {
 	return hex.EncodeToString(b)
 }
 
-// Publish writes the address and fresh tokens under dataDir: the read
-// token readable by all local users, the control token by administrators
-// only. It returns the tokens.
-func Publish(dataDir, addr string) (read, control string, err error) {
+// Publish writes the address, the public half of the proof key and fresh
+// tokens under dataDir, each file created with its protection (secfs): the
+// read token and the address readable by all local users, the control token
+// by SYSTEM/Administrators (root) only. It returns the tokens.
+func Publish(dataDir, addr string, key ed25519.PublicKey) (read, control string, err error) {
 	read, control = NewToken(), NewToken()
-	dir := filepath.Join(dataDir, "api")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := secfs.MkdirProtected(filepath.Join(dataDir, "api"), secfs.UsersRead); err != nil {
 		return "", "", err
 	}
-	// Remove first so a file left with loose permissions is recreated.
 	for _, f := range []struct {
-		name string
-		data string
-		mode os.FileMode
+		name   string
+		data   []byte
+		access secfs.Access
 	}{
-		{api.ControlTokenFile, control, 0o600},
-		{api.ReadTokenFile, read, 0o644},
-		{api.AddressFile, addr, 0o644},
+		{api.ControlTokenFile, []byte(control + "\n"), secfs.Private},
+		{api.ReadTokenFile, []byte(read + "\n"), secfs.UsersRead},
+		{api.AddressFile, api.FormatAddressFile(addr, key), secfs.UsersRead},
 	} {
-		p := filepath.Join(dataDir, f.name)
-		_ = os.Remove(p)
-		if err := os.WriteFile(p, []byte(f.data+"\n"), f.mode); err != nil {
-			return "", "", fmt.Errorf("writing %s: %w", p, err)
-		}
-		if err := restrict(p, f.mode == 0o600); err != nil {
-			return "", "", fmt.Errorf("securing %s: %w", p, err)
+		if err := secfs.WriteFileProtected(filepath.Join(dataDir, f.name), f.data, f.access); err != nil {
+			return "", "", err
 		}
 	}
 	return read, control, nil
 }
 
 // Unpublish removes the address file so clients see the service as stopped.
+// A file left by a crash does not help anyone who takes the port: its key
+// died with the process that held it.
 func Unpublish(dataDir string) {
 	_ = os.Remove(filepath.Join(dataDir, api.AddressFile))
 }
@@ -437,5 +494,11 @@ func Listen(addr string) (net.Listener, error) {
 	if strings.EqualFold(host, "localhost") {
 		addr = net.JoinHostPort("127.0.0.1", addr[strings.LastIndex(addr, ":")+1:])
 	}
-	return net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil && addrInUse(err) {
+		return nil, fmt.Errorf("api_listen %s is already in use by another program (an old service still running, "+
+			"or a program of another user squatting the port): the service does not start; find the program with %s: %w",
+			addr, findPortHint(addr), err)
+	}
+	return ln, err
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smstorrent/smstorrent/service/api"
 )
@@ -43,6 +45,9 @@ func (f *fake) Pause(id string) (api.Job, error)    { return f.act("pause", id) 
 func (f *fake) Resume(id string) (api.Job, error)   { return f.act("resume", id) }
 func (f *fake) Cancel(id string) (api.Job, error)   { return f.act("cancel", id) }
 func (f *fake) MarkUsed(id string) (api.Job, error) { return f.act("used", id) }
+func (f *fake) Verify(_ context.Context, id string) (api.Job, error) {
+	return f.act("verify", id)
+}
 func (f *fake) SetPriority(id string, p api.Priority) (api.Job, error) {
 	return f.act("priority "+string(p), id)
 }
@@ -176,6 +181,103 @@ func TestListenRefusesNonLoopback(t *testing.T) {
 			t.Errorf("Listen(%q) succeeded", a)
 		}
 	}
+}
+
+func TestUnknownRoutesAnswerJSON(t *testing.T) {
+	s, _ := newServer()
+	h := s.Handler()
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/api/v1/nope", http.StatusNotFound, ""},
+		{"GET", "/", http.StatusNotFound, ""},
+		{"DELETE", api.PathJobs, http.StatusMethodNotAllowed, "GET, POST, HEAD"},
+		{"PUT", api.PathStatus, http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"GET", "/api/v1/jobs/PS1/pause", http.StatusMethodNotAllowed, "POST"},
+	}
+	for _, tc := range tests {
+		req := httptest.NewRequest(tc.method, "http://127.0.0.1"+tc.path, nil)
+		req.Header.Set(api.HeaderToken, readTok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var eb api.ErrorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Code != api.CodeNoRoute || eb.Error == "" {
+			t.Errorf("%s %s: body %q is not a JSON error (%v)", tc.method, tc.path, rec.Body.String(), err)
+		}
+		if rec.Code != tc.status || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, rec.Code, rec.Header().Get("Content-Type"))
+		}
+		if tc.allow != "" {
+			got := strings.Split(rec.Header().Get("Allow"), ", ")
+			want := strings.Split(tc.allow, ", ")
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, want)
+			}
+		}
+	}
+}
+
+// blockingFake keeps every event stream open until the test ends.
+type blockingFake struct{ *fake }
+
+func (b blockingFake) Subscribe(api.Access) (<-chan api.Event, func()) {
+	ch := make(chan api.Event, 1)
+	ch <- api.Event{Type: api.EventSnapshot}
+	return ch, func() {}
+}
+
+func TestEventStreamCap(t *testing.T) {
+	s, f := newServer()
+	s.Backend = blockingFake{fake: f}
+	s.MaxStreams = 2
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	open := func() (*http.Response, error) {
+		req, _ := http.NewRequest("GET", srv.URL+api.PathEvents, nil)
+		req.Header.Set(api.HeaderToken, readTok)
+		return http.DefaultClient.Do(req)
+	}
+	var streams []*http.Response
+	for range 2 {
+		resp, err := open()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream within the cap: %v %v", resp, err)
+		}
+		streams = append(streams, resp)
+	}
+	resp, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var eb api.ErrorBody
+	_ = json.NewDecoder(resp.Body).Decode(&eb)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || eb.Code != api.CodeBusy || !strings.Contains(eb.Error, "limit is 2") {
+		t.Fatalf("third stream: %d %+v", resp.StatusCode, eb)
+	}
+	// Closing one frees its place (the server notices the close when its
+	// handler returns, so poll).
+	streams[0].Body.Close()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := open()
+		if err == nil && resp.StatusCode == http.StatusOK {
+			resp.Body.Close()
+			break
+		}
+		if err == nil {
+			resp.Body.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a closed stream's place was not freed: %v %v", resp, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	streams[1].Body.Close()
 }
 
 // codedErr stands for the engine's typed errors (core.Error): a code, no

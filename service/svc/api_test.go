@@ -2,9 +2,11 @@ package svc_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +47,7 @@ func TestAPIOverLoopback(t *testing.T) {
 	if _, err := rc.Pause(ctx, "X"); !api.IsForbidden(err) {
 		t.Errorf("read token pausing: %v", err)
 	}
-	bad := &api.Client{BaseURL: "http://" + in.Addr, Token: "wrong"}
+	bad := &api.Client{BaseURL: "http://" + in.Addr, ServiceKey: in.ServiceKey, Token: "wrong"}
 	if _, err := bad.Jobs(ctx); !api.IsUnauthorized(err) {
 		t.Errorf("wrong token: %v", err)
 	}
@@ -103,4 +105,40 @@ func next(t *testing.T, ch <-chan api.Event) api.Event {
 		t.Fatal("no event")
 	}
 	return api.Event{}
+}
+
+// A program that holds the API's port before the service starts: the
+// service refuses to start with an error that says so, and the address
+// file a crash left behind is gone, so clients say "not running".
+func TestSquattedPort(t *testing.T) {
+	key := testbed.NewKey(t)
+	squat, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squat.Close()
+	cfg := testbed.Config(t, key, "", "127.0.0.1")
+	cfg.APIListen = squat.Addr().String()
+	stale := filepath.Join(cfg.DataDir, api.AddressFile)
+	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte(squat.Addr().String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := svc.Start(context.Background(), cfg, svc.Options{})
+	if err == nil {
+		in.Stop()
+		t.Fatal("the service started on a port another program holds")
+	}
+	if !strings.Contains(err.Error(), "already in use by another program") {
+		t.Errorf("error does not say the port is taken: %v", err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale address file is still there: %v", err)
+	}
+	_, err = (&api.Client{DataDir: cfg.DataDir}).Status(context.Background())
+	if !api.IsServiceDown(err) {
+		t.Errorf("client: %v", err)
+	}
 }

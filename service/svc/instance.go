@@ -7,6 +7,7 @@ package svc
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/secfs"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/service/config"
 	"github.com/smstorrent/smstorrent/service/core"
@@ -33,12 +35,15 @@ type Options struct {
 	HTTPClient *http.Client
 	// TickInterval overrides the progress sampling interval (tests).
 	TickInterval time.Duration
+	// RequestTimeout overrides how long a peer may leave requests unanswered (tests).
+	RequestTimeout time.Duration
 }
 
 // Instance is a running service.
 type Instance struct {
 	Core         *core.Service
 	Addr         string // the local API's host:port
+	ServiceKey   ed25519.PublicKey
 	ReadToken    string
 	ControlToken string
 	DataDir      string
@@ -63,9 +68,21 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*Instance, error)
 		o.Recent = core.NewRecentLog(log.Handler(), 50)
 		log = slog.New(o.Recent)
 	}
+	// Folders first, each with its protection (the installer made them too;
+	// this repairs them). A stale address file from a crash goes before
+	// anything else, so clients see "not running" rather than a squatter.
+	if err := secfs.CreateDataTree(secfs.Layout{DataDir: cfg.DataDir, CacheDir: cfg.CacheDir, LogDir: cfg.LogDir}); err != nil {
+		return nil, err
+	}
+	localapi.Unpublish(cfg.DataDir)
+	pub, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return nil, err
+	}
 	c, err := core.New(core.Options{
 		Config: cfg, Logger: log, Version: Version, Recent: o.Recent,
 		Now: o.Now, HTTPClient: o.HTTPClient, TickInterval: o.TickInterval,
+		RequestTimeout: o.RequestTimeout,
 	})
 	if err != nil {
 		return nil, err
@@ -76,15 +93,15 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*Instance, error)
 		return nil, fmt.Errorf("local API: %w", err)
 	}
 	addr := ln.Addr().String()
-	read, control, err := localapi.Publish(cfg.DataDir, addr)
+	read, control, err := localapi.Publish(cfg.DataDir, addr, pub)
 	if err != nil {
 		ln.Close()
 		c.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	in := &Instance{Core: c, Addr: addr, ReadToken: read, ControlToken: control, DataDir: cfg.DataDir, cancel: cancel, done: make(chan struct{})}
-	srv := &localapi.Server{Backend: c, ReadToken: read, ControlToken: control, Version: Version, Logger: log}
+	in := &Instance{Core: c, Addr: addr, ServiceKey: pub, ReadToken: read, ControlToken: control, DataDir: cfg.DataDir, cancel: cancel, done: make(chan struct{})}
+	srv := &localapi.Server{Backend: c, Key: key, ReadToken: read, ControlToken: control, Version: Version, Logger: log}
 	// The engine and the local API run under one context: when either ends
 	// (an error, or Stop), the other is stopped too, and both errors reach
 	// Stop and Err.
@@ -151,5 +168,5 @@ func (in *Instance) Client(control bool) *api.Client {
 	if control {
 		tok = in.ControlToken
 	}
-	return &api.Client{BaseURL: "http://" + in.Addr, Token: tok, DataDir: in.DataDir}
+	return &api.Client{BaseURL: "http://" + in.Addr, ServiceKey: in.ServiceKey, Token: tok, DataDir: in.DataDir}
 }

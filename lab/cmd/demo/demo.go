@@ -439,8 +439,15 @@ func (d *demo) startBranches(ctx context.Context) error {
 }
 
 func readAddr(dataDir string) string {
-	b, _ := os.ReadFile(filepath.Join(dataDir, api.AddressFile))
-	return strings.TrimSpace(string(b))
+	b, err := os.ReadFile(filepath.Join(dataDir, api.AddressFile))
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	addr, _, err := api.ParseAddressFile(b)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	return addr
 }
 
 // sccmRun runs the SCCM program on a branch as SCCM does: P2PWrapper before
