@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,24 +31,6 @@ func (liar) Get(metainfo.PieceKey) (storage.Completion, error) {
 }
 func (liar) Set(metainfo.PieceKey, g.Option[bool]) error { return nil }
 func (liar) Close() error                                { return nil }
-
-// syncBuffer is a log sink tests can read while the service writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A real anacrolix peer that serves garbage for a package is banned by the
 // service's engine, and the ban shows: an event on the API's stream, the
@@ -116,7 +97,7 @@ func TestBadPeerIsBannedAndShown(t *testing.T) {
 	select {
 	case p = <-banned:
 	case <-time.After(2 * time.Minute):
-		t.Fatalf("no peer_banned event; log:\n%s", logs.String())
+		t.Fatalf("no peer_banned event; log:\n%s", string(logs.Bytes()))
 	}
 	// The bad peer dials from the loopback's default source address.
 	if p.Address != "127.0.0.1" && p.Address != "127.0.0.3" {
@@ -136,8 +117,8 @@ func TestBadPeerIsBannedAndShown(t *testing.T) {
 	if !found {
 		t.Errorf("recent warnings %+v lack the ban", st.RecentErrors)
 	}
-	if !strings.Contains(logs.String(), "banned peer "+p.Address) {
-		t.Errorf("log lacks the ban:\n%s", logs.String())
+	if !strings.Contains(string(logs.Bytes()), "banned peer "+p.Address) {
+		t.Errorf("log lacks the ban:\n%s", string(logs.Bytes()))
 	}
 	j, err := c.Job(ctx, pkg.ID)
 	if err != nil {
