@@ -24,7 +24,7 @@ type diagnosticsTab struct {
 	content fyne.CanvasObject
 
 	service, version, uptime, site, repo, port, access *widget.Label
-	tracker, dataDir, cacheDir, logDir                 *widget.Label
+	tracker, dataDir, cacheDir, logDir, banned         *widget.Label
 	repoIcon, trackerIcon                              *widget.Icon
 	errors                                             *fyne.Container
 	noErrors                                           *widget.Label
@@ -43,8 +43,8 @@ func newDiagnosticsTab(w *Window) *diagnosticsTab {
 		return l
 	}
 	t.service, t.version, t.uptime, t.site, t.repo, t.port, t.access = lbl(), lbl(), lbl(), lbl(), lbl(), lbl(), lbl()
-	t.tracker, t.dataDir, t.cacheDir, t.logDir = lbl(), lbl(), lbl(), lbl()
-	for _, l := range []*widget.Label{t.repo, t.tracker} {
+	t.tracker, t.dataDir, t.cacheDir, t.logDir, t.banned = lbl(), lbl(), lbl(), lbl(), lbl()
+	for _, l := range []*widget.Label{t.repo, t.tracker, t.banned} {
 		l.Truncation = fyne.TextTruncateOff
 		l.Wrapping = fyne.TextWrapWord
 	}
@@ -64,6 +64,7 @@ func newDiagnosticsTab(w *Window) *diagnosticsTab {
 		row("Repository", container.NewBorder(nil, nil, container.NewCenter(t.repoIcon), nil, t.repo)),
 		row("Tracker", container.NewBorder(nil, nil, container.NewCenter(t.trackerIcon), nil, t.tracker)),
 		row("BitTorrent port", t.port),
+		row("Banned peers", t.banned),
 		row("Your access", t.access),
 		row("Data folder", t.dataDir),
 		row("Cache folder", t.cacheDir),
@@ -101,7 +102,7 @@ func (t *diagnosticsTab) refresh() {
 	t.service.Refresh()
 	st := s.Status
 	if st == nil {
-		for _, l := range []*widget.Label{t.version, t.uptime, t.site, t.repo, t.tracker, t.port, t.access, t.dataDir, t.cacheDir, t.logDir} {
+		for _, l := range []*widget.Label{t.version, t.uptime, t.site, t.repo, t.tracker, t.port, t.access, t.dataDir, t.cacheDir, t.logDir, t.banned} {
 			l.SetText("—")
 		}
 		t.repoIcon.SetResource(nil)
@@ -120,6 +121,12 @@ func (t *diagnosticsTab) refresh() {
 	showReach(t.repo, t.repoIcon, st.Repository, now)
 	showReach(t.tracker, t.trackerIcon, st.Tracker, now)
 	t.port.SetText(fmt.Sprint(st.ListenPort))
+	t.banned.SetText(viewmodel.BannedPeers(st.BannedPeers, now))
+	if len(st.BannedPeers) > 0 {
+		t.banned.Importance = widget.WarningImportance
+	} else {
+		t.banned.Importance = widget.MediumImportance
+	}
 	if st.Access == "control" {
 		t.access.SetText("control (may pause, cancel and throttle)")
 	} else {

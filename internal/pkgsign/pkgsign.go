@@ -6,16 +6,24 @@
 // outside "info", so the info-hash is the same with or without it:
 //
 //	smstorrent: {
-//	  v:       1
+//	  v:       2
 //	  id:      "PS100012"          package ID (also the info name)
 //	  version: "1.0"               publisher's version string (may be empty)
 //	  signer:  <32 bytes>          ed25519 public key
-//	  sig:     <64 bytes>          ed25519 signature over Message(infohash, id, version)
+//	  sig:     <64 bytes>          ed25519 signature over messageV2: infohash, id, version, name, previous, announce, trackers, web seeds
 //	}
+//
+// Version 2 signatures also cover the torrent's trackers (announce and
+// announce-list) and web seeds (url-list); version 1 signatures cover only
+// the info-hash, ID and version, so a v1 torrent's trackers and web seeds are
+// not the publisher's word: Verify leaves them out of the Package (see
+// Package.Trackers).
 //
 // The tracker's creator signs (Sign); the service verifies (Verify) before
 // anything is written to disk, and refuses unsigned torrents, unknown signers,
-// and torrents whose file names could leave the package's folder.
+// torrents over the size limits, and torrents whose names could leave the
+// package's folder, checked exactly as the engine's file storage uses them
+// (StoragePath).
 package pkgsign
 
 import (
@@ -25,7 +33,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/anacrolix/torrent/bencode"
@@ -34,8 +46,23 @@ import (
 	"github.com/smstorrent/smstorrent/internal/pkgid"
 )
 
-// MaxTorrentSize bounds a .torrent file read from disk or the network.
-const MaxTorrentSize = 16 << 20
+// Limits on a package. A torrent over any of them is refused with
+// ErrTooLarge before anything reaches the engine.
+const (
+	// MaxTorrentSize bounds a .torrent file read from disk or the network.
+	MaxTorrentSize = 16 << 20
+	// MaxFiles bounds the files of one package: the engine keeps per-file
+	// state for each (see docs/SECURITY.md for the memory it costs).
+	MaxFiles = 50_000
+	// MaxTotalLength bounds a package's content (1 TiB).
+	MaxTotalLength = 1 << 40
+	// MaxPieceLength bounds the piece length (the engine hashes a piece at a time).
+	MaxPieceLength = 64 << 20
+	// MaxSources bounds the trackers plus web seeds of one torrent.
+	MaxSources = 32
+	// maxURL bounds one tracker or web seed URL.
+	maxURL = 2048
+)
 
 // Errors returned by Verify. Test with errors.Is.
 var (
@@ -44,6 +71,7 @@ var (
 	ErrUnknownSigner = errors.New("torrent is signed by a key that is not trusted")
 	ErrBadSignature  = errors.New("torrent signature does not match its content")
 	ErrUnsafe        = pkgid.ErrUnsafe
+	ErrTooLarge      = errors.New("torrent is over SMSTorrent's limits")
 )
 
 // Package is what a verified torrent says about itself.
@@ -54,8 +82,22 @@ type Package struct {
 	Previous string // the version the creator made this one against ("" if none)
 	Signer   PublicKey
 	InfoHash metainfo.Hash
-	Meta     *metainfo.MetaInfo
-	Info     metainfo.Info
+	// Meta is the parsed .torrent. After Verify its announce, announce-list
+	// and url-list hold only what the signature covers (Trackers and
+	// WebSeeds); for a v1 signature they are empty.
+	Meta *metainfo.MetaInfo
+	Info metainfo.Info
+	// SignedSources is true for a v2 signature, which covers Trackers and
+	// WebSeeds.
+	SignedSources bool
+	// Trackers are the signed announce URLs in tiers; WebSeeds the signed
+	// web seeds (BEP 19). Both are empty for a v1 signature.
+	Trackers [][]string
+	WebSeeds []string
+	// UnsignedTrackers are a v1 torrent's announce URLs, which its signature
+	// does not cover: use one only after checking it against the
+	// configuration (the service keeps those on the repository's host).
+	UnsignedTrackers [][]string
 }
 
 // Size is the total length of the package's files.
@@ -149,9 +191,95 @@ func LoadPublicKey(fileOrKey string) (PublicKey, error) {
 	return k, nil
 }
 
-// Message is the byte string that is signed.
+// Message is the byte string that a v1 signature signs. Verify still
+// accepts v1 signatures, but a v1 torrent's trackers and web seeds are not
+// signed and are left out of the Package.
 func Message(ih metainfo.Hash, id, version string) []byte {
 	return []byte("SMSTorrent package signature v1\x00" + ih.HexString() + "\x00" + id + "\x00" + version)
+}
+
+// messageV2 is the byte string that a v2 signature signs: the info-hash,
+// ID, version, display name and previous version, the announce field, the
+// trackers in tiers and the web seeds, bencoded as one list so that no
+// field can run into the next.
+func messageV2(ih metainfo.Hash, s *signature, announce string, trackers [][]string, webseeds []string) []byte {
+	if trackers == nil {
+		trackers = [][]string{}
+	}
+	if webseeds == nil {
+		webseeds = []string{}
+	}
+	b, err := bencode.Marshal([]any{ih.HexString(), s.ID, s.Version, s.Name, s.Previous, announce, trackers, webseeds})
+	if err != nil {
+		// Strings and lists of strings always encode.
+		panic(err)
+	}
+	return append([]byte("SMSTorrent package signature v2\x00"), b...)
+}
+
+// sources returns a .torrent's trackers (announce-list, or announce alone)
+// and web seeds as the signature covers them: empty URLs and tiers dropped.
+func sources(announce string, list metainfo.AnnounceList, urls metainfo.UrlList) ([][]string, []string) {
+	var tiers [][]string
+	if len(list) == 0 && announce != "" {
+		list = metainfo.AnnounceList{{announce}}
+	}
+	for _, tier := range list {
+		var t []string
+		for _, u := range tier {
+			if u != "" {
+				t = append(t, u)
+			}
+		}
+		if len(t) > 0 {
+			tiers = append(tiers, t)
+		}
+	}
+	var ws []string
+	for _, u := range urls {
+		if u != "" {
+			ws = append(ws, u)
+		}
+	}
+	return tiers, ws
+}
+
+// checkSources refuses tracker and web seed URLs the service must not fetch.
+func checkSources(trackers [][]string, webseeds []string) error {
+	n := len(webseeds)
+	for _, t := range trackers {
+		n += len(t)
+	}
+	if n > MaxSources {
+		return fmt.Errorf("%w: %d trackers and web seeds, more than %d", ErrTooLarge, n, MaxSources)
+	}
+	for _, t := range trackers {
+		for _, u := range t {
+			if err := checkURL(u, "http", "https", "udp"); err != nil {
+				return fmt.Errorf("%w: tracker %v", ErrUnsafe, err)
+			}
+		}
+	}
+	for _, u := range webseeds {
+		if err := checkURL(u, "http", "https"); err != nil {
+			return fmt.Errorf("%w: web seed %v", ErrUnsafe, err)
+		}
+	}
+	return nil
+}
+
+func checkURL(s string, schemes ...string) error {
+	if len(s) > maxURL {
+		return fmt.Errorf("URL of %d bytes is too long", len(s))
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", s)
+	}
+	if !slices.Contains(schemes, u.Scheme) || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%q must be a %s URL with a host and no user name", s, strings.Join(schemes, ", "))
+	}
+	return nil
 }
 
 type signature struct {
@@ -192,6 +320,10 @@ func SignMeta(mi *metainfo.MetaInfo, m Meta, key PrivateKey) ([]byte, error) {
 		return nil, err
 	}
 	ih := mi.HashInfoBytes()
+	trackers, webseeds := sources(mi.Announce, mi.AnnounceList, mi.UrlList)
+	if err := checkSources(trackers, webseeds); err != nil {
+		return nil, err
+	}
 	w := wire{
 		Announce:     mi.Announce,
 		AnnounceList: mi.AnnounceList,
@@ -201,14 +333,14 @@ func SignMeta(mi *metainfo.MetaInfo, m Meta, key PrivateKey) ([]byte, error) {
 		Info:         mi.InfoBytes,
 		UrlList:      mi.UrlList,
 		Smstorrent: &signature{
-			V:       1,
+			V:       2,
 			ID:      id,
 			Version: version,
 			Signer:  key.Public(),
 		},
 	}
 	w.Smstorrent.Name, w.Smstorrent.Previous = m.Name, m.Previous
-	w.Smstorrent.Sig = ed25519.Sign(ed25519.PrivateKey(key), signedMessage(ih, w.Smstorrent))
+	w.Smstorrent.Sig = ed25519.Sign(ed25519.PrivateKey(key), messageV2(ih, w.Smstorrent, mi.Announce, trackers, webseeds))
 	return bencode.Marshal(w)
 }
 
@@ -272,7 +404,7 @@ func parse(b []byte, trusted []PublicKey, check bool) (_ *Package, err error) {
 	if !check {
 		return p, nil
 	}
-	if s.V != 1 {
+	if s.V != 1 && s.V != 2 {
 		return nil, fmt.Errorf("%w: signature format v%d is not supported", ErrMalformed, s.V)
 	}
 	if len(s.Signer) != ed25519.PublicKeySize || len(s.Sig) != ed25519.SignatureSize {
@@ -288,8 +420,28 @@ func parse(b []byte, trusted []PublicKey, check bool) (_ *Package, err error) {
 	if !known {
 		return nil, fmt.Errorf("%w (%s); add it to trusted_keys if this publisher is yours", ErrUnknownSigner, p.Signer)
 	}
-	if !ed25519.Verify(ed25519.PublicKey(s.Signer), signedMessage(p.InfoHash, s), s.Sig) {
+	trackers, webseeds := sources(w.Announce, w.AnnounceList, w.UrlList)
+	msg := signedMessage(p.InfoHash, s)
+	if s.V == 2 {
+		msg = messageV2(p.InfoHash, s, w.Announce, trackers, webseeds)
+	}
+	if !ed25519.Verify(ed25519.PublicKey(s.Signer), msg, s.Sig) {
 		return nil, ErrBadSignature
+	}
+	// What the engine may use from outside info is what the signature
+	// covers, and nothing else.
+	mi.Announce, mi.AnnounceList, mi.UrlList = "", nil, nil
+	if s.V == 2 {
+		if err := checkSources(trackers, webseeds); err != nil {
+			return nil, err
+		}
+		p.SignedSources, p.Trackers, p.WebSeeds = true, trackers, webseeds
+		mi.AnnounceList, mi.UrlList = trackers, webseeds
+		if len(trackers) > 0 {
+			mi.Announce = trackers[0][0]
+		}
+	} else {
+		p.UnsignedTrackers = trackers
 	}
 	return p, nil
 }
@@ -297,38 +449,97 @@ func parse(b []byte, trusted []PublicKey, check bool) (_ *Package, err error) {
 // ValidID checks a package ID; see pkgid.ValidID.
 func ValidID(id string) error { return pkgid.ValidID(id) }
 
+// checkSafe checks what the engine will use from info: the limits, the
+// piece layout it would otherwise refuse, and every name and path exactly
+// as its file storage joins them (StoragePath).
 func checkSafe(p *Package) error {
 	if err := ValidID(p.ID); err != nil {
 		return err
 	}
-	if p.Info.Name != p.ID {
-		return fmt.Errorf("%w: torrent name %q is not the package ID %q", ErrUnsafe, p.Info.Name, p.ID)
+	info := &p.Info
+	if info.Name != p.ID {
+		return fmt.Errorf("%w: torrent name %q is not the package ID %q", ErrUnsafe, info.Name, p.ID)
 	}
-	if p.Info.Private == nil || !*p.Info.Private {
+	if info.NameUtf8 != "" && info.NameUtf8 != info.Name {
+		// The engine's storage prefers name.utf-8 (BestName).
+		return fmt.Errorf("%w: name.utf-8 %q differs from the package ID %q", ErrUnsafe, info.NameUtf8, p.ID)
+	}
+	if info.Private == nil || !*info.Private {
 		return fmt.Errorf("%w: torrent is not marked private", ErrUnsafe)
 	}
-	if !p.Info.HasV1() || p.Info.PieceLength <= 0 {
-		return fmt.Errorf("%w: not a v1 torrent", ErrUnsafe)
+	if (info.MetaVersion != 0 && info.MetaVersion != 1) || len(info.FileTree.Dir) > 0 || info.FileTree.File.Length != 0 || !info.HasV1() {
+		return fmt.Errorf("%w: not a v1 torrent (v2 and hybrid torrents are not supported)", ErrUnsafe)
 	}
-	if p.Info.TotalLength() < 0 {
-		return fmt.Errorf("%w: negative length", ErrUnsafe)
+	if len(info.Files) == 0 {
+		return fmt.Errorf("%w: a package is a folder of files, not a single file", ErrUnsafe)
 	}
-	seen := map[string]bool{}
-	for _, f := range p.Info.Files {
-		if f.Length < 0 {
-			return fmt.Errorf("%w: negative file length", ErrUnsafe)
+	if len(info.Files) > MaxFiles {
+		return fmt.Errorf("%w: %d files, more than %d", ErrTooLarge, len(info.Files), MaxFiles)
+	}
+	if info.PieceLength <= 0 || info.PieceLength > MaxPieceLength {
+		return fmt.Errorf("%w: piece length %d must be between 1 and %d", ErrUnsafe, info.PieceLength, MaxPieceLength)
+	}
+	var total int64
+	files := map[string]bool{} // lower-cased paths: Windows folds case
+	dirs := map[string]bool{}
+	for i := range info.Files {
+		f := &info.Files[i]
+		if f.Length < 0 || f.Length > MaxTotalLength {
+			return fmt.Errorf("%w: file length %d", ErrUnsafe, f.Length)
 		}
-		name, err := SafeRelPath(f.BestPath())
-		if err != nil {
+		if total += f.Length; total > MaxTotalLength {
+			return fmt.Errorf("%w: more than %d bytes of content", ErrTooLarge, int64(MaxTotalLength))
+		}
+		if len(f.PathUtf8) > 0 && !slices.Equal(f.PathUtf8, f.Path) {
+			// The engine's storage prefers path.utf-8 (BestPath).
+			return fmt.Errorf("%w: path.utf-8 %q differs from path %q", ErrUnsafe, f.PathUtf8, f.Path)
+		}
+		if strings.Contains(f.Attr, "l") || len(f.SymlinkPath) > 0 {
+			return fmt.Errorf("%w: file %q is a symbolic link", ErrUnsafe, f.BestPath())
+		}
+		if _, err := StoragePath(info, f); err != nil {
 			return err
 		}
-		key := strings.ToLower(name)
-		if seen[key] {
+		name := strings.ToLower(strings.Join(f.BestPath(), "/"))
+		if files[name] {
 			return fmt.Errorf("%w: file %q appears twice (names differ only in case on Windows)", ErrUnsafe, name)
 		}
-		seen[key] = true
+		if dirs[name] {
+			return fmt.Errorf("%w: %q is both a file and a folder", ErrUnsafe, name)
+		}
+		files[name] = true
+		for d := path.Dir(name); d != "."; d = path.Dir(d) {
+			if files[d] {
+				return fmt.Errorf("%w: %q is both a file and a folder", ErrUnsafe, d)
+			}
+			dirs[d] = true
+		}
+	}
+	if len(info.Pieces)%20 != 0 {
+		return fmt.Errorf("%w: piece hashes of %d bytes are not a whole number of SHA-1 hashes", ErrMalformed, len(info.Pieces))
+	}
+	if want := (total + info.PieceLength - 1) / info.PieceLength; int64(len(info.Pieces)/20) != want {
+		return fmt.Errorf("%w: %d piece hashes for %d bytes in pieces of %d (want %d)", ErrMalformed, len(info.Pieces)/20, total, info.PieceLength, want)
 	}
 	return nil
+}
+
+// StoragePath is where the engine's file storage keeps file fi of info,
+// relative to the cache folder: BestName() and then BestPath(), joined the
+// way anacrolix/torrent's default FilePathMaker joins them, after checking
+// each element (a package ID, then safe file names). The service installs
+// it as its storage's FilePathMaker, so the check and the use are one
+// function.
+func StoragePath(info *metainfo.Info, fi *metainfo.FileInfo) (string, error) {
+	name := info.BestName()
+	if err := ValidID(name); err != nil {
+		return "", err
+	}
+	rel, err := SafeRelPath(fi.BestPath())
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(name, filepath.FromSlash(rel)), nil
 }
 
 // SafeRelPath joins torrent path components safely; see pkgid.SafeRelPath.

@@ -177,3 +177,32 @@ func Published(tb testing.TB, key Key, tr *Tracker, id string, files map[string]
 	tr.Publish(p)
 	return p
 }
+
+// Start runs a stopped tracker again on the same addresses and data
+// folder, with its peers forgotten, as a restarted process would be.
+func (e *Tracker) Start() {
+	e.T.Helper()
+	if e.cancel != nil {
+		e.T.Fatal("tracker is running")
+	}
+	c := *e.Cfg
+	c.Listen = e.Server.HTTPAddr()
+	if a := e.Server.UDPAddr(); a != "" {
+		c.UDPListen = a
+	}
+	if c.RepositoryListen != "" {
+		c.RepositoryListen = e.Server.RepositoryAddr()
+	}
+	tl := &testLog{tb: e.T, prefix: "tracker: "}
+	e.T.Cleanup(func() { tl.done.Store(true) })
+	srv, err := server.New(&c, slog.New(slog.NewTextHandler(tl, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		e.T.Fatalf("restarting tracker: %v", err)
+	}
+	if err := srv.Listen(); err != nil {
+		e.T.Fatalf("restarting tracker: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.Server, e.cancel, e.done = srv, cancel, make(chan error, 1)
+	go func() { e.done <- srv.Serve(ctx) }()
+}

@@ -47,6 +47,8 @@ type Config struct {
 	// Repeat runs each system this many times (a fresh lab each time) and
 	// reports the run with the median time; 0 or 1: once.
 	Repeat int
+	// Faults, if set, are injected during each run (see Faults).
+	Faults *Faults
 	// Keep leaves the work folder (with the package copies) in place.
 	Keep bool
 	// Delta runs the delta scenario (see delta.go): every client holds
@@ -394,6 +396,16 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 	t0 := time.Now()
 	if err := sys.start(runCtx, e); err != nil {
 		return fail(fmt.Errorf("start: %w", err))
+	}
+	if cfg.Faults != nil {
+		faultsDone := injectFaults(runCtx, e, sys, cfg.Faults, t0)
+		defer func() {
+			notes, err := faultsDone()
+			res.Faults = notes
+			if err != nil && res.OK {
+				res.OK, res.Error = false, err.Error()
+			}
+		}()
 	}
 	doneAt := map[string]time.Time{}
 	errSince := map[string]time.Time{}

@@ -102,11 +102,7 @@ func TestSmoke(t *testing.T) {
 		// bandwidth policy (which yields to other traffic).
 		Priority: "foreground",
 	})
-	for _, ns := range netlab.ListNamespaces("") {
-		if strings.HasPrefix(ns, prefix) {
-			t.Errorf("namespace left behind: %s", ns)
-		}
-	}
+	noNamespacesLeft(t, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +118,17 @@ func TestSmoke(t *testing.T) {
 		}
 		if s.System == "http" && (s.MaxWANInCopies < 1.95 || s.MaxWANInCopies > 2.3) {
 			t.Errorf("http: WAN in %.3f copies, want about 2 (one per client)", s.MaxWANInCopies)
+		}
+	}
+}
+
+// noNamespacesLeft fails the test for every namespace of this process's
+// labs (prefix) that is still there.
+func noNamespacesLeft(t *testing.T, prefix string) {
+	t.Helper()
+	for _, ns := range netlab.ListNamespaces("") {
+		if strings.HasPrefix(ns, prefix) {
+			t.Errorf("namespace left behind: %s", ns)
 		}
 	}
 }

@@ -55,6 +55,8 @@ type SystemResult struct {
 	// RunsTimeToAllS lists every run's time (-1: failed) when the system
 	// ran more than once; the figures are those of the median run.
 	RunsTimeToAllS []float64 `json:"runs_time_to_all_s,omitempty"`
+	// Faults lists the faults injected during the run, with their times.
+	Faults []string `json:"faults,omitempty"`
 	// ClientDoneS is each client's completion time.
 	ClientDoneS map[string]float64 `json:"client_done_s"`
 	// WAN is per branch; in = towards the branch. Shaper counters (frames).

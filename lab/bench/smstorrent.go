@@ -28,6 +28,10 @@ type smstorrentSystem struct {
 	keyPrefix, trackerConfig, repoURL string
 	createArgs                        []string // more flags for create
 
+	trackerCmd netlab.Cmd
+	trackerMu  sync.Mutex
+	tracker    *netlab.Proc
+
 	mu       sync.Mutex
 	lastPoll map[string]time.Time
 	jobs     map[string]smsJob
@@ -101,11 +105,13 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 		return fmt.Errorf("tracker create: %w: %s", err, out)
 	}
 	// Tracker and repository in hq.
-	tracker, err := e.lab.Start(netlab.Cmd{NS: hq.NS, Label: "hq-tracker", Path: e.bins.tracker,
-		Args: []string{"serve", "--config", tcfgPath}})
+	s.trackerCmd = netlab.Cmd{NS: hq.NS, Label: "hq-tracker", Path: e.bins.tracker,
+		Args: []string{"serve", "--config", tcfgPath}}
+	tracker, err := e.lab.Start(s.trackerCmd)
 	if err != nil {
 		return err
 	}
+	s.tracker = tracker
 	if err := netlab.Retry(ctx, 30*time.Second, func() error {
 		if err := tracker.Exited(); err != nil {
 			return netlab.Permanent(err)
@@ -194,6 +200,22 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// restartTracker stops the tracker (SIGTERM) and starts it again with the
+// same configuration: its repository survives on disk, its peers do not.
+func (s *smstorrentSystem) restartTracker(ctx context.Context, e *env) error {
+	s.trackerMu.Lock()
+	defer s.trackerMu.Unlock()
+	if err := s.tracker.Stop(5 * time.Second); err != nil {
+		return err
+	}
+	p, err := e.lab.Start(s.trackerCmd)
+	if err != nil {
+		return err
+	}
+	s.tracker = p
+	return nil
 }
 
 func (s *smstorrentSystem) start(ctx context.Context, e *env) error {

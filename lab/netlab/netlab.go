@@ -436,3 +436,28 @@ func output(ctx context.Context, name string, args ...string) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// SetWAN takes branch b's WAN link down (both ends of its veth) or brings
+// it back up: a cut line, as when a branch's router or provider fails.
+func (l *Lab) SetWAN(ctx context.Context, b *Branch, up bool) error {
+	state := "down"
+	if up {
+		state = "up"
+	}
+	if err := ipn(ctx, l.CoreNS, "link", "set", b.coreDev, state); err != nil {
+		return err
+	}
+	if err := ipn(ctx, b.RouterNS, "link", "set", b.routerDev, state); err != nil {
+		return err
+	}
+	if up {
+		// Bringing a link up drops its routes through it; put them back.
+		if err := ipn(ctx, l.CoreNS, "route", "replace", b.Net.String(), "via", wanRtr(b.N)); err != nil {
+			return err
+		}
+		if err := ipn(ctx, b.RouterNS, "route", "replace", "default", "via", wanCore(b.N)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

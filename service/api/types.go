@@ -94,6 +94,7 @@ const (
 	ErrorSignature  = "signature"  // the torrent is no longer accepted
 	ErrorNotFound   = "not_found"  // the repository does not publish the package
 	ErrorDisk       = "disk"       // the package cannot be written
+	ErrorPackage    = "package"    // the engine refused the package (its layout, or its files on disk)
 )
 
 // Final reports whether the job will not transfer any more data by itself.
@@ -272,6 +273,18 @@ type Status struct {
 	Access Access `json:"access"`
 	// ListenPort is the BitTorrent port.
 	ListenPort int `json:"listen_port"`
+	// BannedPeers are the peers banned for sending data that failed the
+	// piece hash check, oldest first (at most MaxBannedPeers).
+	BannedPeers []BannedPeer `json:"banned_peers,omitempty"`
+}
+
+// MaxBannedPeers bounds Status.BannedPeers.
+const MaxBannedPeers = 64
+
+// BannedPeer is a peer the engine banned for sending bad pieces.
+type BannedPeer struct {
+	Address string    `json:"address"` // IP address
+	Time    time.Time `json:"time"`    // when the ban was noticed
 }
 
 // AddRequest starts (or continues) a job. Give either PackageID (the torrent
@@ -319,6 +332,9 @@ const (
 	EventJobTransferred = "job_transferred"
 	// EventJobError is sent when a job enters Error or TransientError.
 	EventJobError = "job_error"
+	// EventPeerBanned is sent when the engine bans a peer for sending data
+	// that failed the piece hash check; Peer carries it.
+	EventPeerBanned = "peer_banned"
 	// EventStatus carries the service status (rates, bandwidth), about once a second.
 	EventStatus = "status"
 	// EventDisconnected is made by the client, never sent by the service:
@@ -334,6 +350,8 @@ type Event struct {
 	JobID  string    `json:"job_id,omitempty"`
 	Jobs   []Job     `json:"jobs,omitempty"`
 	Status *Status   `json:"status,omitempty"`
+	// Peer is set on EventPeerBanned.
+	Peer *BannedPeer `json:"peer,omitempty"`
 	// Error is set on EventDisconnected.
 	Error string `json:"error,omitempty"`
 }

@@ -173,7 +173,9 @@ func (s *Service) addVerified(pkg *pkgsign.Package, b []byte, prio api.Priority,
 		j.preparing = true
 		go s.prefillThenAdd(pkg, s.jobDir(j.rec), src)
 	} else if err := s.addTorrent(j, pkg); err != nil {
-		return api.Job{}, err
+		// The job stays, in error with the engine's reason; nothing else
+		// is touched (see engine.go).
+		s.log.Error("engine refused the package", "job", pkg.ID, "err", err)
 	}
 	s.saveNow()
 	s.schedule()
@@ -212,8 +214,9 @@ func (s *Service) loadTorrent(j *job) error {
 func (s *Service) addTorrent(j *job, pkg *pkgsign.Package) error {
 	t, err := s.engineAdd(pkg, s.jobDir(j.rec), j.rec.Source)
 	if err != nil {
-		return err
+		return s.engineRefused(j, err)
 	}
+	j.announce = s.packageTrackers(pkg)
 	id := j.rec.ID
 	t.SetOnWriteChunkError(func(err error) { s.onWriteError(id, err) })
 	t.DownloadAll()

@@ -12,7 +12,6 @@ import (
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 
-	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -136,14 +135,11 @@ func (h *trackerHealth) isServer(a netip.Addr) bool {
 }
 
 // problem returns a message if every tracker of the package failed its last dial.
-func (h *trackerHealth) problem(p *pkgsign.Package) string {
-	if p == nil {
-		return ""
-	}
+func (h *trackerHealth) problem(announce [][]string) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	msg := ""
-	for _, tier := range p.Meta.UpvertedAnnounceList() {
+	for _, tier := range announce {
 		for _, u := range tier {
 			pu, err := url.Parse(u)
 			if err != nil {

@@ -116,6 +116,11 @@ func TestKill9ResumesWithoutRedownloading(t *testing.T) {
 	startProcess(t, bin, cfgPath)
 	waitAPI(t, lc)
 	restarted := testbed.WaitJob(t, lc, pkg.ID, 60*time.Second, "job back and checked after restart", func(j *api.Job) bool { return j.BytesTotal == total && !j.Checking })
+	// The lifetime counter never goes backwards: what the API showed
+	// before the kill was already on disk.
+	if restarted.Downloaded < before.Downloaded {
+		t.Errorf("downloaded went back from %d (shown before kill -9) to %d", before.Downloaded, restarted.Downloaded)
+	}
 	since := restarted.Downloaded - saved
 	verified := restarted.BytesDone - since
 	t.Logf("after restart: %d bytes verified from disk (%d downloaded since)", verified, since)

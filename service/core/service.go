@@ -107,6 +107,7 @@ type Service struct {
 	upRate   float64
 	closed   bool
 	wake     chan struct{}
+	bans     bans // peers the engine banned (bans.go)
 }
 
 // job is the in-memory state of one job.
@@ -114,6 +115,8 @@ type job struct {
 	rec *record
 	t   *torrent.Torrent // nil until the torrent is known and added
 	pkg *pkgsign.Package
+	// announce are the trackers in use (packageTrackers).
+	announce [][]string
 
 	fetching  bool
 	preparing bool  // delta.go copies cached pieces; the engine has no torrent yet
@@ -252,10 +255,8 @@ func (s *Service) openEngine() error {
 		PieceCompletion: pc,
 		UsePartFiles:    g.Some(false),
 		TorrentDirMaker: s.folders.torrentDir,
-		FilePathMaker: func(o storage.FilePathMakerOpts) string {
-			return filepath.Join(o.File.BestPath()...)
-		},
-		Logger: s.log.With("part", "storage"),
+		FilePathMaker:   storagePath,
+		Logger:          s.log.With("part", "storage"),
 	})
 	cc := torrent.NewDefaultClientConfig()
 	cc.DataDir = cfg.CacheDir
@@ -291,6 +292,7 @@ func (s *Service) openEngine() error {
 	// The engine logs every failed piece hash at INFO; keep warnings only.
 	cc.Slogger = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
 	cc.TrackerDialContext = s.trackers.dial
+	cc.FailedAnnounceMinInterval, cc.FailedAnnounceMaxInterval = announceBackoff(cfg.RetryMin.D(), cfg.RetryMax.D())
 	s.reqs.install(&cc.Callbacks)
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
 		s.peers.received(ev, s.paths.isServer)
@@ -425,7 +427,7 @@ func (s *Service) step() {
 	if periodic {
 		s.saveNow()
 	}
-	events := s.events.diff(now, s.jobListLocked(false), s.statusLocked(""))
+	events := append(s.checkBans(now), s.events.diff(now, s.jobListLocked(false), s.statusLocked(""))...)
 	s.mu.Unlock()
 	s.flush()
 	if periodic {
@@ -495,6 +497,7 @@ func (s *Service) collect() {
 		if j.rec.Completed.IsZero() && j.t.Info() != nil && j.t.Complete().Bool() {
 			j.rec.Completed = s.now()
 			s.dirty = true
+			s.lastSave = timeZero // save at once: the API shows counters as saved
 			s.log.Info("package transferred", "job", j.rec.ID, "bytes", j.rec.Size,
 				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer, "reused", j.reused)
 		}
@@ -600,14 +603,14 @@ func (s *Service) stateOf(j *job) api.State {
 		return api.StateTransientError
 	case j.t == nil:
 		return api.StateConnecting
-	case j.t.Info() != nil && j.t.Complete().Bool():
+	case j.t.Info() != nil && j.t.Complete().Bool() && s.store.completionWritten(j.rec.ID):
 		return api.StateTransferred
 	case j.queued:
 		return api.StateQueued
 	case j.downRate > 0 || j.active > 0:
 		return api.StateTransferring
 	}
-	if msg := s.trackers.problem(j.pkg); msg != "" {
+	if msg := s.trackers.problem(j.announce); msg != "" {
 		return api.StateTransientError
 	}
 	return api.StateConnecting

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -21,31 +22,30 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 		state = s.stateOf(j)
 	}
 	out := api.Job{
-		ID:               r.ID,
-		Version:          r.Version,
-		InfoHash:         r.InfoHash,
-		State:            state,
-		Priority:         r.Priority,
-		BytesTotal:       r.Size,
-		DownRate:         int64(j.downRate),
-		UpRate:           int64(j.upRate),
-		Downloaded:       r.Downloaded,
-		Uploaded:         r.Uploaded,
-		DownloadedSite:   r.DownloadedSite,
-		DownloadedServer: r.DownloadedServer,
-		PeersSite:        j.peersS,
-		PeersServer:      j.peersO,
-		ETASeconds:       -1,
-		Path:             s.jobDir(r),
-		Name:             r.Name,
-		Pinned:           r.Pin,
-		OtherVersions:    s.heldVersions(r),
-		Checking:         j.preparing,
-		Added:            r.Added,
-		Completed:        r.Completed,
-		LastUsed:         r.LastUsed,
-		Assigned:         r.Assigned,
+		ID:            r.ID,
+		Version:       r.Version,
+		InfoHash:      r.InfoHash,
+		State:         state,
+		Priority:      r.Priority,
+		BytesTotal:    r.Size,
+		DownRate:      int64(j.downRate),
+		UpRate:        int64(j.upRate),
+		PeersSite:     j.peersS,
+		PeersServer:   j.peersO,
+		ETASeconds:    -1,
+		Path:          s.jobDir(r),
+		Name:          r.Name,
+		Pinned:        r.Pin,
+		OtherVersions: s.heldVersions(r),
+		Checking:      j.preparing,
+		Added:         r.Added,
+		Completed:     r.Completed,
+		LastUsed:      r.LastUsed,
+		Assigned:      r.Assigned,
 	}
+	// As written to the job database (counters.go).
+	c := s.store.shown(r.ID)
+	out.Downloaded, out.Uploaded, out.DownloadedSite, out.DownloadedServer = c.Down, c.Up, c.Site, c.Server
 	switch {
 	case r.Fatal != "":
 		out.Error = r.Fatal
@@ -60,7 +60,7 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 		out.ErrorCode = api.ErrorRepository
 		out.NextRetry = j.nextRetry
 	case state == api.StateTransientError:
-		out.Error, out.ErrorCode = s.trackers.problem(j.pkg), api.ErrorTracker
+		out.Error, out.ErrorCode = s.trackers.problem(j.announce), api.ErrorTracker
 	}
 	if j.t != nil && j.t.Info() != nil {
 		engineProgress(j.t, state, files, &out)
@@ -152,6 +152,7 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 		RecentErrors: s.recent.Entries(),
 		Access:       access,
 		ListenPort:   s.cl.LocalPort(),
+		BannedPeers:  slices.Clone(s.bans.list),
 	}
 	for _, j := range s.jobs {
 		st.Jobs[s.stateOf(j)]++

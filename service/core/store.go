@@ -60,8 +60,11 @@ type stateFile struct {
 type jobStore struct {
 	path string
 
-	mu      sync.Mutex // guards pending
+	mu      sync.Mutex // guards pending and written
 	pending []record   // the newest staged copy not yet written; nil: none
+	written durableCounters
+	// writeFailed is set while the last write failed (counters.go).
+	writeFailed bool
 
 	writeMu sync.Mutex // one writer at a time, in staging order
 }
@@ -82,6 +85,9 @@ func (s *jobStore) load() ([]*record, error) {
 		_ = os.Rename(s.path, bad)
 		return nil, fmt.Errorf("job database %s was damaged (%v); moved it to %s and started with no jobs", s.path, err, bad)
 	}
+	s.mu.Lock()
+	s.written.setPtrs(f.Jobs)
+	s.mu.Unlock()
 	return f.Jobs, nil
 }
 
@@ -122,8 +128,13 @@ func (s *jobStore) flush() error {
 		if s.pending == nil {
 			s.pending = recs
 		}
+		s.writeFailed = true
 		s.mu.Unlock()
 		return fmt.Errorf("saving jobs to %s: %w", s.path, err)
 	}
+	s.mu.Lock()
+	s.written.set(recs)
+	s.writeFailed = false
+	s.mu.Unlock()
 	return nil
 }

@@ -129,9 +129,9 @@ func (s *Service) oldTorrentPath(id, ih string) string {
 // engineAdd hands a verified package to the engine, not yet downloading:
 // stored in dir under the cache, or read in place from a source folder.
 func (s *Service) engineAdd(pkg *pkgsign.Package, dir, source string) (*torrent.Torrent, error) {
+	// Without info: setInfo sets it and checks the engine's answer.
 	opts := torrent.AddTorrentOpts{
 		InfoHash:             pkg.InfoHash,
-		InfoBytes:            pkg.Meta.InfoBytes,
 		DisallowDataDownload: true,
 	}
 	if source != "" {
@@ -148,11 +148,18 @@ func (s *Service) engineAdd(pkg *pkgsign.Package, dir, source string) (*torrent.
 	}
 	t, _ := s.cl.AddTorrentOpt(opts)
 	if t == nil {
-		return nil, errors.New("engine refused the torrent")
+		return nil, errors.New("the engine did not add the torrent")
 	}
-	t.AddTrackers(pkg.Meta.UpvertedAnnounceList())
-	if len(pkg.Meta.UrlList) > 0 {
-		t.AddWebSeeds(pkg.Meta.UrlList)
+	if err := setInfo(t, pkg); err != nil {
+		return nil, err
+	}
+	// Trackers and web seeds only from signed data or the configuration
+	// (engine.go).
+	if trackers := s.packageTrackers(pkg); len(trackers) > 0 {
+		t.AddTrackers(trackers)
+	}
+	if len(pkg.WebSeeds) > 0 {
+		t.AddWebSeeds(pkg.WebSeeds)
 	}
 	return t, nil
 }

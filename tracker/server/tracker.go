@@ -32,6 +32,9 @@ type Tracker struct {
 	Limiter    *addrlimit.Limiter
 	limitText  string
 	originKeys [][32]byte
+	// started is when this tracker started: it keeps peers in memory
+	// only, so for one Interval after a start it asks everyone back soon.
+	started time.Time
 
 	mu        sync.RWMutex
 	published map[swarm.Hash]bool
@@ -48,6 +51,7 @@ func NewTracker(cfg *config.Config, nm *config.NetMap, reg *swarm.Registry) *Tra
 		published:   map[swarm.Hash]bool{},
 		Limiter:     addrlimit.New(cfg.AnnounceRate, cfg.AnnounceBurst, 0, nil),
 		limitText:   fmt.Sprintf("%g requests per second on average, %d at once", cfg.AnnounceRate, cfg.AnnounceBurst),
+		started:     time.Now(),
 	}
 	for _, k := range cfg.Origins.Keys {
 		t.originKeys = append(t.originKeys, sha256.Sum256([]byte(k)))
@@ -111,9 +115,22 @@ func (t *Tracker) Announce(_ context.Context, from netip.Addr, req *announce.Req
 		NumWant: req.NumWant,
 	})
 	return &announce.Response{
-		Interval: res.Interval, MinInterval: t.MinInterval,
+		Interval: t.interval(origin, res.Interval), MinInterval: t.MinInterval,
 		Seeders: res.Seeders, Leechers: res.Leechers, Peers: res.Peers,
 	}, nil
+}
+
+// interval is the re-announce interval for one answer: the registry's
+// (MinInterval for leechers in gateway mode, else Interval), but at most
+// MinInterval for origins (few, and a swarm without its origins stalls:
+// after a tracker restart they must be back within MinInterval, not
+// Interval) and for everyone during the first Interval after a start,
+// while the swarm is rebuilt from nothing.
+func (t *Tracker) interval(origin bool, registry time.Duration) time.Duration {
+	if origin || time.Since(t.started) < t.Interval {
+		return min(registry, t.MinInterval)
+	}
+	return registry
 }
 
 // Scrape implements announce.Backend.

@@ -87,8 +87,11 @@ func Status(now time.Time, access api.Access) api.Status {
 				Message: "announce to https://tracker.hq.example.com failed: connection timed out; retrying in 40 s"},
 			{Time: now.Add(-26 * time.Hour), Level: "warn",
 				Message: "refused torrent PS100099: signed by an unknown key (ed25519:Qm3…)"},
+			{Time: now.Add(-2 * time.Hour), Level: "warn",
+				Message: "banned peer 10.20.3.77: it sent data that failed the piece hash check"},
 		},
-		Access: access, ListenPort: 6881,
+		BannedPeers: []api.BannedPeer{{Address: "10.20.3.77", Time: now.Add(-2 * time.Hour)}},
+		Access:      access, ListenPort: 6881,
 	}
 }
 

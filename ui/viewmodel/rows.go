@@ -305,6 +305,7 @@ func Diagnostics(s *Store, client string, now time.Time) string {
 	line("Repository", reach(st.Repository, now))
 	line("Tracker", reach(st.Tracker, now))
 	line("BitTorrent port", fmt.Sprint(st.ListenPort))
+	line("Banned peers", BannedPeers(st.BannedPeers, now))
 	line("Data folder", st.DataDir)
 	line("Cache folder", st.CacheDir)
 	line("Log folder", st.LogDir)
@@ -367,6 +368,18 @@ func reach(r api.Reachability, now time.Time) string {
 
 // Reachability describes a server's reachability in one line.
 func Reachability(r api.Reachability, now time.Time) string { return reach(r, now) }
+
+// BannedPeers describes the peers banned for sending bad pieces, newest first.
+func BannedPeers(ps []api.BannedPeer, now time.Time) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(ps))
+	for i := len(ps) - 1; i >= 0; i-- {
+		parts = append(parts, ps[i].Address+" ("+Ago(ps[i].Time, now)+")")
+	}
+	return fmt.Sprintf("%d, for sending data that failed the hash check: %s", len(ps), strings.Join(parts, ", "))
+}
 
 func orDash(s string) string {
 	if s == "" {

@@ -50,6 +50,10 @@ func main() {
 	serviceCfg := fs.String("service-config", "", `extra keys for every smstorrent-service configuration, as a JSON object (e.g. '{"yield":false}')`)
 	fs.StringVar(&o.cfg.Priority, "priority", "", "SMSTorrent clients' job priority for ctl add (default: the service's default)")
 	fs.StringVar(&o.render, "render", "", "only redraw the Markdown section and chart from this results file (no lab)")
+	var faults bench.Faults
+	fs.DurationVar(&faults.WANDownAt, "fault-wan-at", 0, "fault: take branch b1's WAN link down this long after the start (with -fault-wan-for)")
+	fs.DurationVar(&faults.WANDownFor, "fault-wan-for", 0, "fault: how long b1's WAN link stays down, e.g. 10s; 0: no link fault")
+	fs.DurationVar(&faults.TrackerRestartAt, "fault-tracker-at", 0, "fault: restart the tracker this long after the start (SMSTorrent only); 0: none")
 	fs.BoolVar(&o.cfg.Delta, "delta", false, "the delta scenario: clients hold version 1, version 2 (~10% changed) is distributed; "+
 		"systems default to transmission,smstorrent-delta, results to lab/results/delta.json, no chart")
 	_ = fs.Parse(os.Args[1:])
@@ -65,6 +69,9 @@ func main() {
 		if !set["chart"] {
 			o.chart = ""
 		}
+	}
+	if faults != (bench.Faults{}) {
+		o.cfg.Faults = &faults
 	}
 	topo.WANRateBits = int64(*wanMbit * 1e6)
 	o.cfg.Topo = topo
