@@ -19,6 +19,10 @@ const (
 	PathPackages = "/api/v1/packages"
 	PathPackage  = "/api/v1/packages/{id}"
 	PathTorrent  = "/api/v1/packages/{id}/torrent"
+	// PathReport takes a service's Report on where its bytes of a package
+	// came from; PathSavings answers the savings of every package.
+	PathReport  = "/api/v1/packages/{id}/report"
+	PathSavings = "/api/v1/savings"
 )
 
 // Headers.
@@ -161,4 +165,58 @@ type PublishResult struct {
 // ErrorBody is the JSON body of every error answer.
 type ErrorBody struct {
 	Error string `json:"error"`
+}
+
+// Report is what one service tells the repository about one version of a
+// package: where the bytes it received came from, over the job's life. A
+// service sends it when the job completes and, while it runs, at most every
+// few minutes; the repository keeps the latest report per PC and version.
+type Report struct {
+	InfoHash   string `json:"info_hash"` // hex, the version reported on
+	PeerID     string `json:"peer_id"`   // hex, as announced to the tracker
+	Site       int64  `json:"site"`      // bytes from peers of the PC's own site
+	Origin     int64  `json:"origin"`    // bytes from origin seeders and web seeds
+	OtherSites int64  `json:"other_sites"`
+	// Complete is set once the PC holds the whole version; Seconds is then
+	// how long it took from the job being added.
+	Complete bool  `json:"complete,omitempty"`
+	Seconds  int64 `json:"seconds,omitempty"`
+}
+
+// SiteSavings is what one site saved on one version of a package.
+type SiteSavings struct {
+	Site     string `json:"site"`
+	PCs      int    `json:"pcs"`      // PCs that reported
+	Complete int    `json:"complete"` // of those, PCs holding the whole version
+	// Bytes the site's PCs received, by source.
+	FromSite   int64 `json:"bytes_site"`
+	Origin     int64 `json:"bytes_origin"`
+	OtherSites int64 `json:"bytes_other_sites"`
+	// WANAvoided is what the site's WAN link did not carry compared with
+	// every PC fetching from the server: bytes from inside the site.
+	// ServerAvoided is what the origin servers did not send: bytes from
+	// site peers and other sites.
+	WANAvoided    int64 `json:"wan_bytes_avoided"`
+	ServerAvoided int64 `json:"server_bytes_avoided"`
+	// Milestones are the times from the first PC's job to the Nth PC's
+	// completion, for N = 1, then every doubling, and the last.
+	Milestones []Milestone `json:"milestones,omitempty"`
+}
+
+// Milestone is "N PCs of the site held the version after Seconds".
+type Milestone struct {
+	PCs     int   `json:"pcs"`
+	Seconds int64 `json:"seconds"`
+}
+
+// PackageSavings is the savings of one version of a package, per site.
+type PackageSavings struct {
+	ID       string        `json:"id"`
+	Version  string        `json:"version,omitempty"`
+	InfoHash string        `json:"info_hash"`
+	Size     int64         `json:"size"`
+	Sites    []SiteSavings `json:"sites"`
+	// Totals over all sites.
+	WANAvoided    int64 `json:"wan_bytes_avoided"`
+	ServerAvoided int64 `json:"server_bytes_avoided"`
 }

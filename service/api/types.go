@@ -148,6 +148,11 @@ type Job struct {
 	DownloadedServer int64 `json:"downloaded_server"`
 	PeersSite        int   `json:"peers_site"`
 	PeersServer      int   `json:"peers_server"`
+	// Sources splits DownloadedServer further and names the peers the job
+	// is using; nil on services older than this field.
+	Sources *Sources `json:"sources,omitempty"`
+	// Limit says in words what holds the job's rate back right now.
+	Limit *JobLimit `json:"limit,omitempty"`
 	// Checking is true while pieces are hashed against the disk: after a
 	// restart or crash, or for a new version of a package already cached.
 	Checking bool `json:"checking,omitempty"`
@@ -162,6 +167,73 @@ type Job struct {
 	Assigned bool `json:"assigned"`
 	// SeedUntil is when an unassigned, transferred package leaves the cache.
 	SeedUntil time.Time `json:"seed_until,omitzero"`
+}
+
+// Sources is where a job's bytes came from, over the job's life, and which
+// peers it is using now. Site + Origin + OtherSites == Job.Downloaded (up
+// to bytes in flight); Origin + OtherSites == Job.DownloadedServer.
+type Sources struct {
+	Site       int64 `json:"site"`        // from peers of this PC's site (colleagues)
+	Origin     int64 `json:"origin"`      // from origin seeders and web seeds (the server)
+	OtherSites int64 `json:"other_sites"` // from peers of other sites
+	// Gateway is the address (host:port) of the site's gateway this job
+	// takes the package from; "" when there is none or this PC is it.
+	Gateway string `json:"gateway,omitempty"`
+	// IsGateway is true when this PC is the site's gateway for the job: the
+	// one PC that fetches from outside the site for its colleagues.
+	IsGateway bool `json:"is_gateway,omitempty"`
+	// Peers are the connected peers the job exchanges data with, busiest first
+	// (at most MaxJobPeers).
+	Peers []JobPeer `json:"peers,omitempty"`
+}
+
+// MaxJobPeers bounds Sources.Peers.
+const MaxJobPeers = 16
+
+// Peer kinds (JobPeer.Kind).
+const (
+	PeerSite      = "site"       // a colleague's PC in this site
+	PeerGateway   = "gateway"    // the site's gateway
+	PeerOrigin    = "origin"     // an origin seeder or web seed
+	PeerOtherSite = "other_site" // a PC of another site
+)
+
+// JobPeer is one connected peer of a job.
+type JobPeer struct {
+	Address  string `json:"address"` // host:port
+	Kind     string `json:"kind"`    // PeerSite, PeerGateway, PeerOrigin, PeerOtherSite
+	Client   string `json:"client,omitempty"`
+	DownRate int64  `json:"down_rate"` // bytes per second from this peer
+	UpRate   int64  `json:"up_rate"`
+	// Throttled is true when the peer said (through the tracker or its
+	// handshake) that a helpdesk throttle or schedule limits its upload.
+	Throttled bool `json:"throttled,omitempty"`
+}
+
+// Limit reasons (JobLimit.Reason), one code per cause a person can act on.
+const (
+	LimitNone             = "none"              // nothing holds the job back
+	LimitYielding         = "yielding"          // giving way to the user's own traffic
+	LimitSchedule         = "schedule"          // business-hours schedule
+	LimitThrottle         = "throttle"          // helpdesk throttle on this PC
+	LimitConfigured       = "limit"             // the configured download limit
+	LimitWaitingPeers     = "waiting_for_peers" // no peer has the missing pieces yet
+	LimitGatewayThrottled = "gateway_throttled" // the site's gateway is throttled
+	LimitGatewaySlow      = "gateway_slow"      // the site's gateway is slow to pass pieces on
+	LimitQueued           = "queued"            // higher-priority jobs run first
+	LimitSuspended        = "suspended"         // paused by a user
+	LimitError            = "error"             // see Job.Error
+	LimitDone             = "done"              // transferred; seeding
+)
+
+// JobLimit is what holds a job's download rate back right now.
+type JobLimit struct {
+	Reason string `json:"reason"` // one of the Limit* codes
+	// Detail says it in a sentence for people, e.g. "Giving way to your
+	// own traffic on the line to hq: 0.8 MiB/s of 2.4 MiB/s".
+	Detail string `json:"detail"`
+	// Rate is the limit in force, bytes per second; 0 when not a rate.
+	Rate int64 `json:"rate,omitempty"`
 }
 
 // HeldVersion is a version of a package kept in the cache beside the job's own.
@@ -222,6 +294,11 @@ type Bandwidth struct {
 	BaseDelayMS  int64 `json:"base_delay_ms,omitempty"`
 	// Schedule describes the configured schedule in words, if any.
 	Schedule string `json:"schedule,omitempty"`
+	// YieldOff is set when background jobs do not give way to other
+	// traffic; YieldOffReason says why (configuration, no probe target,
+	// no path measured), for people.
+	YieldOff       bool   `json:"yield_off,omitempty"`
+	YieldOffReason string `json:"yield_off_reason,omitempty"`
 }
 
 // Reachability of a server the service talks to.
