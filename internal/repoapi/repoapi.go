@@ -181,6 +181,12 @@ type Report struct {
 	// how long it took from the job being added.
 	Complete bool  `json:"complete,omitempty"`
 	Seconds  int64 `json:"seconds,omitempty"`
+	// UploadLimit is the upload limit in force on the PC right now (bytes
+	// per second, 0: none) and Limited says a helpdesk throttle or the
+	// schedule set it; the tracker hands the site's gateway role away from
+	// a limited PC. A service reports at once when either changes.
+	UploadLimit int64 `json:"upload_limit,omitempty"`
+	Limited     bool  `json:"limited,omitempty"`
 }
 
 // SiteSavings is what one site saved on one version of a package.
