@@ -125,6 +125,9 @@ type job struct {
 	nextRetry time.Time
 	retries   int
 	writeErr  string
+	// released is the torrent whose write handles were released since it
+	// last became complete (filestorage.go); nil: none.
+	released *torrent.Torrent
 
 	state    api.State
 	queued   bool
@@ -250,7 +253,7 @@ func (s *Service) openEngine() error {
 		return err
 	}
 	s.pc = pc
-	s.stor = storage.NewFileOpts(storage.NewFileClientOpts{
+	s.stor = fileStorage(storage.NewFileClientOpts{
 		ClientBaseDir:   cfg.CacheDir,
 		PieceCompletion: pc,
 		UsePartFiles:    g.Some(false),
@@ -501,6 +504,7 @@ func (s *Service) collect() {
 			s.log.Info("package transferred", "job", j.rec.ID, "bytes", j.rec.Size,
 				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer, "reused", j.reused)
 		}
+		s.releaseWriters(j)
 		s.checkSource(j)
 	}
 	s.downRate, s.upRate = totDown, totUp
@@ -603,7 +607,7 @@ func (s *Service) stateOf(j *job) api.State {
 		return api.StateTransientError
 	case j.t == nil:
 		return api.StateConnecting
-	case j.t.Info() != nil && j.t.Complete().Bool() && s.store.completionWritten(j.rec.ID):
+	case j.t.Info() != nil && j.t.Complete().Bool() && j.released == j.t && s.store.completionWritten(j.rec.ID):
 		return api.StateTransferred
 	case j.queued:
 		return api.StateQueued
