@@ -85,11 +85,29 @@ func TestWineInstallRunUninstall(t *testing.T) {
 			t.Fatalf("install without TRUSTED_KEY succeeded")
 		}
 		mustContain(t, "the MSI log", log, "LaunchConditions")
-		code, out, _ := p.msiexec("/i", z(msi1), "REPOSITORY_URL=http://127.0.0.2:7390", "TRUSTED_KEY="+key.Pub, "LIMIT_DOWN=fast")
-		if code == 0 {
-			t.Fatalf("install with LIMIT_DOWN=fast succeeded")
+		// A refused value fails the install, and the setup step's message,
+		// naming the property, is in the MSI log (smstorrent-setupca.dll).
+		for _, c := range []struct{ prop, value, want string }{
+			{"LIMIT_DOWN", "fast", `SMSTorrent setup failed: LIMIT_DOWN="fast"`},
+			{"REPOSITORY_URL", "tracker.example", `SMSTorrent setup failed: REPOSITORY_URL`},
+		} {
+			props := map[string]string{"REPOSITORY_URL": "http://127.0.0.2:7390", "TRUSTED_KEY": key.Pub, c.prop: c.value}
+			args := []string{"/i", z(msi1)}
+			for _, k := range []string{"REPOSITORY_URL", "TRUSTED_KEY", "LIMIT_DOWN"} {
+				if v, ok := props[k]; ok {
+					args = append(args, k+"="+v)
+				}
+			}
+			code, _, log = p.msiexec(args...)
+			if code == 0 {
+				t.Fatalf("install with %s=%s succeeded", c.prop, c.value)
+			}
+			line := logLine(log, c.want)
+			if line == "" || !strings.Contains(line, c.value) {
+				t.Fatalf("the MSI log lacks %q:\n%s", c.want, tail(log, 30))
+			}
+			t.Logf("%s=%s: exit code %d; the MSI log says: %s", c.prop, c.value, code, line)
 		}
-		mustContain(t, "the setup step's output", out, `LIMIT_DOWN="fast"`)
 		b, _ := os.ReadFile(p.c(dataDir + `\logs\setup.log`))
 		mustContain(t, "setup.log", string(b), `setup failed: LIMIT_DOWN="fast"`)
 		if exists(p.c(programDir + `\smstorrent-service.exe`)) {
@@ -98,7 +116,6 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		if exists(cfgPath) {
 			t.Errorf("a failed install wrote a configuration")
 		}
-		t.Logf("exit codes: %d; setup's message: %s", code, strings.TrimSpace(string(b)))
 	})
 	ok = ok && t.Run("install with every property", func(t *testing.T) {
 		code, out, log := p.msiexec("/i", z(msi1), "REPOSITORY_URL=http://127.0.0.2:7390", "TRUSTED_KEY="+key.Pub,
@@ -223,6 +240,16 @@ func (p *prefix) uninstallAll() {
 	}
 }
 
+// logLine is the first line of log that contains s, or "".
+func logLine(log, s string) string {
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, s) {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
+}
+
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	if len(lines) > n {
@@ -242,6 +269,7 @@ func serviceAndWrapper(t *testing.T, p *prefix, key testbed.Key, version string)
 	if err := os.WriteFile(filepath.Join(src, "install.cmd"), []byte("@echo installing %CD%\r\n@exit /b 42\r\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	setupExe(t, filepath.Join(src, "setup.exe"))
 	pkg := testbed.MakePackage(t, key, "PS100012", "1", src, tr.Announce, 256<<10)
 	tr.Publish(pkg)
 	testbed.StartOrigin(t, key, tr, pkg)
@@ -292,33 +320,61 @@ func serviceAndWrapper(t *testing.T, p *prefix, key testbed.Key, version string)
 	}
 	t.Logf("ctl status under wine:\n%s", out)
 
-	// SCCM runs the program from the package's source folder. The command is
-	// "cmd.exe /c install.cmd", not "install.cmd": the service keeps the
-	// package's files open for writing after the download, and CreateProcess
-	// of a file with a writer fails with a sharing violation (seen under wine
-	// with install.cmd; see docs/INSTALL.md, known issues).
+	// SCCM runs the program from the package's source folder. The
+	// package's own programs run directly, as any command does: the engine
+	// holds a complete package's files read-only, so CreateProcess of a file
+	// in the cache does not meet a writer (a sharing violation on Windows).
 	pkgDir := check + `\dp01\SMSPKGD$\PS100012`
 	if err := os.MkdirAll(p.c(pkgDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	wrapper := fmt.Sprintf(`cd /d "%s"`+"\r\n"+`"%s\P2PWrapper.exe" --data-dir %s cmd.exe /c install.cmd`, pkgDir, programDir, data)
-	out, code = p.exitCodeOf(time.Minute, "", wrapper)
+	wrapper := func(command string) string {
+		return fmt.Sprintf(`cd /d "%s"`+"\r\n"+`"%s\P2PWrapper.exe" --data-dir %s %s`, pkgDir, programDir, data, command)
+	}
+	out, code = p.exitCodeOf(time.Minute, "", wrapper("install.cmd"))
 	if code != 1618 {
 		t.Fatalf("first run: exit code %d, want 1618 (retry)\n%s", code, out)
 	}
 	for {
-		out, code = p.exitCodeOf(time.Minute, "", wrapper)
+		out, code = p.exitCodeOf(time.Minute, "", wrapper("install.cmd"))
 		if code != 1618 {
 			break
 		}
 		if time.Now().After(deadline.Add(time.Minute)) {
 			t.Fatalf("the package never completed:\n%s", out)
 		}
-		time.Sleep(2 * time.Second)
+		time.Sleep(2 * time.Second) // SCCM's retry interval, shortened
 	}
 	if code != 42 {
 		t.Fatalf("complete package: exit code %d, want install.cmd's 42\n%s", code, out)
 	}
 	mustContain(t, "the wrapper's output", out, `installing C:\smstorrent-check\data\cache\PS100012`)
-	t.Logf("wrapper: 1618 while downloading, then install.cmd ran and its exit code 42 came through")
+	out, code = p.exitCodeOf(time.Minute, "", wrapper("setup.exe /S"))
+	if code != 43 {
+		t.Fatalf("setup.exe from the cache: exit code %d, want 43\n%s", code, out)
+	}
+	mustContain(t, "setup.exe's output", out, `setup.exe /S in C:\smstorrent-check\data\cache\PS100012`)
+	t.Logf("wrapper: 1618 while downloading, then install.cmd (exit 42) and setup.exe (exit 43) ran from the cache, codes passed through")
+}
+
+// setupExe builds a small Windows program at path that prints its command
+// line and folder and exits with 43: a package's own setup.exe.
+func setupExe(t *testing.T, path string) {
+	t.Helper()
+	c := filepath.Join(t.TempDir(), "setup.c")
+	const prog = `#include <windows.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+	char dir[MAX_PATH];
+	GetCurrentDirectoryA(sizeof dir, dir);
+	printf("setup.exe %s in %s\n", argc > 1 ? argv[1] : "", dir);
+	return 43;
+}
+`
+	if err := os.WriteFile(c, []byte(prog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("x86_64-w64-mingw32-gcc", "-O2", "-o", path, c).CombinedOutput(); err != nil {
+		t.Fatalf("building setup.exe: %v\n%s", err, b)
+	}
 }

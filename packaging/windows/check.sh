@@ -28,7 +28,7 @@ echo "== dist-check: executables, MSI, wine"
 
 # The pure-Go packages' tests, as Windows programs under wine.
 echo "== dist-check: Windows test binaries under wine"
-pkgs=(./internal/version ./internal/pkgid ./internal/pkgsign ./internal/units ./internal/atomicfile ./internal/cmdline
+pkgs=(./internal/version ./internal/pkgid ./internal/pkgsign ./internal/units ./internal/atomicfile ./internal/cmdline ./internal/procmem
   ./service/api ./service/config ./service/localapi
   ./wrapper ./app/tray ./app/instance)
 mkdir -p build/wintest

@@ -95,6 +95,10 @@ for p in "${programs[@]}"; do
   env "${env[@]}" "$GO" build -ldflags "$ld" -o "$WORK/bin/$name.exe" "$pkg"
 done
 
+# The MSI's custom action DLL (packaging/windows/setupca.c): plain C, system DLLs only.
+echo "dist: smstorrent-setupca.dll"
+x86_64-w64-mingw32-gcc -shared -O2 -Wall -Werror -s -o "$WORK/bin/smstorrent-setupca.dll" packaging/windows/setupca.c -lmsi
+
 # Signing: the certificate from the environment, or a throwaway one.
 sign_args=()
 if [ -n "${SMSTORRENT_SIGN_PFX:-}" ]; then
@@ -130,6 +134,7 @@ for p in "${programs[@]}"; do
   name=${p%%|*}
   sign "$WORK/bin/$name.exe" "$OUT/$name.exe"
 done
+sign "$WORK/bin/smstorrent-setupca.dll" "$OUT/smstorrent-setupca.dll"
 
 msi="smstorrent-$VERSION-x64.msi"
 echo "dist: wixl $msi (ProductVersion $MSIVERSION)"
@@ -138,4 +143,4 @@ wixl -a x64 -D ServiceStart=yes -D Version="$MSIVERSION" -D BinDir="$(realpath -
 sign "$WORK/$msi" "$OUT/$msi"
 ln -sf "$msi" "$OUT/smstorrent.msi"
 echo "$VERSION" >"$OUT/VERSION"
-echo "dist: $OUT/: $(cd "$OUT" && ls *.exe *.msi | tr '\n' ' ')"
+echo "dist: $OUT/: $(cd "$OUT" && ls *.exe *.dll *.msi | tr '\n' ' ')"

@@ -9,6 +9,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/procmem"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -157,6 +158,10 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 	for _, j := range s.jobs {
 		st.Jobs[s.stateOf(j)]++
 		st.CacheBytes += j.rec.Size + oldSize(j.rec)
+	}
+	// A few microseconds (one small read of /proc, or one system call).
+	if m, err := procmem.Read(); err == nil {
+		st.MemoryResident, st.MemoryPrivate = m.Resident, m.Private
 	}
 	return st
 }

@@ -436,6 +436,9 @@ func printStatus(w io.Writer, st *api.Status) {
 	}
 	fmt.Fprintf(w, "cache\t%s in %s (%s)\n", units.Bytes(st.CacheBytes), st.CacheDir, cacheCap)
 	fmt.Fprintf(w, "logs\t%s\n", st.LogDir)
+	if st.MemoryResident > 0 {
+		fmt.Fprintf(w, "memory\t%s resident, %s private\n", units.Bytes(st.MemoryResident), units.Bytes(st.MemoryPrivate))
+	}
 	var parts []string
 	for _, s := range []api.State{api.StateTransferring, api.StateConnecting, api.StateQueued, api.StateSuspended, api.StateTransientError, api.StateError, api.StateTransferred} {
 		if n := st.Jobs[s]; n > 0 {
