@@ -146,6 +146,15 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		}
 		out, _ = p.run(time.Minute, "", "reg", "query", `HKLM\Software\Microsoft\Windows\CurrentVersion\Run`, "/v", "SMSTorrent")
 		mustContain(t, "the Run key", out, `"C:\Program Files\SMSTorrent\smstorrent-tray.exe"`)
+		if n := p.pathEntries(); n != 1 {
+			t.Errorf("the program folder is %d times on the system Path, want once", n)
+		}
+		// A new console finds the wrapper by its name (wine starts each
+		// program from Linux with the registry's environment).
+		out, code = p.exitCodeOf(time.Minute, "", "P2PWrapper.exe --version")
+		if code != 0 || !strings.Contains(out, version) {
+			t.Errorf("P2PWrapper.exe by name from PATH: exit %d\n%s", code, out)
+		}
 		out, _ = p.run(time.Minute, "", "reg", "query", `HKLM\Software\SMSTorrent`, "/v", "Config")
 		mustContain(t, `HKLM\Software\SMSTorrent`, out, dataDir+`\config.json`)
 		out, _ = p.run(time.Minute, "", "reg", "query", `HKLM\System\CurrentControlSet\Services\SMSTorrent`)
@@ -177,6 +186,9 @@ func TestWineInstallRunUninstall(t *testing.T) {
 			t.Fatalf("upgrade: exit code %d\n%s\n%s", code, out, tail(log, 40))
 		}
 		mustContain(t, "the upgrade's MSI log", log, "RemoveExistingProducts")
+		if n := p.pathEntries(); n != 1 {
+			t.Errorf("after the upgrade the program folder is %d times on the system Path, want once", n)
+		}
 		b, _ := os.ReadFile(cfgPath)
 		mustContain(t, "the configuration after the upgrade", string(b), "Branch-12", "6990", key.Pub)
 		if !exists(marker) || !exists(p.c(programDir+`\smstorrent-service.exe`)) {
@@ -200,6 +212,9 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		if !exists(cfgPath) || !exists(marker) {
 			t.Errorf("uninstall without REMOVE_CACHE=1 removed the data")
 		}
+		if n := p.pathEntries(); n != 0 {
+			t.Errorf("after the uninstall the program folder is %d times on the system Path", n)
+		}
 	})
 	ok = ok && t.Run("reinstall over a kept configuration needs no properties", func(t *testing.T) {
 		if code, out, log := p.msiexec("/i", z(msi2)); code != 0 {
@@ -222,6 +237,27 @@ func TestWineInstallRunUninstall(t *testing.T) {
 			t.Errorf("HKLM\\Software\\SMSTorrent Config is left: %s", out)
 		}
 	})
+}
+
+// pathEntries counts the program folder's entries in the system Path, and
+// checks that the value is still REG_EXPAND_SZ.
+func (p *prefix) pathEntries() int {
+	p.t.Helper()
+	out, _ := p.run(time.Minute, "", "reg", "query", `HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment`, "/v", "Path")
+	if !strings.Contains(out, "REG_EXPAND_SZ") {
+		p.t.Errorf("the system Path is not REG_EXPAND_SZ:\n%s", out)
+	}
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		if _, v, ok := strings.Cut(line, "REG_EXPAND_SZ"); ok {
+			for _, e := range strings.Split(strings.TrimSpace(v), ";") {
+				if strings.EqualFold(strings.TrimRight(e, `\`), programDir) {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
 
 // uninstallAll removes every installed SMSTorrent product (an earlier run

@@ -95,9 +95,39 @@ for p in "${programs[@]}"; do
   env "${env[@]}" "$GO" build -ldflags "$ld" -o "$WORK/bin/$name.exe" "$pkg"
 done
 
-# The MSI's custom action DLL (packaging/windows/setupca.c): plain C, system DLLs only.
+# The MSI's custom action DLL (packaging/windows/setupca.c): plain C, system DLLs only, with a
+# VERSIONINFO; it runs from the MSI's Binary table, never from Program Files.
 echo "dist: smstorrent-setupca.dll"
-x86_64-w64-mingw32-gcc -shared -O2 -Wall -Werror -s -o "$WORK/bin/smstorrent-setupca.dll" packaging/windows/setupca.c -lmsi
+mkdir -p "$WORK/rc/setupca"
+cat >"$WORK/rc/setupca/setupca.rc" <<RC
+#include <winver.h>
+1 VERSIONINFO
+FILEVERSION ${NUMERIC//./,}
+PRODUCTVERSION ${NUMERIC//./,}
+FILEOS VOS_NT_WINDOWS32
+FILETYPE VFT_DLL
+BEGIN
+  BLOCK "StringFileInfo"
+  BEGIN
+    BLOCK "040904B0"
+    BEGIN
+      VALUE "CompanyName", "SMSTorrent"
+      VALUE "FileDescription", "SMSTorrent installer custom action"
+      VALUE "FileVersion", "$VERSION"
+      VALUE "OriginalFilename", "smstorrent-setupca.dll"
+      VALUE "ProductName", "SMSTorrent"
+      VALUE "ProductVersion", "$VERSION"
+    END
+  END
+  BLOCK "VarFileInfo"
+  BEGIN
+    VALUE "Translation", 0x409, 1200
+  END
+END
+RC
+x86_64-w64-mingw32-windres -O coff -i "$WORK/rc/setupca/setupca.rc" -o "$WORK/rc/setupca/setupca.res.o"
+x86_64-w64-mingw32-gcc -shared -O2 -Wall -Werror -s -o "$WORK/bin/smstorrent-setupca.dll" \
+  packaging/windows/setupca.c "$WORK/rc/setupca/setupca.res.o" -lmsi
 
 # Signing: the certificate from the environment, or a throwaway one.
 sign_args=()
