@@ -34,7 +34,7 @@ var procGetProcessMemoryInfo = windows.NewLazySystemDLL("kernel32.dll").NewProc(
 // Read returns this process's memory from GetProcessMemoryInfo: Resident is
 // the working set, Private the private working set (Task Manager's
 // "Memory"); where Windows does not report that (before Windows 10 1809),
-// Private is the private commit (PrivateUsage).
+// Private is the private commit (PrivateUsage, or PagefileUsage).
 func Read() (Usage, error) {
 	var c processMemoryCountersEx2
 	size := uint32(unsafe.Sizeof(c))
@@ -52,6 +52,10 @@ func Read() (Usage, error) {
 	u := Usage{Resident: int64(c.WorkingSetSize), Private: int64(c.PrivateWorkingSetSize)}
 	if size < uint32(unsafe.Sizeof(c)) || u.Private == 0 {
 		u.Private = int64(c.PrivateUsage)
+	}
+	if u.Private == 0 {
+		// PagefileUsage is the same commit charge under its older name.
+		u.Private = int64(c.PagefileUsage)
 	}
 	return u, nil
 }

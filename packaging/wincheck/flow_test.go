@@ -77,6 +77,8 @@ func TestWineInstallRunUninstall(t *testing.T) {
 
 	cfgPath := p.c(dataDir + `\config.json`)
 	marker := p.c(dataDir + `\cache\PS999999\kept.txt`)
+	jobsPath := p.c(dataDir + `\state\jobs.json`)
+	const jobsState = `{"version": 1, "jobs": [{"id": "PS999999", "assigned": true}]}`
 	ok := t.Run("refused properties fail the install", func(t *testing.T) {
 		// The launch condition refuses it. (Windows logs the condition's
 		// message; wine 8's msiexec logs only that LaunchConditions failed.)
@@ -169,6 +171,8 @@ func TestWineInstallRunUninstall(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.WriteFile(marker, []byte("seeded"), 0o644)
+		// The seeding state: what a service that ran here would have saved.
+		os.WriteFile(jobsPath, []byte(jobsState), 0o644)
 		os.MkdirAll(p.c(`C:\SMSTorrentCache\PS100099`), 0o755)
 	})
 	ok = ok && t.Run("console programs print the version", func(t *testing.T) {
@@ -193,6 +197,9 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		mustContain(t, "the configuration after the upgrade", string(b), "Branch-12", "6990", key.Pub)
 		if !exists(marker) || !exists(p.c(programDir+`\smstorrent-service.exe`)) {
 			t.Errorf("upgrade lost the cache or the program")
+		}
+		if b, err := os.ReadFile(jobsPath); err != nil || string(b) != jobsState {
+			t.Errorf("upgrade lost or changed the job state: %v %q", err, b)
 		}
 	})
 	ok = ok && t.Run("uninstall keeps the data by default", func(t *testing.T) {

@@ -28,9 +28,13 @@ echo "== dist-check: executables, MSI, wine"
 
 # The pure-Go packages' tests, as Windows programs under wine.
 echo "== dist-check: Windows test binaries under wine"
-pkgs=(./internal/version ./internal/pkgid ./internal/pkgsign ./internal/units ./internal/atomicfile ./internal/cmdline ./internal/procmem
+# Every package with tests that builds for Windows without cgo (the rest need
+# libutp or Fyne; internal/layers runs the go command).
+pkgs=(./internal/version ./internal/pkgid ./internal/pkgsign ./internal/pkgverify ./internal/units
+  ./internal/atomicfile ./internal/cmdline ./internal/procmem ./internal/logfile ./internal/repoapi ./internal/secfs
   ./service/api ./service/config ./service/localapi
-  ./wrapper ./app/tray ./app/instance)
+  ./wrapper ./wrapper/cmtrace ./wrapper/winargs ./app/tray ./app/instance ./icons ./ui/viewmodel ./ui/demo
+  ./tracker/addrlimit ./tracker/announce ./tracker/config ./tracker/repo ./tracker/store ./tracker/swarm)
 mkdir -p build/wintest
 fail=0
 for p in "${pkgs[@]}"; do
