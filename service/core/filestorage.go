@@ -28,8 +28,9 @@ func fileStorage(o storage.NewFileClientOpts) storage.ClientImplCloser {
 }
 
 // releaseWriters closes the engine's write handles of a job's files once
-// its torrent is complete, once per completion. A job shows as transferred
-// only after this (stateOf). Called with s.mu.
+// its torrent is complete, once per completion: at every tick (collect) and
+// at the latest when the job is first shown as transferred (stateOf).
+// Called with s.mu.
 func (s *Service) releaseWriters(j *job) {
 	if j.t == nil || j.t.Info() == nil || !j.t.Complete().Bool() {
 		j.released = nil

@@ -607,7 +607,8 @@ func (s *Service) stateOf(j *job) api.State {
 		return api.StateTransientError
 	case j.t == nil:
 		return api.StateConnecting
-	case j.t.Info() != nil && j.t.Complete().Bool() && j.released == j.t && s.store.completionWritten(j.rec.ID):
+	case j.t.Info() != nil && j.t.Complete().Bool() && s.store.completionWritten(j.rec.ID):
+		s.releaseWriters(j) // before anyone sees it transferred and runs its files
 		return api.StateTransferred
 	case j.queued:
 		return api.StateQueued
