@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -79,6 +80,7 @@ func TestWineInstallRunUninstall(t *testing.T) {
 	marker := p.c(dataDir + `\cache\PS999999\kept.txt`)
 	jobsPath := p.c(dataDir + `\state\jobs.json`)
 	const jobsState = `{"version": 1, "jobs": [{"id": "PS999999", "assigned": true}]}`
+	var tray <-chan struct{} // closed when the tray started by the test has exited
 	ok := t.Run("refused properties fail the install", func(t *testing.T) {
 		// The launch condition refuses it. (Windows logs the condition's
 		// message; wine 8's msiexec logs only that LaunchConditions failed.)
@@ -173,6 +175,7 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		os.WriteFile(marker, []byte("seeded"), 0o644)
 		// The seeding state: what a service that ran here would have saved.
 		os.WriteFile(jobsPath, []byte(jobsState), 0o644)
+		tray = p.startTray()
 		os.MkdirAll(p.c(`C:\SMSTorrentCache\PS100099`), 0o755)
 	})
 	ok = ok && t.Run("console programs print the version", func(t *testing.T) {
@@ -201,6 +204,8 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		if b, err := os.ReadFile(jobsPath); err != nil || string(b) != jobsState {
 			t.Errorf("upgrade lost or changed the job state: %v %q", err, b)
 		}
+		p.mustExit(tray, "the tray, at the upgrade")
+		tray = p.startTray()
 	})
 	ok = ok && t.Run("uninstall keeps the data by default", func(t *testing.T) {
 		code, out, log := p.msiexec("/x", z(msi2))
@@ -222,6 +227,7 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		if n := p.pathEntries(); n != 0 {
 			t.Errorf("after the uninstall the program folder is %d times on the system Path", n)
 		}
+		p.mustExit(tray, "the tray, at the uninstall")
 	})
 	ok = ok && t.Run("reinstall over a kept configuration needs no properties", func(t *testing.T) {
 		if code, out, log := p.msiexec("/i", z(msi2)); code != 0 {
@@ -244,6 +250,63 @@ func TestWineInstallRunUninstall(t *testing.T) {
 			t.Errorf("HKLM\\Software\\SMSTorrent Config is left: %s", out)
 		}
 	})
+}
+
+// startTray starts the installed tray (as a user's logon would), waits
+// until it runs (it publishes its single-instance address), and returns a
+// channel closed when it exits. It runs without a display: its icon fails,
+// the process stays.
+func (p *prefix) startTray() <-chan struct{} {
+	p.t.Helper()
+	u, err := user.Current() // wine's user is the Linux user
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	addr := p.c(`C:\users\` + u.Username + `\AppData\Local\SMSTorrent\tray.addr`)
+	os.Remove(addr)
+	cmd := exec.Command("wine", programDir+`\smstorrent-tray.exe`)
+	cmd.Dir = filepath.Join(p.root, "drive_c")
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	p.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	deadline := time.Now().Add(time.Minute)
+	for !exists(addr) {
+		select {
+		case <-done:
+			p.t.Fatalf("the tray exited at start")
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the tray did not publish %s within a minute", addr)
+		}
+		time.Sleep(200 * time.Millisecond) // polling interval
+	}
+	return done
+}
+
+// mustExit fails the test unless the process behind done has exited, or
+// exits within 30 s (the teardown step terminates it; wine then ends the
+// Linux process).
+func (p *prefix) mustExit(done <-chan struct{}, what string) {
+	p.t.Helper()
+	if done == nil {
+		p.t.Errorf("%s was not started", what)
+		return
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		p.t.Errorf("%s is still running", what)
+	}
 }
 
 // pathEntries counts the program folder's entries in the system Path, and
