@@ -39,12 +39,11 @@ func Read() (Usage, error) {
 	var c processMemoryCountersEx2
 	size := uint32(unsafe.Sizeof(c))
 	c.Cb = size
-	ok, _, err := procGetProcessMemoryInfo.Call(uintptr(windows.CurrentProcess()), uintptr(unsafe.Pointer(&c)), uintptr(size))
-	if ok == 0 {
+	if ok, _, _ := procGetProcessMemoryInfo.Call(uintptr(windows.CurrentProcess()), uintptr(unsafe.Pointer(&c)), uintptr(size)); ok == 0 {
 		// An older Windows refuses the EX2 size: ask for EX.
 		size = uint32(unsafe.Offsetof(c.PrivateWorkingSetSize))
 		c = processMemoryCountersEx2{Cb: size}
-		ok, _, err = procGetProcessMemoryInfo.Call(uintptr(windows.CurrentProcess()), uintptr(unsafe.Pointer(&c)), uintptr(size))
+		ok, _, err := procGetProcessMemoryInfo.Call(uintptr(windows.CurrentProcess()), uintptr(unsafe.Pointer(&c)), uintptr(size))
 		if ok == 0 {
 			return Usage{}, fmt.Errorf("GetProcessMemoryInfo: %w", err)
 		}
