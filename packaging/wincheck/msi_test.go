@@ -11,7 +11,9 @@ import (
 // three header lines).
 func msiTable(t *testing.T, msi, table string) string {
 	t.Helper()
-	out, err := exec.Command("msiinfo", "export", msi, table).CombinedOutput()
+	cmd := exec.Command("msiinfo", "export", msi, table)
+	cmd.Dir = t.TempDir() // exporting Binary writes its streams into Binary/ there
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("msiinfo export %s: %v\n%s", table, err, out)
 	}
