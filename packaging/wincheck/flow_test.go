@@ -376,6 +376,7 @@ func serviceAndWrapper(t *testing.T, p *prefix, key testbed.Key, version string)
 		t.Fatal(err)
 	}
 	setupExe(t, filepath.Join(src, "setup.exe"))
+	appMSI(t, filepath.Join(src, "app.msi"))
 	pkg := testbed.MakePackage(t, key, "PS100012", "1", src, tr.Announce, 256<<10)
 	tr.Publish(pkg)
 	testbed.StartOrigin(t, key, tr, pkg)
@@ -460,7 +461,51 @@ func serviceAndWrapper(t *testing.T, p *prefix, key testbed.Key, version string)
 		t.Fatalf("setup.exe from the cache: exit code %d, want 43\n%s", code, out)
 	}
 	mustContain(t, "setup.exe's output", out, `setup.exe /S in C:\smstorrent-check\data\cache\PS100012`)
-	t.Logf("wrapper: 1618 while downloading, then install.cmd (exit 42) and setup.exe (exit 43) ran from the cache, codes passed through")
+	// The commonest SCCM program: msiexec installing an MSI of the package.
+	out, code = p.exitCodeOf(2*time.Minute, "", wrapper("msiexec.exe /i app.msi /qn"))
+	installed := p.c(`C:\Program Files\SMSTorrentCheckApp\hello.txt`)
+	t.Cleanup(func() { p.msiexec("/x", data+`\cache\PS100012\app.msi`) })
+	if code != 0 || !exists(installed) {
+		t.Fatalf("msiexec /i app.msi from the cache: exit code %d, installed %v\n%s", code, exists(installed), out)
+	}
+	t.Logf("wrapper: 1618 while downloading, then install.cmd (exit 42), setup.exe (exit 43) and msiexec /i app.msi (exit 0) ran from the cache, codes passed through")
+}
+
+// appMSI builds a small MSI at path that installs one file,
+// C:\Program Files\SMSTorrentCheckApp\hello.txt: a package's own MSI.
+func appMSI(t *testing.T, path string) {
+	t.Helper()
+	dir := t.TempDir()
+	const wxs = `<?xml version="1.0" encoding="utf-8"?>
+<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
+  <Product Id="*" Name="SMSTorrent check app" Language="1033" Version="1.0.0" Manufacturer="SMSTorrent"
+           UpgradeCode="0B7E4C1A-6D2F-4E83-9A15-C3D8F2B7E604">
+    <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine"/>
+    <Media Id="1" Cabinet="app.cab" EmbedCab="yes"/>
+    <Directory Id="TARGETDIR" Name="SourceDir">
+      <Directory Id="ProgramFiles64Folder">
+        <Directory Id="APPDIR" Name="SMSTorrentCheckApp">
+          <Component Id="Hello" Guid="5C2A9E17-3F4B-4D86-B1E0-7A9C6D3F2E58" Win64="yes">
+            <File Id="Hello" Name="hello.txt" Source="hello.txt" KeyPath="yes"/>
+          </Component>
+        </Directory>
+      </Directory>
+    </Directory>
+    <Feature Id="All" Level="1"><ComponentRef Id="Hello"/></Feature>
+  </Product>
+</Wix>
+`
+	if err := os.WriteFile(filepath.Join(dir, "app.wxs"), []byte(wxs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello from the cache\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("wixl", "-a", "x64", "-o", path, "app.wxs")
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("wixl app.msi: %v\n%s", err, b)
+	}
 }
 
 // setupExe builds a small Windows program at path that prints its command
