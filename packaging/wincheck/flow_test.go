@@ -128,6 +128,8 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("msiexec /i: exit code %d\n%s\n%s", code, out, tail(log, 40))
 		}
+		// The setup step's own output reaches the MSI log too.
+		mustContain(t, "the MSI log", log, `setup: configuration written to C:\ProgramData\SMSTorrent\config.json`)
 		for _, exe := range programs {
 			if !exists(p.c(programDir + `\` + exe.name + ".exe")) {
 				t.Errorf("%s.exe not installed", exe.name)
