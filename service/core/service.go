@@ -96,7 +96,7 @@ type Service struct {
 	paths    *pathClassifier
 	trackers *trackerHealth
 	peers    *peerCounters
-	roles    *roleBook // what peers say they are, what we told them (roles.go)
+	roles    *roleBook     // what peers say they are, what we told them (roles.go)
 	reqs     *requestWatch // requests to peers: their number and their answers (requests.go)
 	repo     *repository
 	events   *eventHub
@@ -139,7 +139,7 @@ type job struct {
 	upRate   float64
 	lastRead int64 // engine session counters at the last tick
 	lastWrit int64
-	lastSrc  sourceBytes                      // the engine session's bytes by source at the last tick
+	lastSrc  sourceBytes                   // the engine session's bytes by source at the last tick
 	conns    map[*torrent.Peer]*connSample // per-connection samples (explain.go)
 	// view is what the explanations (explain.go) saw at the last tick.
 	view jobView
