@@ -244,9 +244,15 @@ func NewBandwidthView(st *api.Status, now time.Time) BandwidthView {
 	default:
 		v.Reason = b.Reason
 	}
-	if b.Yielding {
+	switch {
+	case b.YieldOff:
+		v.YieldText = "Background downloads do not give way to other traffic: " + b.YieldOffReason + "."
+		if b.YieldOffReason == "" {
+			v.YieldText = "Background downloads do not give way to other traffic: yielding is off."
+		}
+	case b.Yielding:
 		v.YieldText = "Background downloads are giving way to other traffic on the network right now."
-	} else {
+	default:
 		v.YieldText = "Background downloads are not giving way right now: the network is idle enough."
 	}
 	if b.Override {
