@@ -44,11 +44,11 @@ func testThrottleClearedRecovers(t *testing.T, side string) {
 	}
 	// Let the throttle bite: the engine connects and asks for pieces, and
 	// nothing (or a few bytes) arrives.
-	j := testbed.WaitJob(t, c, pkg.ID, time.Minute, "connected to the origin", func(j *api.Job) bool {
+	testbed.WaitJob(t, c, pkg.ID, time.Minute, "connected to the origin", func(j *api.Job) bool {
 		return j.Sources != nil && len(j.Sources.Peers) > 0
 	})
 	time.Sleep(2 * time.Second) // a window with the throttle in force, not synchronisation
-	j = testbed.WaitJob(t, c, pkg.ID, 5*time.Second, "progress", func(*api.Job) bool { return true })
+	j := testbed.WaitJob(t, c, pkg.ID, 5*time.Second, "progress", func(*api.Job) bool { return true })
 	before := j.BytesDone
 	if before > 1<<20 {
 		t.Fatalf("%d bytes arrived under a 2 B/s throttle", before)
