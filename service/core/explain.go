@@ -147,7 +147,7 @@ type viewRow struct {
 // observe samples a job's connections: per-peer rates, kinds, who holds
 // pieces this PC lacks, the gateway; and tells the peers our role. Called
 // with s.mu from collect; dt is the tick in seconds.
-func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64) {
+func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64, live map[*torrent.PeerConn]bool) {
 	t := j.t
 	incomplete := t.Info() != nil && !t.Complete().Bool() && j.rec.Source == ""
 	var missing *roaring.Bitmap
@@ -164,6 +164,7 @@ func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64) {
 	v := jobView{}
 	conns := t.PeerConns()
 	for _, pc := range conns {
+		live[pc] = true
 		st := pc.Stats()
 		r, said := s.roles.roleOf(&pc.Peer)
 		row := viewRow{kind: s.paths.kind(pc.RemoteAddr, r, said), role: r, said: said}
