@@ -141,7 +141,10 @@ type viewRow struct {
 	kind peerKind
 	role peerRole
 	said bool
-	down float64
+	// server: an origin by its address (not by its word): connected to
+	// one while downloading, this PC is its site's gateway.
+	server bool
+	down   float64
 }
 
 // observe samples a job's connections: per-peer rates, kinds, who holds
@@ -167,7 +170,7 @@ func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64, liv
 		live[pc] = true
 		st := pc.Stats()
 		r, said := s.roles.roleOf(&pc.Peer)
-		row := viewRow{kind: s.paths.kind(pc.RemoteAddr, r, said), role: r, said: said}
+		row := viewRow{kind: s.paths.kind(pc.RemoteAddr, r, said), role: r, said: said, server: s.paths.isServer(pc.RemoteAddr)}
 		row.peer = api.JobPeer{Address: pc.RemoteAddr.String(), Client: clientName(pc), Throttled: said && r.Limited}
 		row.down, row.peer.UpRate = s.sampleConn(j, &pc.Peer, st.BytesReadUsefulData.Int64(), st.BytesWrittenData.Int64(), dt)
 		if missing != nil && !missing.IsEmpty() && pc.PeerPieces().Intersects(missing) {
@@ -194,7 +197,7 @@ func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64, liv
 	for _, row := range rows {
 		switch row.kind {
 		case kindOrigin:
-			v.isGateway = v.isGateway || incomplete && !self && row.peer.Client != "web seed"
+			v.isGateway = v.isGateway || incomplete && !self && row.server
 			v.wanDown += row.down
 		case kindOtherSite:
 			v.wanDown += row.down
