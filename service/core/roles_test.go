@@ -110,3 +110,18 @@ func TestSplitServer(t *testing.T) {
 		}
 	}
 }
+
+// A role message is peer input: parsing never panics, and what it takes
+// is always in range.
+func FuzzParseRole(f *testing.F) {
+	good, _ := bencode.Marshal(peerRole{Gateway: true, Site: "berlin", Limited: true, UpLimit: 1000, DownRate: 5})
+	for _, s := range []string{string(good), "de", "d4:sitei1ee", "d7:gatewayi1e4:site0:e", "l" + strings.Repeat("l", 100)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, ok := parseRole(b)
+		if ok && (r.UpLimit < 0 || r.DownRate < 0 || !cleanName(r.Site) || len(b) > maxRoleMessage) {
+			t.Fatalf("took %+v from %q", r, b)
+		}
+	})
+}
