@@ -216,9 +216,11 @@ func (b *roleBook) tell(conns []*torrent.PeerConn, me peerRole) {
 // show, or "".
 func clientName(pc *torrent.PeerConn) string {
 	v, _ := pc.PeerClientName.Load().(string)
-	v = strings.TrimSpace(v)
-	if len(v) > 40 || !cleanName(v) {
+	if r := []rune(strings.TrimSpace(v)); len(r) > 40 {
+		v = string(r[:40])
+	}
+	if !cleanName(v) {
 		return ""
 	}
-	return v
+	return strings.TrimSpace(v)
 }

@@ -278,6 +278,8 @@ func (s *Service) openEngine() error {
 	cc.LocalServiceDiscovery = nil
 	cc.DisableWebtorrent = true
 	cc.NoDefaultPortForwarding = true
+	// What peers see as our client (ctl job shows theirs).
+	cc.ExtendedHandshakeClientVersion = strings.TrimSpace("SMSTorrent " + s.version)
 	cc.ListenPort = cfg.ListenPort
 	host := cfg.ListenHost
 	cc.ListenHost = func(string) string { return host }
