@@ -46,7 +46,7 @@ func testThrottleClearedRecovers(t *testing.T, side, transport string) {
 	}
 	// Let the throttle bite: the engine connects and asks for pieces, and
 	// nothing (or a few bytes) arrives.
-	testbed.WaitJob(t, c, pkg.ID, time.Minute, "connected to the origin", func(j *api.Job) bool {
+	testbed.WaitJob(t, c, pkg.ID, 2*time.Minute, "connected to the origin", func(j *api.Job) bool {
 		return j.Sources != nil && len(j.Sources.Peers) > 0
 	})
 	time.Sleep(2 * time.Second) // a window with the throttle in force, not synchronisation
