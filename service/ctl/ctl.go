@@ -462,7 +462,7 @@ func printEvent(w io.Writer, ev api.Event) {
 	switch {
 	case ev.Job != nil:
 		j := ev.Job
-		fmt.Fprintf(w, "%s %s %s %s %.1f%% down %s up %s peers %d/%d\n", ts, ev.Type, j.ID, j.State, 100*j.Progress(), rate(j.DownRate), rate(j.UpRate), j.PeersSite, j.PeersServer)
+		fmt.Fprintf(w, "%s %s %s %s %.1f%% down %s up %s peers %d/%d%s\n", ts, ev.Type, j.ID, j.State, 100*j.Progress(), rate(j.DownRate), rate(j.UpRate), j.PeersSite, j.PeersServer, limitNote(j))
 	case ev.Type == api.EventSnapshot:
 		fmt.Fprintf(w, "%s snapshot: %d jobs\n", ts, len(ev.Jobs))
 	case ev.Type == api.EventStatus && ev.Status != nil:

@@ -60,3 +60,12 @@ func printYield(w io.Writer, b api.Bandwidth) {
 	}
 	fmt.Fprintf(w, "yield\t%s\n", state)
 }
+
+// limitNote is what holds a job back, for ctl watch: " · <reason>" when
+// something does.
+func limitNote(j *api.Job) string {
+	if j.Limit == nil || j.Limit.Reason == api.LimitNone || j.Limit.Reason == api.LimitDone {
+		return ""
+	}
+	return " · " + j.Limit.Reason
+}
