@@ -54,3 +54,33 @@ func (c *columns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		x += w + c.pad()
 	}
 }
+
+// tightVBox stacks objects without padding between them: a name and the
+// caption under it read as one cell.
+type tightVBox struct{}
+
+func (tightVBox) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var w, h float32
+	for _, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		m := o.MinSize()
+		w = max(w, m.Width)
+		h += m.Height - 2*theme.Padding()
+	}
+	return fyne.NewSize(w, h+2*theme.Padding())
+}
+
+func (tightVBox) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	y := float32(0)
+	for _, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		m := o.MinSize()
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, m.Height))
+		y += m.Height - 2*theme.Padding()
+	}
+}

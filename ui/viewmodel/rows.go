@@ -95,8 +95,12 @@ func Label(j api.Job) string {
 
 // JobRow is one row of the Downloads tab.
 type JobRow struct {
-	ID        string
-	Title     string
+	ID    string
+	Title string
+	// Name is the package's display name (ShortName) and Sub the rest of
+	// the title: "PS100012 · 16.0.17928", or the version alone when the
+	// name is the ID.
+	Name, Sub string
 	State     api.State
 	StateText string
 	Progress  float64
@@ -127,6 +131,15 @@ func NewJobRow(j api.Job, now time.Time) JobRow {
 		Peers:      PeerCounts(j.PeersSite, j.PeersServer),
 		ResumeText: "Resume",
 	}
+	r.Name = ShortName(j)
+	subs := []string{j.ID}
+	if r.Name == j.ID {
+		subs = nil
+	}
+	if v := Clean(j.Version, 40); v != "" {
+		subs = append(subs, v)
+	}
+	r.Sub = strings.Join(subs, " · ")
 	r.ProgressText = fmt.Sprintf("%s · %s of %s", Percent(r.Progress), units.Bytes(j.BytesDone), units.Bytes(j.BytesTotal))
 	switch j.State {
 	case api.StateTransferring, api.StateConnecting:
