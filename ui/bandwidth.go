@@ -46,6 +46,7 @@ type bandwidthTab struct {
 	downSlider, upSlide *widget.Slider
 	downVal, upVal      *widget.Label
 	duration            *widget.Select
+	throttleCardW       *widget.Card
 }
 
 func newBandwidthTab(w *Window) *bandwidthTab {
@@ -131,7 +132,7 @@ func (t *bandwidthTab) throttleCard() fyne.CanvasObject {
 	sliderRow := func(name string, s *widget.Slider, v *widget.Label) fyne.CanvasObject {
 		return container.New(&columns{widths: []float32{80, 160, 80}, flex: 1}, widget.NewLabel(name), s, v)
 	}
-	return widget.NewCard("Helpdesk throttle", "", container.NewVBox(
+	t.throttleCardW = widget.NewCard("Helpdesk throttle", "", container.NewVBox(
 		presetGrid,
 		t.clear,
 		widget.NewSeparator(),
@@ -140,7 +141,10 @@ func (t *bandwidthTab) throttleCard() fyne.CanvasObject {
 		container.NewBorder(nil, nil, nil, t.apply, t.duration),
 		t.ctrlNote,
 	))
+	return t.throttleCardW
 }
+
+func (t *bandwidthTab) throttleTitle() fyne.CanvasObject { return t.throttleCardW }
 
 func sliderText(v float64) string {
 	if v <= 0 {

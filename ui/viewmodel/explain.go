@@ -17,7 +17,7 @@ import (
 // ShortName is what people call a job's package: its display name, or its
 // package ID when it has none.
 func ShortName(j api.Job) string {
-	if n := Clean(j.Name, 60); n != "" {
+	if n := Clean(j.Name, 120); n != "" {
 		return n
 	}
 	return j.ID
