@@ -165,13 +165,13 @@ type jobRow struct {
 	content *selectable
 
 	title, sub, state, rate, eta, peers *widget.Label
-	stateIcon                      *widget.Icon
-	progress                       *meter
-	priority                       *widget.Select
-	pauseResume, cancel            *widget.Button
-	message                        *widget.Label
-	row                            viewmodel.JobRow
-	updating                       bool
+	stateIcon                           *widget.Icon
+	progress                            *meter
+	priority                            *widget.Select
+	pauseResume, cancel                 *widget.Button
+	message                             *widget.Label
+	row                                 viewmodel.JobRow
+	updating                            bool
 }
 
 func newJobRow(w *Window, id string) *jobRow {
