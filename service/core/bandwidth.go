@@ -64,6 +64,8 @@ type bandwidthPolicy struct {
 	log    *slog.Logger
 	yield  bool          // yield is configured (it may still be off: no probe address)
 	target time.Duration // yield_target
+	// yieldOff says why the yield controller does not run; "" when it does.
+	yieldOff string
 
 	// down and up limit the whole engine (the policy); wanDown and wanUp
 	// hold back traffic that crosses the WAN (servers, other sites) while
@@ -94,11 +96,28 @@ func newBandwidthPolicy(cfg config.Config, now func() time.Time, log *slog.Logge
 	b.bw.cfgDown, b.bw.cfgUp = int64(cfg.LimitDown), int64(cfg.LimitUp)
 	b.bw.schedule = cfg.Schedule
 	b.y.limDown, b.y.limUp = math.Inf(1), math.Inf(1)
-	if cfg.Yield && cfg.ProbeAddr() != "" && !loopbackAddr(cfg.ProbeAddr()) {
+	switch probe := cfg.ProbeAddr(); {
+	case !cfg.Yield:
+		b.yieldOff = "yield is off in the configuration (yield: false)"
+	case probe == "":
+		b.yieldOff = "nothing to measure the path to hq by: neither repository nor yield_probe is configured"
+	case loopbackAddr(probe):
+		b.yieldOff = "the path to hq (" + probe + ") is on this machine: no shared link to give way on"
+	default:
 		b.y.down = newDelayController(cfg.YieldTarget.D())
 		b.y.up = newDelayController(cfg.YieldTarget.D())
 	}
 	return b
+}
+
+// upLimited reports whether a helpdesk throttle or the schedule limits the
+// upload now, and to what (bytes per second): what the role message tells
+// peers (roles.go).
+func (b *bandwidthPolicy) upLimited() (bool, int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, up, reason, _ := b.bw.policy(b.now())
+	return up > 0 && (reason == "override" || reason == "schedule"), up
 }
 
 // yielding reports whether the yield controller runs (yield is on and there
@@ -162,6 +181,12 @@ func (b *bandwidthPolicy) describeLocked(now time.Time) api.Bandwidth {
 	}
 	if y.probeErr != "" && b.yield {
 		out.Detail += "; cannot measure the path to hq (" + y.probeErr + "), so not yielding"
+	}
+	switch {
+	case b.yieldOff != "":
+		out.YieldOff, out.YieldOffReason = true, b.yieldOff
+	case y.probeErr != "":
+		out.YieldOff, out.YieldOffReason = true, "cannot measure the path to hq ("+y.probeErr+")"
 	}
 	return out
 }
@@ -278,4 +303,30 @@ func (s *Service) Throttle(r api.ThrottleRequest) (api.Bandwidth, error) {
 		s.poke()
 	}
 	return out, err
+}
+
+// limitsNow is what the bandwidth policy holds back right now, for the
+// jobs' limiting reasons (explain.go).
+type limitsNow struct {
+	down         int64  // the policy's download limit; 0: none
+	reason       string // "override", "schedule", "limit" or "unlimited"
+	detail       string
+	yielding     bool  // the yield controller holds WAN traffic back
+	wanDown      int64 // its download limit across the WAN; 0: none
+	foreground   bool  // a foreground job moves data (background jobs wait)
+	queueDelayMS int64
+}
+
+func (b *bandwidthPolicy) limitsNow() limitsNow {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	d, _, reason, detail := b.bw.policy(now)
+	out := limitsNow{down: d, reason: reason, detail: detail, foreground: b.foregroundMoving}
+	if y := &b.y; y.down != nil && !b.foregroundMoving && (y.down.Yielding(now) || y.up.Yielding(now)) {
+		out.yielding = true
+		out.wanDown, _ = b.wanLimits()
+		out.queueDelayMS = y.qd.Milliseconds()
+	}
+	return out
 }
