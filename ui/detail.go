@@ -12,7 +12,7 @@ import (
 )
 
 // detailCols lay out the detail pane: a name and its text.
-var detailCols = &columns{widths: []float32{130, 400}, flex: 1}
+var detailCols = &columns{widths: []float32{130, 400}, flex: 1, top: true}
 
 // jobDetail is the Downloads tab's lower pane: the selected job explained
 // (the whole title, where its bytes came from, the gateway, what holds it

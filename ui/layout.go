@@ -10,7 +10,8 @@ import (
 // their cells line up. Objects are centred vertically.
 type columns struct {
 	widths []float32
-	flex   int // index of the column that stretches
+	flex   int  // index of the column that stretches
+	top    bool // align cells at the top instead of centring them
 }
 
 func (c *columns) pad() float32 { return theme.Padding() }
@@ -49,7 +50,11 @@ func (c *columns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 			w = flexW
 		}
 		h := min(o.MinSize().Height, size.Height)
-		o.Move(fyne.NewPos(x, (size.Height-h)/2))
+		y := (size.Height - h) / 2
+		if c.top {
+			y = 0
+		}
+		o.Move(fyne.NewPos(x, y))
 		o.Resize(fyne.NewSize(w, h))
 		x += w + c.pad()
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/internal/units/unitstest"
 	"github.com/smstorrent/smstorrent/service/api"
 )
@@ -234,6 +235,15 @@ func TestShare(t *testing.T) {
 	}{{0, "0%"}, {0.001, "<1%"}, {0.219, "22%"}, {0.999, "99%"}, {1, "100%"}} {
 		if got := Share(c.f); got != c.want {
 			t.Errorf("Share(%v) = %q, want %q", c.f, got, c.want)
+		}
+	}
+}
+
+// TestPresetLabelsUseUnits: a preset's label spells its rate as units does.
+func TestPresetLabelsUseUnits(t *testing.T) {
+	for _, p := range Presets {
+		if p.Request.Down > 0 && !strings.HasPrefix(p.Label, units.Rate(p.Request.Down)+" ") {
+			t.Errorf("preset %q for %d B/s: want it to start with %q", p.Label, p.Request.Down, units.Rate(p.Request.Down))
 		}
 	}
 }

@@ -371,24 +371,7 @@ func Diagnostics(s *Store, client string, now time.Time) string {
 	if s.Reconnects > 0 {
 		line("Reconnects", fmt.Sprint(s.Reconnects))
 	}
-	b.WriteString("\nJobs:\n")
-	for _, j := range s.Jobs() {
-		fmt.Fprintf(&b, "  %-24s %-13s %-10s %s of %s  peers: %s",
-			Title(j), j.State, j.Priority, units.Bytes(j.BytesDone), units.Bytes(j.BytesTotal), PeerCounts(j.PeersSite, j.PeersServer))
-		if j.Error != "" {
-			fmt.Fprintf(&b, "  error: %s", j.Error)
-		}
-		b.WriteString("\n")
-		if src := SourcesText(j); src != "" {
-			fmt.Fprintf(&b, "    sources: %s\n", src)
-		}
-		if g := GatewayText(j); g != "" {
-			fmt.Fprintf(&b, "    gateway: %s\n", g)
-		}
-		if h, d := LimitText(j); h != "" {
-			fmt.Fprintf(&b, "    limit: %s: %s\n", h, d)
-		}
-	}
+	diagnosticJobs(&b, s.Jobs())
 	if len(st.RecentErrors) > 0 {
 		b.WriteString("\nRecent errors:\n")
 		for _, e := range st.RecentErrors {
@@ -400,6 +383,29 @@ func Diagnostics(s *Store, client string, now time.Time) string {
 		}
 	}
 	return b.String()
+}
+
+// diagnosticJobs writes the jobs section of Diagnostics: every job with its
+// error, where its bytes came from, its gateway and what holds it back.
+func diagnosticJobs(b *strings.Builder, jobs []api.Job) {
+	b.WriteString("\nJobs:\n")
+	for _, j := range jobs {
+		fmt.Fprintf(b, "  %-24s %-13s %-10s %s of %s  peers: %s",
+			Title(j), j.State, j.Priority, units.Bytes(j.BytesDone), units.Bytes(j.BytesTotal), PeerCounts(j.PeersSite, j.PeersServer))
+		if j.Error != "" {
+			fmt.Fprintf(b, "  error: %s", j.Error)
+		}
+		b.WriteString("\n")
+		if src := SourcesText(j); src != "" {
+			fmt.Fprintf(b, "    sources: %s\n", src)
+		}
+		if g := GatewayText(j); g != "" {
+			fmt.Fprintf(b, "    gateway: %s\n", g)
+		}
+		if h, d := LimitText(j); h != "" {
+			fmt.Fprintf(b, "    limit: %s: %s\n", h, d)
+		}
+	}
 }
 
 func reach(r api.Reachability, now time.Time) string {
