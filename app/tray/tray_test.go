@@ -14,6 +14,7 @@ import (
 
 	"github.com/smstorrent/smstorrent/icons"
 	"github.com/smstorrent/smstorrent/internal/units"
+	"github.com/smstorrent/smstorrent/internal/units/unitstest"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui/demo"
 	"github.com/smstorrent/smstorrent/ui/viewmodel"
@@ -346,5 +347,26 @@ func TestControllerDrivesHostAndBackend(t *testing.T) {
 	}
 	if got := h.last(); !slices.Contains([]State{Offline}, got.State) {
 		t.Errorf("final state %v", got.State)
+	}
+}
+
+// TestUnitForms runs the shared table of unit forms through the tray's
+// texts: rates print as everywhere else.
+func TestUnitForms(t *testing.T) {
+	for _, c := range unitstest.Formats {
+		if c.N == 0 {
+			continue
+		}
+		s := store(api.AccessRead, j("A", api.StateTransferred))
+		st := *s.Status
+		st.UpRate = c.N
+		s.Apply(api.Event{Type: api.EventStatus, Time: now, Status: &st})
+		v := Compute(s, now)
+		if want := "SMSTorrent: sharing 1 package with this site · " + c.Rate + " up"; v.Tooltip != want {
+			t.Errorf("%d B/s: tooltip %q, want %q", c.N, v.Tooltip, want)
+		}
+		if want := "Sharing 1 package · " + c.Rate + " up"; v.Menu.Status.Title != want {
+			t.Errorf("%d B/s: status entry %q, want %q", c.N, v.Menu.Status.Title, want)
+		}
 	}
 }
