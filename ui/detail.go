@@ -19,7 +19,6 @@ var detailCols = &columns{widths: []float32{130, 400}, flex: 1, top: true}
 // back, its peers). Every line comes from the service; empty ones hide.
 type jobDetail struct {
 	content fyne.CanvasObject
-	empty   *widget.Label
 	title   *widget.Label
 	status  *widget.Label
 	rows    map[string]*detailRow
@@ -42,13 +41,11 @@ const (
 
 func newJobDetail() *jobDetail {
 	d := &jobDetail{rows: map[string]*detailRow{},
-		empty:  widget.NewLabel("Select a download to see where its data comes from and what holds it back."),
 		title:  widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		status: widget.NewLabel("")}
 	d.title.Wrapping = fyne.TextWrapWord
 	d.status.Wrapping = fyne.TextWrapWord
-	d.empty.Wrapping = fyne.TextWrapWord
-	box := container.NewVBox(d.empty, d.title, d.status)
+	box := container.NewVBox(d.title, d.status)
 	for _, name := range []string{detSources, detGateway, detLimit, detPeers, detMessage} {
 		l := widget.NewLabel("")
 		l.Wrapping = fyne.TextWrapWord
@@ -76,7 +73,6 @@ func (d *jobDetail) set(name, text string) {
 
 // show fills the pane with one job.
 func (d *jobDetail) show(v viewmodel.JobDetail) {
-	d.empty.Hide()
 	d.title.SetText(v.Title)
 	d.title.Show()
 	d.status.SetText(v.Status)
@@ -97,9 +93,8 @@ func (d *jobDetail) show(v viewmodel.JobDetail) {
 	d.content.Refresh()
 }
 
-// clear shows the hint that nothing is selected.
+// clear empties the pane (no downloads).
 func (d *jobDetail) clear() {
-	d.empty.Show()
 	d.title.Hide()
 	d.status.Hide()
 	for _, name := range d.order {
