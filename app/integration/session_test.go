@@ -5,11 +5,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
 
+	"github.com/smstorrent/smstorrent/app/tray"
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
@@ -84,6 +86,10 @@ func TestScreenshotSession(t *testing.T) {
 	if got := j.DownloadedSite + j.DownloadedServer; got > j.Downloaded || got < j.Downloaded*9/10 {
 		t.Errorf("site %d + server %d bytes, received %d", j.DownloadedSite, j.DownloadedServer, j.Downloaded)
 	}
+	tip := tray.Compute(f.store, time.Now()).Tooltip
+	if !strings.HasPrefix(tip, "SMSTorrent: Office 2024 · ") || !strings.Contains(tip, "% from colleagues") {
+		t.Errorf("tray tooltip %q", tip)
+	}
 	tmp := filepath.Join(dir, "data-dir.tmp")
 	if err := os.WriteFile(tmp, []byte(cfg.DataDir), 0o600); err != nil {
 		t.Fatal(err)
@@ -91,7 +97,7 @@ func TestScreenshotSession(t *testing.T) {
 	if err := os.Rename(tmp, filepath.Join(dir, "data-dir")); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("this PC's data folder: %s; %s", cfg.DataDir, viewmodel.SourcesText(j))
+	t.Logf("this PC's data folder: %s; %s; tray: %q", cfg.DataDir, viewmodel.SourcesText(j), tip)
 	// Wait for the screenshots while applying events (the store stays
 	// current; the poll looks for a file another process writes).
 	deadline := time.NewTimer(10 * time.Minute)
