@@ -370,3 +370,15 @@ func TestUnitForms(t *testing.T) {
 		}
 	}
 }
+
+func TestCutCountsUTF16(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"short", 10, "short"}, {"abcdefghij", 5, "abcd…"}, {"ab😀cd", 4, "ab…"}, {"ab😀cd", 5, "ab😀…"}} {
+		if got := cut(c.in, c.n); got != c.want {
+			t.Errorf("cut(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

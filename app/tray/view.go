@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/smstorrent/smstorrent/icons"
 	"github.com/smstorrent/smstorrent/internal/units"
@@ -261,12 +262,22 @@ func jobsIn(s *viewmodel.Store, st api.State) []api.Job {
 	return out
 }
 
-// cut shortens text to n characters, ending it with an ellipsis.
+// cut shortens text to n UTF-16 code units (Windows counts its tooltip's
+// length in them; for other text they are characters but for emoji),
+// ending it with an ellipsis.
 func cut(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
+	if len(utf16.Encode([]rune(s))) <= n {
+		return s
 	}
-	return s
+	units := 1 // the ellipsis
+	var b strings.Builder
+	for _, r := range s {
+		if units += utf16.RuneLen(r); units > n {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String() + "…"
 }
 
 func plural(n int, noun string) string {
