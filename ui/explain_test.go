@@ -119,7 +119,7 @@ func TestPresetInForceAndYieldOff(t *testing.T) {
 	st := demo.Status(fixedNow, api.AccessControl)
 	st.Bandwidth.YieldOff, st.Bandwidth.YieldOffReason = true, "no path to hq to measure (the repository is on this PC's network)"
 	w.Apply(api.Event{Type: api.EventStatus, Time: fixedNow.Add(time.Second), Status: &st})
-	if got := w.bandwidth.yield.Text; got != "Off: no path to hq to measure (the repository is on this PC's network)" {
+	if got := w.bandwidth.yield.Text; got != "Background downloads do not give way to other traffic: no path to hq to measure (the repository is on this PC's network)." {
 		t.Errorf("yield row %q", got)
 	}
 }

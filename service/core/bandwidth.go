@@ -73,6 +73,9 @@ type bandwidthPolicy struct {
 	down, up, wanDown, wanUp *rate.Limiter
 	// wanRead and wanWritten count the bytes of connections across the WAN.
 	wanRead, wanWritten atomic.Int64
+	// wake is closed (and replaced) whenever a limit moves, so that a
+	// connection asleep on the old limit wakes at once (limitedConn).
+	wake atomic.Pointer[chan struct{}]
 
 	mu sync.Mutex
 	bw bandwidth
@@ -84,7 +87,12 @@ type bandwidthPolicy struct {
 
 func newBandwidthPolicy(cfg config.Config, now func() time.Time, log *slog.Logger) *bandwidthPolicy {
 	// Our own limiters: the library's default upload limiter is shared
-	// package state, and a nil download limiter cannot be changed later.
+	// package state. The engine gets the upload limiter (it reserves a
+	// chunk, and if it must wait, sets a timer and moves on); the download
+	// limiters apply in our sockets (limitedConn), because the engine's
+	// reader sleeps for the old limit's time after each read, where a
+	// cleared 2 B/s throttle kept a transfer stuck for minutes. Web seeds
+	// (HTTP) use the engine's reader with the policy's limiter.
 	// Bursts stay at least one chunk (16 KiB) or peer connections fail.
 	b := &bandwidthPolicy{
 		now: now, log: log, yield: cfg.Yield, target: cfg.YieldTarget.D(),
@@ -96,6 +104,8 @@ func newBandwidthPolicy(cfg config.Config, now func() time.Time, log *slog.Logge
 	b.bw.cfgDown, b.bw.cfgUp = int64(cfg.LimitDown), int64(cfg.LimitUp)
 	b.bw.schedule = cfg.Schedule
 	b.y.limDown, b.y.limUp = math.Inf(1), math.Inf(1)
+	w := make(chan struct{})
+	b.wake.Store(&w)
 	switch probe := cfg.ProbeAddr(); {
 	case !cfg.Yield:
 		b.yieldOff = "yield is off in the configuration (yield: false)"
@@ -228,12 +238,14 @@ func minLimit(a, b int64) int64 {
 
 func rateText(n int64) string { return config.Rate(n).String() }
 
-func setLimit(l *rate.Limiter, bps int64) {
+// setLimit moves a limiter; it reports whether the limit changed.
+func setLimit(l *rate.Limiter, bps int64) bool {
 	want := rate.Inf
 	if bps > 0 {
 		want = rate.Limit(bps)
 	}
-	if l.Limit() != want {
+	changed := l.Limit() != want
+	if changed {
 		l.SetLimit(want)
 	}
 	// Keep bursts small against the limit so a cap shows within a second,
@@ -245,28 +257,41 @@ func setLimit(l *rate.Limiter, bps int64) {
 	if l.Burst() != burst {
 		l.SetBurst(burst)
 	}
+	return changed
 }
 
 // applyLocked moves the engine's limiters to the policy and the WAN
 // limiters to the delay controller. Called with b.mu.
 func (b *bandwidthPolicy) applyLocked(now time.Time) {
 	d, u := b.effective(now)
-	setLimit(b.down, d)
-	setLimit(b.up, u)
+	changed := setLimit(b.down, d)
+	changed = setLimit(b.up, u) || changed
 	wd, wu := b.wanLimits()
-	setLimit(b.wanDown, wd)
-	setLimit(b.wanUp, wu)
+	changed = setLimit(b.wanDown, wd) || changed
+	changed = setLimit(b.wanUp, wu) || changed
+	if changed {
+		w := make(chan struct{})
+		close(*b.wake.Swap(&w))
+	}
 }
+
+// changed returns a channel that is closed when a limit next moves.
+func (b *bandwidthPolicy) changed() <-chan struct{} { return *b.wake.Load() }
 
 // downLimited reports whether any download limit is in force.
 func (b *bandwidthPolicy) downLimited() bool {
 	return b.down.Limit() != rate.Inf || b.wanDown.Limit() != rate.Inf
 }
 
-// wrapWAN puts a connection that crosses the WAN under the WAN (yield)
-// limiters and counters.
-func (b *bandwidthPolicy) wrapWAN(c net.Conn) net.Conn {
-	return &wanConn{Conn: c, down: b.wanDown, up: b.wanUp, read: &b.wanRead, written: &b.wanWritten}
+// wrapPeer puts a peer connection under the policy's download limiter
+// and, if it crosses the WAN, under the WAN (yield) limiters and counters.
+func (b *bandwidthPolicy) wrapPeer(c net.Conn, wan bool) net.Conn {
+	lc := &limitedConn{Conn: c, down: []*rate.Limiter{b.down}, wake: b.changed}
+	if wan {
+		lc.down = append(lc.down, b.wanDown)
+		lc.up, lc.read, lc.written = b.wanUp, &b.wanRead, &b.wanWritten
+	}
+	return lc
 }
 
 // throttle sets or clears the helpdesk throttle. It takes effect at once.

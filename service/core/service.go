@@ -298,7 +298,9 @@ func (s *Service) openEngine() error {
 			useUTP = true
 		}
 	}
-	cc.DownloadRateLimiter = s.bw.down
+	// Downloads are limited in our sockets (bandwidth.go): the engine's
+	// own download limiter stays off.
+	cc.DownloadRateLimiter = nil
 	cc.UploadRateLimiter = s.bw.up
 	// The engine logs every failed piece hash at INFO; keep warnings only.
 	cc.Slogger = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
@@ -680,15 +682,12 @@ func loopbackAddr(hostport string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// wrapPeerConn puts connections that cross the WAN under the WAN (yield)
-// limiters.
+// wrapPeerConn puts peer connections under the download limit and those
+// that cross the WAN under the WAN (yield) limiters.
 func (s *Service) wrapPeerConn(c net.Conn) net.Conn {
 	wan := s.paths.crossesWAN(c.RemoteAddr())
 	if traceYield {
 		s.log.Info("peer connection", "remote", c.RemoteAddr(), "wan", wan)
 	}
-	if !wan {
-		return c
-	}
-	return s.bw.wrapWAN(c)
+	return s.bw.wrapPeer(c, wan)
 }

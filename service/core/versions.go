@@ -159,7 +159,7 @@ func (s *Service) engineAdd(pkg *pkgsign.Package, dir, source string) (*torrent.
 		t.AddTrackers(trackers)
 	}
 	if len(pkg.WebSeeds) > 0 {
-		t.AddWebSeeds(pkg.WebSeeds)
+		t.AddWebSeeds(pkg.WebSeeds, torrent.WebSeedResponseBodyRateLimiter(s.bw.down))
 	}
 	return t, nil
 }

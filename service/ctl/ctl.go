@@ -394,6 +394,7 @@ func printJob(w io.Writer, j *api.Job) {
 	if !j.SeedUntil.IsZero() {
 		fmt.Fprintf(w, "seeded until\t%s\n", j.SeedUntil.Local().Format(time.DateTime))
 	}
+	printSources(w, j)
 	fmt.Fprintf(w, "\nFILE\tSIZE\tDONE\n")
 	for _, f := range j.Files {
 		mark := ""
@@ -430,6 +431,7 @@ func printStatus(w io.Writer, st *api.Status) {
 	}
 	fmt.Fprintf(w, "rates\tdown %s, up %s\n", rate(st.DownRate), rate(st.UpRate))
 	printBandwidth(w, st.Bandwidth)
+	printYield(w, st.Bandwidth)
 	cacheCap := "no cap"
 	if st.CacheLimit > 0 {
 		cacheCap = "cap " + units.Bytes(st.CacheLimit)

@@ -143,11 +143,11 @@ func TestHeaderAgreesWithJobs(t *testing.T) {
 func TestYieldOffAndActivePreset(t *testing.T) {
 	st := &api.Status{Bandwidth: api.Bandwidth{YieldOff: true, YieldOffReason: "yield = false in the configuration"}}
 	v := NewBandwidthView(st, now)
-	if v.YieldText != "Off: yield = false in the configuration" || !v.YieldOff || v.ActivePreset != -1 {
+	if v.YieldText != "Background downloads do not give way to other traffic: yield = false in the configuration." || !v.YieldOff || v.ActivePreset != -1 {
 		t.Errorf("yield off: %+v", v)
 	}
 	st.Bandwidth.YieldOffReason = ""
-	if v := NewBandwidthView(st, now); !strings.Contains(v.YieldText, "do not give way") {
+	if v := NewBandwidthView(st, now); v.YieldText != "Background downloads do not give way to other traffic: yielding is off." {
 		t.Errorf("yield off without a reason: %q", v.YieldText)
 	}
 	for i, p := range Presets {

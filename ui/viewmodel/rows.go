@@ -264,9 +264,9 @@ func NewBandwidthView(st *api.Status, now time.Time) BandwidthView {
 	}
 	switch {
 	case b.YieldOff:
-		v.YieldText = "Off: background downloads do not give way to other traffic."
-		if r := Clean(b.YieldOffReason, 200); r != "" {
-			v.YieldText = "Off: " + r
+		v.YieldText = "Background downloads do not give way to other traffic: yielding is off."
+		if r := strings.TrimSuffix(Clean(b.YieldOffReason, 200), "."); r != "" {
+			v.YieldText = "Background downloads do not give way to other traffic: " + r + "."
 		}
 	case b.Yielding:
 		v.YieldText = "Background downloads are giving way to other traffic on the network right now."
