@@ -276,7 +276,7 @@ func NewBandwidthView(st *api.Status, now time.Time) BandwidthView {
 	if b.Override {
 		v.Override = "Helpdesk throttle active"
 		if v.ActivePreset >= 0 {
-			v.Override += ": " + Presets[v.ActivePreset].Label
+			v.Override += " (preset “" + Presets[v.ActivePreset].Label + "”)"
 		}
 		if !b.OverrideUntil.IsZero() {
 			v.Override += fmt.Sprintf(" until %s (%s left)", b.OverrideUntil.Local().Format("15:04"), Duration(b.OverrideUntil.Sub(now)))
