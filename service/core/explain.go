@@ -147,7 +147,7 @@ type viewRow struct {
 // observe samples a job's connections: per-peer rates, kinds, who holds
 // pieces this PC lacks, the gateway; and tells the peers our role. Called
 // with s.mu from collect; dt is the tick in seconds.
-func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64) {
+func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64, live map[*torrent.PeerConn]bool) {
 	t := j.t
 	incomplete := t.Info() != nil && !t.Complete().Bool() && j.rec.Source == ""
 	var missing *roaring.Bitmap
@@ -164,6 +164,7 @@ func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64) {
 	v := jobView{}
 	conns := t.PeerConns()
 	for _, pc := range conns {
+		live[pc] = true
 		st := pc.Stats()
 		r, said := s.roles.roleOf(&pc.Peer)
 		row := viewRow{kind: s.paths.kind(pc.RemoteAddr, r, said), role: r, said: said}
@@ -312,12 +313,12 @@ func (s *Service) limitOf(j *job, state api.State, errText string, lim limitsNow
 	if v.connected == 0 {
 		return &api.JobLimit{Reason: api.LimitWaitingPeers, Detail: "Waiting for peers: none connected yet"}
 	}
+	if l := s.gatewayLimit(j, v); l != nil {
+		return l
+	}
 	if v.wanted == 0 {
 		return &api.JobLimit{Reason: api.LimitWaitingPeers, Detail: fmt.Sprintf(
 			"Waiting for peers: none of the %d connected has a piece this PC still needs", v.connected)}
-	}
-	if l := s.gatewayLimit(j, v); l != nil {
-		return l
 	}
 	return &api.JobLimit{Reason: api.LimitNone, Detail: fmt.Sprintf("Nothing holds it back: %s/s from %d peers",
 		strings.TrimSuffix(rateText(int64(j.downRate)), "/s"), v.connected)}
@@ -347,9 +348,11 @@ func (s *Service) policyLimit(lim limitsNow) *api.JobLimit {
 }
 
 // gatewayLimit is the reason when the site's gateway is what this PC
-// waits on: it says a helpdesk throttle or the schedule limits its upload
-// (or the tracker says so: trackerGatewayLimited), or it receives the
-// package from outside no faster than it passes it on to us.
+// waits on: it has pieces we lack but says a helpdesk throttle or the
+// schedule limits its upload (or the tracker says so:
+// trackerGatewayLimited); or it still receives the package from outside
+// and we get it as fast as it does (we have every piece it has, or it is
+// our main source at about its own rate).
 func (s *Service) gatewayLimit(j *job, v *jobView) *api.JobLimit {
 	if v.isGateway || v.gateway == "" {
 		return nil
@@ -358,14 +361,14 @@ func (s *Service) gatewayLimit(j *job, v *jobView) *api.JobLimit {
 	if tl, tr, ok := s.trackerGatewayLimited(j); ok && !limited {
 		limited, rate = tl, tr
 	}
-	if limited {
+	if limited && v.wanted > 0 {
 		return &api.JobLimit{Reason: api.LimitGatewayThrottled, Rate: rate, Detail: fmt.Sprintf(
 			"The site's gateway %s is throttled: it passes the package on at most %s; ask the helpdesk to lift its throttle",
 			v.gateway, rateText(rate))}
 	}
-	// The gateway is this PC's main source and gets the package itself
-	// about as fast as it gives it to us: its line to the server is slow.
-	if in := v.gwRole.DownRate; in > 0 && v.gwDown > 0 && v.gwDown >= j.downRate/2 && v.gwDown*4 >= float64(in)*3 {
+	in := v.gwRole.DownRate
+	keepingUp := v.wanted == 0 || v.gwDown > 0 && v.gwDown >= j.downRate/2 && v.gwDown*4 >= float64(in)*3
+	if in > 0 && keepingUp {
 		return &api.JobLimit{Reason: api.LimitGatewaySlow, Rate: in, Detail: fmt.Sprintf(
 			"The site's gateway %s receives the package at %s from the server; this PC gets it as fast as the gateway does",
 			v.gateway, rateText(in))}

@@ -53,7 +53,8 @@ func checkSplit(t *testing.T, name string, j *api.Job) {
 // A real tracker with site gateways, an origin and two PCs of one site,
 // over loopback: the first PC is the site's gateway and gets the package
 // from the origin; the second gets it from the first, sees it as the
-// gateway, and while the gateway is throttled says so. Each job's sources
+// gateway, and while the gateway is throttled, or slow because its line
+// to the server is (the origin is throttled), says so. Each job's sources
 // add up to what it received, and the reasons follow what holds it back.
 // Then a PC of site B, which may receive site A's peers, gets most of the
 // package from site A while the origin is throttled: other sites' bytes.
@@ -73,14 +74,14 @@ func TestExplainSourcesAndGateway(t *testing.T) {
 	pc1 := explainSite(t, tr, testbed.SiteAIP1).Client(true)
 	// The gateway is throttled: slow in (so it is still the gateway when
 	// the second PC comes) and slower out.
-	if _, err := pc1.Throttle(ctx, api.ThrottleRequest{Down: 512 << 10, Up: 48 << 10}); err != nil {
+	if _, err := pc1.Throttle(ctx, api.ThrottleRequest{Down: 128 << 10, Up: 48 << 10}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pc1.Add(ctx, api.AddRequest{PackageID: pkg.ID}); err != nil {
 		t.Fatal(err)
 	}
 	j1 := testbed.WaitJob(t, pc1, pkg.ID, time.Minute, "PC 1 is the gateway, held back by its throttle", func(j *api.Job) bool {
-		return j.Sources != nil && j.Sources.IsGateway && j.Limit != nil && j.Limit.Reason == api.LimitThrottle && j.BytesDone > 256<<10
+		return j.Sources != nil && j.Sources.IsGateway && j.Limit != nil && j.Limit.Reason == api.LimitThrottle && j.BytesDone > 128<<10
 	})
 	t.Logf("PC 1: %s (%d B/s)", j1.Limit.Detail, j1.Limit.Rate)
 	if len(j1.Sources.Peers) == 0 || j1.Sources.Peers[0].Kind != api.PeerOrigin || host(j1.Sources.Peers[0].Address) != testbed.OriginIP {
@@ -115,13 +116,26 @@ func TestExplainSourcesAndGateway(t *testing.T) {
 		t.Errorf("PC 2 peers: %+v, want PC 1 as the throttled gateway", j2.Sources.Peers)
 	}
 
-	start := time.Now()
+	// The gateway's throttle is lifted but its line to the server is slow
+	// (the origin's upload is limited): PC 2 gets the package as fast as
+	// the gateway does.
+	if _, err := origin.Throttle(ctx, api.ThrottleRequest{Up: 256 << 10}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := pc1.Throttle(ctx, api.ThrottleRequest{Clear: true}); err != nil {
+		t.Fatal(err)
+	}
+	j2 = testbed.WaitJob(t, pc2, pkg.ID, time.Minute, "PC 2 waits on a slow gateway", func(j *api.Job) bool {
+		return j.Limit != nil && j.Limit.Reason == api.LimitGatewaySlow
+	})
+	t.Logf("PC 2: %s", j2.Limit.Detail)
+	start := time.Now()
+	if _, err := origin.Throttle(ctx, api.ThrottleRequest{Clear: true}); err != nil {
 		t.Fatal(err)
 	}
 	j1 = testbed.WaitJob(t, pc1, pkg.ID, 2*time.Minute, "PC 1 transferred", func(j *api.Job) bool { return j.State == api.StateTransferred })
 	j2 = testbed.WaitJob(t, pc2, pkg.ID, 2*time.Minute, "PC 2 transferred", func(j *api.Job) bool { return j.State == api.StateTransferred })
-	t.Logf("both transferred %v after the gateway's throttle was cleared", time.Since(start).Round(time.Millisecond))
+	t.Logf("both transferred %v after the origin's throttle was cleared", time.Since(start).Round(time.Millisecond))
 	checkSplit(t, "PC 1", j1)
 	checkSplit(t, "PC 2", j2)
 	t.Logf("PC 1: site %d, origin %d, other sites %d; PC 2: site %d, origin %d, other sites %d",

@@ -157,6 +157,24 @@ func (b *roleBook) closed(p *torrent.Peer) {
 	}
 }
 
+// prune forgets what was sent to connections that are gone (a send may
+// race with the engine's close callback). live holds every connection of
+// every torrent at this tick.
+func (b *roleBook) prune(live map[*torrent.PeerConn]bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for pc := range b.sent {
+		if !live[pc] {
+			delete(b.sent, pc)
+		}
+	}
+	for p := range b.said {
+		if pc, ok := p.TryAsPeerConn(); ok && !live[pc] {
+			delete(b.said, p)
+		}
+	}
+}
+
 // roleOf returns what a peer said of itself, if anything.
 func (b *roleBook) roleOf(p *torrent.Peer) (peerRole, bool) {
 	b.mu.Lock()

@@ -460,6 +460,8 @@ func (s *Service) collect() {
 	dt := s.tick.Seconds()
 	var totDown, totUp float64
 	upLimited, upLimit := s.bw.upLimited()
+	live := map[*torrent.PeerConn]bool{}
+	defer s.roles.prune(live)
 	for _, j := range s.jobs {
 		if j.t == nil {
 			j.downRate, j.upRate, j.active, j.peersS, j.peersO = 0, 0, 0, 0, 0
@@ -507,7 +509,7 @@ func (s *Service) collect() {
 			j.peersO++
 		}
 		j.active = st.ActivePeers
-		s.observe(j, dt, upLimited, upLimit)
+		s.observe(j, dt, upLimited, upLimit, live)
 		if j.rec.Completed.IsZero() && j.t.Info() != nil && j.t.Complete().Bool() {
 			j.rec.Completed = s.now()
 			s.dirty = true
