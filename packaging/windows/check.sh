@@ -8,6 +8,7 @@
 #   - the Windows test binaries of the pure-Go packages under wine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+ROOT=$PWD
 GO=${GO:-go}
 export WINEPREFIX=$PWD/build/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
 export SMSTORRENT_DIST=$(realpath "${OUT:-dist}")
@@ -42,7 +43,8 @@ for p in "${pkgs[@]}"; do
   GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" test -c -o "$exe" "$p"
   [ -f "$exe" ] || { echo "ok (no tests) $p"; continue; }
   log="$exe.log"
-  (cd "$(dirname "$exe")" && timeout 300 wine "$(basename "$exe")" -test.short -test.v -test.timeout 240s >"$(basename "$log")" 2>&1) || true
+  # In the package's folder, as go test runs it (testdata/, golden files).
+  (cd "$p" && timeout 300 wine "$ROOT/$exe" -test.short -test.v -test.timeout 240s >"$ROOT/$log" 2>&1) || true
   # Wine 8 lacks FileDispositionInformationEx, which Go 1.26's os.RemoveAll
   # uses, so t.TempDir's cleanup fails ("Invalid function") in every test that
   # wrote a file; the awk script reports only failures with other messages.
