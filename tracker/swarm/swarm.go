@@ -27,6 +27,12 @@
 //     origins only while the site's leechers at other addresses progress.
 //     One PC reporting growing counters can no longer hold the role, or
 //     starve its site, for ever.
+//   - A gateway hands its role on: when it stops (event=stopped), when
+//     its PC reports a throttle or a small upload limit (SetLimited) and
+//     another leecher of the site is unlimited, and when it has been quiet
+//     for longer than its own pace (plus gatewayGrace) while a neighbour
+//     announces. The new gateway is chosen at once, so the origins learn
+//     it at their next announce even before it announces itself.
 //   - One address holds at most MaxPeersPerAddr peer IDs per swarm, and
 //     one address and port is one peer: a new ID at a known address and
 //     port replaces the old one, so no answer lists a peer twice.
@@ -127,7 +133,22 @@ const (
 	// livenessSlack is added to twice a peer's pace: announces arrive late
 	// by a few seconds, and a client's own timer may be coarse.
 	livenessSlack = 30 * time.Second
+	// gatewayGrace is how late past its own pace a gateway's announce may
+	// be before a neighbour's announce takes the role from it.
+	gatewayGrace = 10 * time.Second
 )
+
+// Handover reasons: why a site's gateway role moved to another PC.
+const (
+	HandoverStopped   = "stopped"   // the gateway announced event=stopped
+	HandoverLimited   = "limited"   // its PC reported a throttle or a small upload limit
+	HandoverQuiet     = "quiet"     // it announced no more within its pace
+	HandoverStuck     = "stuck"     // it showed no progress for GatewayStuck
+	HandoverRestarted = "restarted" // its PC announced with a new peer ID
+)
+
+// HandoverReasons lists every handover reason, for metrics.
+var HandoverReasons = []string{HandoverStopped, HandoverLimited, HandoverQuiet, HandoverStuck, HandoverRestarted}
 
 // Options configure a Registry.
 type Options struct {
@@ -172,6 +193,8 @@ type Registry struct {
 	mu      sync.RWMutex
 	swarms  map[Hash]*swarm
 	changes atomic.Int64 // bumped when counters change
+	// handovers counts gateway handovers by reason (HandoverReasons order).
+	handovers [5]atomic.Int64
 }
 
 type peer struct {
@@ -180,6 +203,7 @@ type peer struct {
 	origin    bool
 	seeder    bool
 	completed bool
+	limited   bool // its PC reported a throttle or small upload limit (SetLimited)
 	lastSeen  int64
 	gaps      [2]int64 // the last two intervals between its announces, newest first (0: unknown)
 	asked     int64    // the interval it was told at its last announce
@@ -432,7 +456,12 @@ func (r *Registry) Announce(req Request) Result {
 		// Only the peer's own address may take it out of the swarm.
 		if p != nil && p.Addr.Addr() == req.Addr.Addr() {
 			r.account(s, p, req)
+			st := s.sites[p.site]
+			wasGateway := !p.origin && st != nil && st.gateway == p
 			s.delete(p)
+			if wasGateway {
+				r.handOver(st, r.candidate(st, p.Addr.Addr(), now), HandoverStopped, now)
+			}
 		}
 		return Result{Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
 	}
@@ -503,23 +532,95 @@ func (r *Registry) Announce(req Request) Result {
 
 // gatewayFor reports whether p, a leecher of a site, is (or now becomes)
 // the site's gateway: no PC seeds the site (see seeded), and no other
-// gateway is present and serving (see serves). Called with s.mu.
+// gateway keeps the role (see displaced). A limited p leaves the role to
+// an unlimited leecher of the site when there is one. Called with s.mu.
 func (r *Registry) gatewayFor(st *site, p *peer, now int64) bool {
 	if r.seeded(st, p, now) {
 		return false
 	}
 	g := st.gateway
-	if g == p {
-		return true
+	reason := ""
+	if g != nil && g != p && !g.seeder && g.set != nil {
+		if reason = r.displaced(st, g, p, now); reason == "" {
+			return false
+		}
 	}
-	// A present gateway that serves keeps the role, unless p announces
-	// from its address: the same PC, restarted with a new peer ID.
-	if g != nil && !g.seeder && g.set != nil && r.live(g, now) && g.Addr.Addr() != p.Addr.Addr() && r.serves(st, g, now) {
-		return false
+	if p.limited {
+		if q := r.candidate(st, p.Addr.Addr(), now); q != nil && !q.limited {
+			if g == p {
+				reason = HandoverLimited
+			}
+			if g != q {
+				r.handOver(st, q, reason, now)
+			}
+			return false
+		}
 	}
-	st.gateway = p
-	p.since, p.vouched = now, 0
+	if g != p {
+		r.handOver(st, p, reason, now)
+	}
 	return true
+}
+
+// displaced says why gateway g loses its role to p, a leecher of its site
+// that announces now ("": g keeps it). A gateway keeps the role while it
+// announces at its pace, serves (see serves) and is not limited while p
+// is not; p announcing from g's address is the same PC restarted with a
+// new peer ID. Called with s.mu.
+func (r *Registry) displaced(st *site, g, p *peer, now int64) string {
+	switch {
+	case g.Addr.Addr() == p.Addr.Addr():
+		return HandoverRestarted
+	case !r.present(g, now):
+		return HandoverQuiet
+	case !r.serves(st, g, now):
+		return HandoverStuck
+	case g.limited && !p.limited:
+		return HandoverLimited
+	}
+	return ""
+}
+
+// handOver makes q (may be nil) the site's gateway and counts why the
+// role moved (reason "": it had no holder). Called with s.mu.
+func (r *Registry) handOver(st *site, q *peer, reason string, now int64) {
+	st.gateway = q
+	if q != nil {
+		q.since, q.vouched = now, 0
+	}
+	for i, h := range HandoverReasons {
+		if h == reason {
+			r.handovers[i].Add(1)
+		}
+	}
+}
+
+// candidate is the leecher of a site that should take the gateway role
+// now: present, at another address than not, unlimited if any is, the
+// most recently seen. Nil when there is none, or when the site has a
+// seeder (it needs no gateway). Called with s.mu.
+func (r *Registry) candidate(st *site, not netip.Addr, now int64) *peer {
+	if st == nil || st.seeders > 0 {
+		return nil
+	}
+	var best *peer
+	for _, q := range st.peers.list {
+		if q.seeder || q.Addr.Addr() == not || !r.live(q, now) {
+			continue
+		}
+		if best == nil || (best.limited && !q.limited) || (best.limited == q.limited && q.lastSeen > best.lastSeen) {
+			best = q
+		}
+	}
+	return best
+}
+
+// present reports whether gateway g announces at its own pace: its last
+// announce is no older than its pace plus gatewayGrace (within the TTL).
+// A gateway that crashed is replaced by the first neighbour announcing
+// after that, not after live's twice its pace.
+func (r *Registry) present(g *peer, now int64) bool {
+	return now-g.lastSeen <= min(r.pace(g)+int64(gatewayGrace), int64(r.opts.TTL))
 }
 
 // serves reports whether gateway g shows progress: its own reports grew
@@ -588,6 +689,53 @@ func (r *Registry) pace(p *peer) int64 {
 // within twice its pace plus livenessSlack, and within the TTL.
 func (r *Registry) live(p *peer, now int64) bool {
 	return now-p.lastSeen <= min(2*r.pace(p)+int64(livenessSlack), int64(r.opts.TTL))
+}
+
+// PeerInfo is what the registry knows of one peer.
+type PeerInfo struct {
+	Site    string
+	Origin  bool
+	Seeder  bool
+	Gateway bool // its site's gateway right now
+}
+
+// SetLimited records whether the PC behind a peer is limited (a helpdesk
+// throttle, a schedule or a small upload limit), if the peer is in the
+// swarm of ih and announced from address from: the caller proves nothing
+// else about who sends it. A limited gateway hands its role at once to an
+// unlimited leecher of its site, if there is one. It reports the peer and
+// whether it was found.
+func (r *Registry) SetLimited(ih, id Hash, from netip.Addr, limited bool) (PeerInfo, bool) {
+	s := r.swarm(ih, false)
+	if s == nil {
+		return PeerInfo{}, false
+	}
+	now := r.opts.Now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.peers[id]
+	if p == nil || p.Addr.Addr() != from.Unmap() {
+		return PeerInfo{}, false
+	}
+	p.limited = limited
+	st := s.sites[p.site]
+	if limited && !p.origin && st != nil && st.gateway == p {
+		if q := r.candidate(st, p.Addr.Addr(), now); q != nil && !q.limited {
+			r.handOver(st, q, HandoverLimited, now)
+		}
+	}
+	info := PeerInfo{Site: counterSite(p), Origin: p.origin, Seeder: p.seeder}
+	info.Gateway = st != nil && !p.origin && st.gateway == p
+	return info, true
+}
+
+// Handovers returns how often a site's gateway role moved, by reason.
+func (r *Registry) Handovers() map[string]int64 {
+	out := make(map[string]int64, len(HandoverReasons))
+	for i, h := range HandoverReasons {
+		out[h] = r.handovers[i].Load()
+	}
+	return out
 }
 
 // Gateway returns the current gateway of a site in a swarm, if it has one.
@@ -887,6 +1035,14 @@ func (r *Registry) Stats(ih Hash) map[string]Figures {
 		f := out[site]
 		f.Completed, f.Uploaded, f.Downloaded = c.Completed, c.Uploaded, c.Downloaded
 		out[site] = f
+	}
+	now := r.opts.Now().UnixNano()
+	for name, st := range s.sites {
+		if g := st.gateway; g != nil && g.set != nil && !g.seeder && r.live(g, now) {
+			f := out[name]
+			f.Gateway, f.GatewayLimited = g.Addr.String(), g.limited
+			out[name] = f
+		}
 	}
 	return out
 }
