@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/repoapi"
+	"github.com/smstorrent/smstorrent/tracker/addrlimit"
 	"github.com/smstorrent/smstorrent/tracker/announce"
 	"github.com/smstorrent/smstorrent/tracker/config"
 	"github.com/smstorrent/smstorrent/tracker/repo"
+	"github.com/smstorrent/smstorrent/tracker/savings"
 	"github.com/smstorrent/smstorrent/tracker/store"
 	"github.com/smstorrent/smstorrent/tracker/swarm"
 )
@@ -35,6 +37,9 @@ type Server struct {
 	Registry *swarm.Registry
 	Tracker  *Tracker
 	Repo     *repo.Handler
+	// Savings holds the services' savings reports.
+	Savings *savings.Book
+	reports *reportDesk
 
 	mu       sync.Mutex
 	httpLn   net.Listener
@@ -86,11 +91,20 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	for _, h := range hs {
 		tr.Publish(h)
 	}
-	s := &Server{cfg: cfg, log: log, Store: st, Registry: reg, Tracker: tr, saved: reg.Changes()}
+	book := savings.New(0)
+	reports, err := st.LoadReports()
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	book.Restore(reports)
+	s := &Server{cfg: cfg, log: log, Store: st, Registry: reg, Tracker: tr, Savings: book, saved: reg.Changes()}
+	s.reports = &reportDesk{reg: reg, book: book, now: time.Now,
+		limiter: addrlimit.New(ReportRate, ReportBurst, 0, nil)}
 	s.Repo = &repo.Handler{
 		Catalogue: st, Stats: reg, TrustedKeys: cfg.Keys(), AdminToken: token,
 		Sites: nm.SiteNames(), AnnounceURL: AnnounceURL(cfg), Logger: log,
-		OnPublish: tr.Publish,
+		OnPublish: tr.Publish, Reports: s.reports,
 	}
 	return s, nil
 }
@@ -293,11 +307,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
-// SaveCounters writes the counters if they changed since the last save.
+// SaveCounters writes the counters if they changed since the last save,
+// and the savings reports that changed.
 func (s *Server) SaveCounters() error {
 	ch := s.Registry.Changes()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	changed, dropped := s.Savings.Changes()
+	if err := s.Store.SaveReports(changed, dropped); err != nil {
+		s.Savings.Unsave(changed, dropped)
+		return err
+	}
 	if ch == s.saved {
 		return nil
 	}
