@@ -52,8 +52,8 @@ type reporter struct {
 
 // reportState is what was last sent for one version, and when the next may go.
 type reportState struct {
-	last repoapi.Report
-	sent bool
+	last  repoapi.Report
+	sent  bool
 	next  time.Time // the pace: the next report of a running job, at the earliest
 	retry time.Time // after a failure: nothing before
 	gone  bool      // the repository does not know the version: never again
