@@ -45,6 +45,13 @@ type Handler struct {
 	Backend       Backend
 	MaxQueryBytes int          // 0: DefaultMaxQuery
 	Logger        *slog.Logger // nil: slog.Default()
+	Observe       Observer     // nil: none
+}
+
+func (h *Handler) observe(result string) {
+	if h.Observe != nil {
+		h.Observe("http", result)
+	}
 }
 
 // Routes registers the handler's paths on mux.
@@ -69,10 +76,12 @@ func (h *Handler) ServeAnnounce(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := ParseAnnounce(r.URL.RawQuery, h.MaxQueryBytes)
 	if err != nil {
+		h.observe(ResultMalformed)
 		writeFailure(w, err)
 		return
 	}
 	resp, err := h.Backend.Announce(r.Context(), from, req)
+	h.observe(ResultOf(err))
 	if err != nil {
 		h.fail(w, err)
 		return

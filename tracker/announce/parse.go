@@ -37,6 +37,50 @@ func (f Failure) Error() string { return string(f) }
 // Failuref formats a Failure.
 func Failuref(format string, args ...any) error { return Failure(fmt.Sprintf(format, args...)) }
 
+// Refusal is a Failure with a reason code for metrics (a short
+// snake_case word from a fixed set, such as "rate_limited").
+type Refusal struct {
+	Reason string
+	Msg    Failure
+}
+
+func (r *Refusal) Error() string { return string(r.Msg) }
+
+// Unwrap makes errors.As find the Failure.
+func (r *Refusal) Unwrap() error { return r.Msg }
+
+// Refuse formats a Refusal.
+func Refuse(reason, format string, args ...any) error {
+	return &Refusal{Reason: reason, Msg: Failure(fmt.Sprintf(format, args...))}
+}
+
+// Outcomes of a request, for an Observer: a Refusal's reason, or one of these.
+const (
+	ResultOK        = "ok"
+	ResultMalformed = "malformed" // the request did not parse
+	ResultRefused   = "refused"   // a Failure without a reason
+	ResultError     = "error"     // the backend failed
+)
+
+// ResultOf is the outcome an error stands for.
+func ResultOf(err error) string {
+	var r *Refusal
+	var f Failure
+	switch {
+	case err == nil:
+		return ResultOK
+	case errors.As(err, &r):
+		return r.Reason
+	case errors.As(err, &f):
+		return ResultRefused
+	}
+	return ResultError
+}
+
+// Observer is told the protocol ("http", "udp") and outcome of every
+// announce. It must be cheap and safe for concurrent use.
+type Observer func(protocol, result string)
+
 // Request is a parsed announce.
 type Request struct {
 	InfoHash   Hash

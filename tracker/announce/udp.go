@@ -37,6 +37,7 @@ type UDPServer struct {
 	Backend  Backend
 	Interval time.Duration // announce interval reported to clients
 	Logger   *slog.Logger
+	Observe  Observer // nil: none
 	Now      func() time.Time
 	secret   [32]byte
 	once     sync.Once
@@ -52,6 +53,12 @@ func (s *UDPServer) init() {
 			s.Logger = slog.Default()
 		}
 	})
+}
+
+func (s *UDPServer) observe(result string) {
+	if s.Observe != nil {
+		s.Observe("udp", result)
+	}
 }
 
 // Serve answers packets on pc until ctx ends or pc fails, with one reader
@@ -178,9 +185,11 @@ func (s *UDPServer) Handle(ctx context.Context, from netip.AddrPort, p []byte) (
 		}
 		req, err := ParseUDPAnnounce(p)
 		if err != nil {
+			s.observe(ResultMalformed)
 			return udpError(tx, failureText(err))
 		}
 		resp, err := s.Backend.Announce(ctx, addr, req)
+		s.observe(ResultOf(err))
 		if err != nil {
 			return udpError(tx, failureText(err))
 		}

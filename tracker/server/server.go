@@ -20,6 +20,7 @@ import (
 	"github.com/smstorrent/smstorrent/tracker/addrlimit"
 	"github.com/smstorrent/smstorrent/tracker/announce"
 	"github.com/smstorrent/smstorrent/tracker/config"
+	"github.com/smstorrent/smstorrent/tracker/metrics"
 	"github.com/smstorrent/smstorrent/tracker/repo"
 	"github.com/smstorrent/smstorrent/tracker/savings"
 	"github.com/smstorrent/smstorrent/tracker/store"
@@ -40,10 +41,13 @@ type Server struct {
 	// Savings holds the services' savings reports.
 	Savings *savings.Book
 	reports *reportDesk
+	// Metrics is the Prometheus registry, served on metrics_listen.
+	Metrics *metrics.Metrics
 
 	mu       sync.Mutex
 	httpLn   net.Listener
 	repoLn   net.Listener // nil: the repository shares httpLn
+	metricLn net.Listener // nil: no metrics listener
 	udpConn  net.PacketConn
 	listened bool
 	saved    int64
@@ -101,6 +105,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, Store: st, Registry: reg, Tracker: tr, Savings: book, saved: reg.Changes()}
 	s.reports = &reportDesk{reg: reg, book: book, now: time.Now,
 		limiter: addrlimit.New(ReportRate, ReportBurst, 0, nil)}
+	s.Metrics = newMetrics(s)
+	s.reports.observe = s.Metrics.Report
 	s.Repo = &repo.Handler{
 		Catalogue: st, Stats: reg, TrustedKeys: cfg.Keys(), AdminToken: token,
 		Sites: nm.SiteNames(), AnnounceURL: AnnounceURL(cfg), Logger: log,
@@ -145,12 +151,22 @@ func (s *Server) Listen() error {
 			return fmt.Errorf("repository_listen %s: %w", s.cfg.RepositoryListen, err)
 		}
 	}
+	closeAll := func() {
+		for _, l := range []net.Listener{s.httpLn, s.repoLn, s.metricLn} {
+			if l != nil {
+				_ = l.Close()
+			}
+		}
+	}
+	if s.cfg.MetricsListen != "" {
+		if s.metricLn, err = net.Listen("tcp", s.cfg.MetricsListen); err != nil {
+			closeAll()
+			return fmt.Errorf("metrics_listen %s: %w", s.cfg.MetricsListen, err)
+		}
+	}
 	if s.cfg.UDPListen != "" {
 		if s.udpConn, err = net.ListenPacket("udp", s.cfg.UDPListen); err != nil {
-			_ = s.httpLn.Close()
-			if s.repoLn != nil {
-				_ = s.repoLn.Close()
-			}
+			closeAll()
 			return fmt.Errorf("udp_listen %s: %w", s.cfg.UDPListen, err)
 		}
 	}
@@ -174,6 +190,14 @@ func (s *Server) RepositoryAddr() string {
 	return s.HTTPAddr()
 }
 
+// MetricsAddr is the metrics listener's address, "" when it is off.
+func (s *Server) MetricsAddr() string {
+	if s.metricLn == nil {
+		return ""
+	}
+	return s.metricLn.Addr().String()
+}
+
 // UDPAddr is the UDP tracker's address, "" when it is off.
 func (s *Server) UDPAddr() string {
 	if s.udpConn == nil {
@@ -185,7 +209,7 @@ func (s *Server) UDPAddr() string {
 // Handlers returns the HTTP handlers of the tracker and the repository
 // (the same handler when they share a port).
 func (s *Server) Handlers() (trackerH, repoH http.Handler) {
-	ah := &announce.Handler{Backend: s.Tracker, MaxQueryBytes: s.cfg.MaxQueryBytes, Logger: s.log}
+	ah := &announce.Handler{Backend: s.Tracker, MaxQueryBytes: s.cfg.MaxQueryBytes, Logger: s.log, Observe: s.Metrics.Announce}
 	tmux := http.NewServeMux()
 	ah.Routes(tmux)
 	if s.cfg.RepositoryListen == "" {
@@ -205,6 +229,9 @@ func (s *Server) allowlist(next http.Handler) http.Handler {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
 		if err != nil || !s.Tracker.NetMap.Allowed(ap.Addr()) {
 			msg := fmt.Sprintf("address %s is not allowed to use this tracker", ap.Addr())
+			if r.URL.Path == "/announce" {
+				s.Metrics.Announce("http", ReasonNotAllowed)
+			}
 			if r.URL.Path == "/announce" || r.URL.Path == "/scrape" {
 				w.Header().Set("Content-Type", "text/plain")
 				_, _ = w.Write(announce.AppendFailure(nil, msg))
@@ -259,6 +286,15 @@ func (s *Server) Serve(ctx context.Context) error {
 		servers = append(servers, s.newHTTPServer(rh))
 		lns = append(lns, s.repoLn)
 	}
+	if s.metricLn != nil {
+		mh, err := s.metricsHandler()
+		if err != nil {
+			_ = s.Store.Close()
+			return err
+		}
+		servers = append(servers, s.newHTTPServer(mh))
+		lns = append(lns, s.metricLn)
+	}
 	errc := make(chan error, len(servers)+1)
 	var wg sync.WaitGroup
 	for i := range servers {
@@ -271,7 +307,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}()
 	}
 	if s.udpConn != nil {
-		us := &announce.UDPServer{Backend: s.Tracker, Logger: s.log}
+		us := &announce.UDPServer{Backend: s.Tracker, Logger: s.log, Observe: s.Metrics.Announce}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -285,7 +321,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer wg.Done()
 		s.periodic(ctx)
 	}()
-	s.log.Info("smstorrent-tracker serving", "http", s.HTTPAddr(), "repository", s.RepositoryAddr(), "udp", s.UDPAddr(), "announce_url", s.Repo.AnnounceURL)
+	s.log.Info("smstorrent-tracker serving", "http", s.HTTPAddr(), "repository", s.RepositoryAddr(), "udp", s.UDPAddr(),
+		"metrics", s.MetricsAddr(), "announce_url", s.Repo.AnnounceURL)
 	var err error
 	select {
 	case <-ctx.Done():
