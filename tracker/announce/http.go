@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/smstorrent/smstorrent/tracker/swarm"
@@ -21,7 +22,19 @@ type Response struct {
 	Seeders     int
 	Leechers    int
 	Peers       []swarm.PeerAddr
+	// Done, if set, is called once the answer is encoded: the backend
+	// may reuse Peers from then on.
+	Done func()
 }
+
+func (r *Response) done() {
+	if r.Done != nil {
+		r.Done()
+	}
+}
+
+// bufPool holds answer buffers: an answer is written, then forgotten.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // ScrapeFigures are the figures of one swarm in a scrape.
 type ScrapeFigures struct {
@@ -86,7 +99,11 @@ func (h *Handler) ServeAnnounce(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	writeBody(w, AppendAnnounce(nil, resp, req.Compact, req.NoPeerID))
+	bp := bufPool.Get().(*[]byte)
+	*bp = AppendAnnounce((*bp)[:0], resp, req.Compact, req.NoPeerID)
+	resp.done()
+	writeBody(w, *bp)
+	bufPool.Put(bp)
 }
 
 // ServeScrape answers an HTTP scrape.
@@ -149,10 +166,17 @@ func writeFailure(w http.ResponseWriter, err error) {
 	writeBody(w, AppendFailure(nil, msg))
 }
 
+// Header values shared by every answer (net/http only reads them).
+var (
+	headerTextPlain = []string{"text/plain"}
+	headerNoStore   = []string{"no-store"}
+)
+
 func writeBody(w http.ResponseWriter, b []byte) {
-	w.Header().Set("Content-Type", "text/plain")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h["Content-Type"] = headerTextPlain
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	h["Cache-Control"] = headerNoStore
 	_, _ = w.Write(b)
 }
 
@@ -187,23 +211,16 @@ func AppendAnnounce(b []byte, r *Response, compact, noPeerID bool) []byte {
 	b = appendInt(b, "min interval", int64(r.MinInterval/time.Second))
 	b = appendString(b, "peers")
 	if compact {
-		var v4, v6 []byte
+		n4 := 0
 		for _, p := range r.Peers {
-			a := p.Addr.Addr().Unmap()
-			if a.Is4() {
-				ip := a.As4()
-				v4 = append(v4, ip[:]...)
-				v4 = append(v4, byte(p.Addr.Port()>>8), byte(p.Addr.Port()))
-			} else {
-				ip := a.As16()
-				v6 = append(v6, ip[:]...)
-				v6 = append(v6, byte(p.Addr.Port()>>8), byte(p.Addr.Port()))
+			if p.Addr.Addr().Unmap().Is4() {
+				n4++
 			}
 		}
-		b = appendString(b, string(v4))
-		if len(v6) > 0 {
+		b = appendCompact(b, r.Peers, true, n4)
+		if n6 := len(r.Peers) - n4; n6 > 0 {
 			b = appendString(b, "peers6")
-			b = appendString(b, string(v6))
+			b = appendCompact(b, r.Peers, false, n6)
 		}
 	} else {
 		b = append(b, 'l')
@@ -221,6 +238,32 @@ func AppendAnnounce(b []byte, r *Response, compact, noPeerID bool) []byte {
 		b = append(b, 'e')
 	}
 	return append(b, 'e')
+}
+
+// appendCompact appends the n peers of one family as a bencoded string
+// of compact entries (BEP 23, BEP 7).
+func appendCompact(b []byte, peers []swarm.PeerAddr, v4 bool, n int) []byte {
+	size := 18
+	if v4 {
+		size = 6
+	}
+	b = strconv.AppendInt(b, int64(n*size), 10)
+	b = append(b, ':')
+	for _, p := range peers {
+		a := p.Addr.Addr().Unmap()
+		if a.Is4() != v4 {
+			continue
+		}
+		if v4 {
+			ip := a.As4()
+			b = append(b, ip[:]...)
+		} else {
+			ip := a.As16()
+			b = append(b, ip[:]...)
+		}
+		b = append(b, byte(p.Addr.Port()>>8), byte(p.Addr.Port()))
+	}
+	return b
 }
 
 // AppendScrape appends a bencoded scrape response.

@@ -236,6 +236,7 @@ func (s *UDPServer) announce(ctx context.Context, addr netip.Addr, tx uint32, p,
 		}
 		out = binary.BigEndian.AppendUint16(out, pa.Addr.Port())
 	}
+	resp.done()
 	return out
 }
 

@@ -222,6 +222,9 @@ func (s *Server) Handlers() (trackerH, repoH http.Handler) {
 	return s.allowlist(tmux), s.allowlist(rmux)
 }
 
+// headerServer is the Server header of every answer (net/http only reads it).
+var headerServer = []string{"smstorrent-tracker"}
+
 // allowlist refuses HTTP clients outside allow_networks. Tracker paths
 // answer with a bencoded failure, the rest with JSON.
 func (s *Server) allowlist(next http.Handler) http.Handler {
@@ -242,7 +245,7 @@ func (s *Server) allowlist(next http.Handler) http.Handler {
 			_ = json.NewEncoder(w).Encode(repoapi.ErrorBody{Error: msg})
 			return
 		}
-		w.Header().Set("Server", "smstorrent-tracker")
+		w.Header()["Server"] = headerServer
 		next.ServeHTTP(w, r)
 	})
 }

@@ -73,6 +73,9 @@ type Request struct {
 	Downloaded int64
 	Left       int64
 	NumWant    int // < 0: the default
+	// Buf, if its capacity suffices, holds the answer's peers (from index
+	// 0), so that a caller can reuse one buffer; nil: a new one.
+	Buf []PeerAddr
 }
 
 // PeerAddr is one peer handed out.
@@ -221,9 +224,15 @@ type peer struct {
 // peerSet is a list of peers that removes in O(1): each peer knows its
 // place. A peer is in one site or origin set (set, pos) and in the set of
 // its address (aset, apos).
+//
+// A site or origin set also keeps its peers' addresses by value, in the
+// same order (addrs): answers are sampled from that dense array instead of
+// following a pointer to each peer, whose cache miss was most of an
+// announce's cost in large swarms.
 type peerSet struct {
 	list   []*peer
-	byAddr bool // the set of one address
+	addrs  []PeerAddr // parallel to list; nil in the sets of one address
+	byAddr bool       // the set of one address
 }
 
 func (s *peerSet) slot(p *peer) (**peerSet, *int) {
@@ -237,6 +246,9 @@ func (s *peerSet) add(p *peer) {
 	set, pos := s.slot(p)
 	*set, *pos = s, len(s.list)
 	s.list = append(s.list, p)
+	if !s.byAddr {
+		s.addrs = append(s.addrs, p.PeerAddr)
+	}
 }
 
 func (s *peerSet) remove(p *peer) {
@@ -244,6 +256,10 @@ func (s *peerSet) remove(p *peer) {
 	last := len(s.list) - 1
 	moved := s.list[last]
 	s.list[*pos] = moved
+	if !s.byAddr {
+		s.addrs[*pos] = s.addrs[last]
+		s.addrs = s.addrs[:last]
+	}
 	_, mpos := s.slot(moved)
 	*mpos = *pos
 	s.list[last] = nil
@@ -491,7 +507,7 @@ func (r *Registry) Announce(req Request) Result {
 			progress: now, since: now}
 		r.makeRoom(s, req.Addr)
 		if len(s.peers) >= r.opts.MaxSwarmPeers {
-			return Result{Peers: r.pick(s, p, req.NumWant, false), Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
+			return Result{Peers: r.pick(s, p, req.NumWant, false, req.Buf), Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
 		}
 		if req.Event == EventStarted {
 			r.account(s, p, req)
@@ -526,7 +542,7 @@ func (r *Registry) Announce(req Request) Result {
 		res.Interval = r.opts.MinInterval
 	}
 	p.asked = int64(res.Interval)
-	res.Peers = r.pick(s, p, req.NumWant, res.Gateway)
+	res.Peers = r.pick(s, p, req.NumWant, res.Gateway, req.Buf)
 	return res
 }
 
@@ -776,7 +792,7 @@ func (r *Registry) account(s *swarm, p *peer, req Request) {
 // seeding origin can reach leechers that cannot be dialled), then other
 // origins. With gateways, a site's PC gets origins only if it is the
 // gateway, and an origin gets only the gateways.
-func (r *Registry) pick(s *swarm, p *peer, numWant int, gateway bool) []PeerAddr {
+func (r *Registry) pick(s *swarm, p *peer, numWant int, gateway bool, buf []PeerAddr) []PeerAddr {
 	want := r.opts.MaxPeers
 	if numWant >= 0 && numWant < want {
 		want = numWant
@@ -792,7 +808,10 @@ func (r *Registry) pick(s *swarm, p *peer, numWant int, gateway bool) []PeerAddr
 		nOrigins = 0
 	}
 	originSlots := min(r.opts.OriginPeers, nOrigins, want)
-	out := make([]PeerAddr, 0, want)
+	out := buf[:0]
+	if cap(out) < want {
+		out = make([]PeerAddr, 0, want)
+	}
 	if p.origin && r.opts.Gateways {
 		var gws []*peer
 		for _, st := range s.sites {
@@ -883,9 +902,9 @@ func sample(out []PeerAddr, sets []*peerSet, k int, self *peer) []PeerAddr {
 		chosen = append(chosen, i)
 	}
 	for _, i := range chosen {
-		q := at(sets, i)
-		if q != self && len(out)-start < k {
-			out = append(out, q.PeerAddr)
+		set, j := at(sets, i)
+		if set.list[j] != self && len(out)-start < k {
+			out = append(out, set.addrs[j])
 		}
 	}
 	shuffle(out[start:])
@@ -898,7 +917,7 @@ func sample(out []PeerAddr, sets []*peerSet, k int, self *peer) []PeerAddr {
 // beyond 60). Swapping the set's own pointers instead, as before, cost a
 // GC write barrier per swap under load.
 func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer) []PeerAddr {
-	l := set.list
+	l, addrs := set.list, set.addrs
 	n := len(l)
 	if k <= 0 || n == 0 {
 		return out
@@ -933,8 +952,8 @@ func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer) []PeerAddr {
 			}
 			table[h] = int32(i + 1)
 		}
-		if q := l[i]; q != self {
-			out = append(out, q.PeerAddr)
+		if l[i] != self {
+			out = append(out, addrs[i])
 			k--
 		}
 	}
@@ -946,9 +965,9 @@ func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer) []PeerAddr {
 func takeAll(out []PeerAddr, k int, self *peer, sets ...*peerSet) []PeerAddr {
 	start := len(out)
 	for _, set := range sets {
-		for _, q := range set.list {
+		for i, q := range set.list {
 			if q != self {
-				out = append(out, q.PeerAddr)
+				out = append(out, set.addrs[i])
 			}
 		}
 	}
@@ -959,15 +978,16 @@ func takeAll(out []PeerAddr, k int, self *peer, sets ...*peerSet) []PeerAddr {
 	return out
 }
 
-// at returns the i-th peer of the concatenation of sets.
-func at(sets []*peerSet, i int) *peer {
+// at returns the set and index of the i-th peer of the concatenation of
+// sets (i < the sum of their lengths).
+func at(sets []*peerSet, i int) (*peerSet, int) {
 	for _, set := range sets {
 		if i < len(set.list) {
-			return set.list[i]
+			return set, i
 		}
 		i -= len(set.list)
 	}
-	return nil
+	return nil, 0
 }
 
 func shuffle(ps []PeerAddr) {
