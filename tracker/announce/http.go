@@ -81,49 +81,57 @@ func (h *Handler) log() *slog.Logger {
 }
 
 // ServeAnnounce answers an HTTP announce.
-func (h *Handler) ServeAnnounce(w http.ResponseWriter, r *http.Request) {
-	defer h.recoverPanic(w)
+func (h *Handler) ServeAnnounce(w http.ResponseWriter, r *http.Request) { h.serve(w, r, "/announce") }
+
+// ServeScrape answers an HTTP scrape.
+func (h *Handler) ServeScrape(w http.ResponseWriter, r *http.Request) { h.serve(w, r, "/scrape") }
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, path string) {
 	from, ok := h.begin(w, r)
 	if !ok {
 		return
 	}
-	req, err := ParseAnnounce(r.URL.RawQuery, h.MaxQueryBytes)
-	if err != nil {
-		h.observe(ResultMalformed)
-		writeFailure(w, err)
-		return
-	}
-	resp, err := h.Backend.Announce(r.Context(), from, req)
-	h.observe(ResultOf(err))
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
 	bp := bufPool.Get().(*[]byte)
-	*bp = AppendAnnounce((*bp)[:0], resp, req.Compact, req.NoPeerID)
-	resp.done()
+	*bp = h.answer(path, r.URL.RawQuery, from, (*bp)[:0])
 	writeBody(w, *bp)
 	bufPool.Put(bp)
 }
 
-// ServeScrape answers an HTTP scrape.
-func (h *Handler) ServeScrape(w http.ResponseWriter, r *http.Request) {
-	defer h.recoverPanic(w)
-	from, ok := h.begin(w, r)
-	if !ok {
-		return
+// answer appends the bencoded answer to an announce or scrape (path) with
+// raw query q from address from to b. Both the net/http handler and the
+// fast path (fast.go) answer through it. It never panics.
+func (h *Handler) answer(path, q string, from netip.Addr, b []byte) (out []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.log().Error("announce handler panic", "panic", v)
+			out = AppendFailure(b[:0], "internal tracker error")
+		}
+	}()
+	ctx := context.Background()
+	if path == "/scrape" {
+		hs, err := ParseScrape(q, h.MaxQueryBytes)
+		if err != nil {
+			return AppendFailure(b, h.failText(err))
+		}
+		figs, err := h.Backend.Scrape(ctx, from, hs)
+		if err != nil {
+			return AppendFailure(b, h.failText(err))
+		}
+		return AppendScrape(b, figs)
 	}
-	hs, err := ParseScrape(r.URL.RawQuery, h.MaxQueryBytes)
+	req, err := ParseAnnounce(q, h.MaxQueryBytes)
 	if err != nil {
-		writeFailure(w, err)
-		return
+		h.observe(ResultMalformed)
+		return AppendFailure(b, h.failText(err))
 	}
-	figs, err := h.Backend.Scrape(r.Context(), from, hs)
+	resp, err := h.Backend.Announce(ctx, from, req)
+	h.observe(ResultOf(err))
 	if err != nil {
-		h.fail(w, err)
-		return
+		return AppendFailure(b, h.failText(err))
 	}
-	writeBody(w, AppendScrape(nil, figs))
+	b = AppendAnnounce(b, resp, req.Compact, req.NoPeerID)
+	resp.done()
+	return b
 }
 
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (netip.Addr, bool) {
@@ -141,20 +149,15 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (netip.Addr, boo
 	return ap.Addr().Unmap(), true
 }
 
-func (h *Handler) fail(w http.ResponseWriter, err error) {
+// failText is the message a client gets for err: a Failure's own, else
+// "internal tracker error" (and the error is logged).
+func (h *Handler) failText(err error) string {
 	var f Failure
 	if !errors.As(err, &f) {
 		h.log().Error("tracker backend failed", "err", err)
-		err = Failure("internal tracker error")
+		return "internal tracker error"
 	}
-	writeFailure(w, err)
-}
-
-func (h *Handler) recoverPanic(w http.ResponseWriter) {
-	if v := recover(); v != nil {
-		h.log().Error("announce handler panic", "panic", v)
-		writeFailure(w, Failure("internal tracker error"))
-	}
+	return string(f)
 }
 
 func writeFailure(w http.ResponseWriter, err error) {

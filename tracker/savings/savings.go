@@ -32,7 +32,8 @@ type Record struct {
 	OtherSites int64      `json:"bytes_other_sites"`
 	Complete   bool       `json:"complete,omitempty"`
 	// Started is when the PC's job began (the tracker's clock: the first
-	// report's arrival less its Seconds, never before publication);
+	// report's arrival less its Seconds, never before publication; later
+	// reports do not move it);
 	// Completed is when the first complete report arrived.
 	Started   time.Time `json:"started"`
 	Completed time.Time `json:"completed,omitzero"`
@@ -63,13 +64,13 @@ func New(maxRecords int) *Book {
 
 // Put records a report received at now from the PC with peer ID id in
 // site, on the version ih published at published. It merges with the PC's
-// previous report: the start is the earliest seen, the completion the
-// first. When the table is full, the least recently updated hundredth of
-// it goes.
+// previous report: the start is the first report's, the completion the
+// first complete report's. When the table is full, the least recently
+// updated hundredth of it goes.
 func (b *Book) Put(ih, id swarm.Hash, site string, r repoapi.Report, published, now time.Time) Record {
-	started := now.Add(-time.Duration(r.Seconds) * time.Second)
-	if started.Before(published) {
-		started = published
+	started := published // a job cannot start before its version exists
+	if since := int64(now.Sub(published) / time.Second); r.Seconds < since {
+		started = now.Add(-time.Duration(max(r.Seconds, 0)) * time.Second)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -83,9 +84,6 @@ func (b *Book) Put(ih, id swarm.Hash, site string, r repoapi.Report, published, 
 		b.insert(rec)
 	}
 	rec.Site, rec.FromSite, rec.Origin, rec.OtherSites = site, r.Site, r.Origin, r.OtherSites
-	if started.Before(rec.Started) {
-		rec.Started = started
-	}
 	if r.Complete && !rec.Complete {
 		rec.Complete, rec.Completed = true, now
 	}

@@ -44,13 +44,14 @@ type Server struct {
 	// Metrics is the Prometheus registry, served on metrics_listen.
 	Metrics *metrics.Metrics
 
-	mu       sync.Mutex
-	httpLn   net.Listener
-	repoLn   net.Listener // nil: the repository shares httpLn
-	metricLn net.Listener // nil: no metrics listener
-	udpConn  net.PacketConn
-	listened bool
-	saved    int64
+	mu        sync.Mutex
+	httpLn    net.Listener
+	repoLn    net.Listener // nil: the repository shares httpLn
+	metricLn  net.Listener // nil: no metrics listener
+	announceH *announce.Handler
+	udpConn   net.PacketConn
+	listened  bool
+	saved     int64
 }
 
 // New opens the database and prepares a server for a validated
@@ -209,9 +210,8 @@ func (s *Server) UDPAddr() string {
 // Handlers returns the HTTP handlers of the tracker and the repository
 // (the same handler when they share a port).
 func (s *Server) Handlers() (trackerH, repoH http.Handler) {
-	ah := &announce.Handler{Backend: s.Tracker, MaxQueryBytes: s.cfg.MaxQueryBytes, Logger: s.log, Observe: s.Metrics.Announce}
 	tmux := http.NewServeMux()
-	ah.Routes(tmux)
+	s.announceHandler().Routes(tmux)
 	if s.cfg.RepositoryListen == "" {
 		s.Repo.Routes(tmux)
 		h := s.allowlist(tmux)
@@ -224,6 +224,17 @@ func (s *Server) Handlers() (trackerH, repoH http.Handler) {
 
 // headerServer is the Server header of every answer (net/http only reads it).
 var headerServer = []string{"smstorrent-tracker"}
+
+// announceHandler is the HTTP announce handler (one per server: the fast
+// path and net/http share it).
+func (s *Server) announceHandler() *announce.Handler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.announceH == nil {
+		s.announceH = &announce.Handler{Backend: s.Tracker, MaxQueryBytes: s.cfg.MaxQueryBytes, Logger: s.log, Observe: s.Metrics.Announce}
+	}
+	return s.announceH
+}
 
 // allowlist refuses HTTP clients outside allow_networks. Tracker paths
 // answer with a bencoded failure, the rest with JSON.
@@ -284,7 +295,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer cancel()
 	th, rh := s.Handlers()
 	servers := []*http.Server{s.newHTTPServer(th)}
-	lns := []net.Listener{s.httpLn}
+	// Plain announces and scrapes are answered before net/http (see
+	// announce.FastListener); everything else reaches the handlers.
+	lns := []net.Listener{s.announceHandler().FastListener(s.httpLn, headerServer[0])}
 	if s.repoLn != nil {
 		servers = append(servers, s.newHTTPServer(rh))
 		lns = append(lns, s.repoLn)
