@@ -2,8 +2,10 @@ package core_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +26,14 @@ func TestSavingsReportedToRepository(t *testing.T) {
 	testbed.StartOrigin(t, key, tr, pkg)
 	ctx := context.Background()
 	var jobs []*api.Job
+	var first *svc.Instance
 	for i := range 2 {
-		in := testbed.StartService(t, testbed.Config(t, key, tr.Repository, "127.0.0.1"), svc.Options{})
+		cfg := testbed.Config(t, key, tr.Repository, "127.0.0.1")
+		cfg.Metrics = i == 0
+		in := testbed.StartService(t, cfg, svc.Options{})
+		if i == 0 {
+			first = in
+		}
 		if _, err := in.Client(true).Add(ctx, api.AddRequest{PackageID: pkg.ID}); err != nil {
 			t.Fatal(err)
 		}
@@ -79,4 +87,28 @@ func TestSavingsReportedToRepository(t *testing.T) {
 		t.Errorf("the package page shows no savings")
 	}
 	t.Logf("savings: %+v", got)
+
+	// The first PC's metrics, on its local API behind the read token.
+	req, _ := http.NewRequest("GET", "http://"+first.Addr+"/metrics", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("metrics without a token: %v %v, want 401", resp, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+first.ReadToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("metrics with the read token: %v %v", resp, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	j := jobs[0]
+	for _, want := range []string{
+		fmt.Sprintf(`smstorrent_service_job_received_bytes_total{package=%q,source="origin"} %s`, pkg.ID,
+			strconv.FormatFloat(float64(j.DownloadedServer), 'g', -1, 64)), // as the text format writes it
+		fmt.Sprintf(`smstorrent_service_jobs{state=%q} 1`, api.StateTransferred),
+		"go_goroutines ",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }
