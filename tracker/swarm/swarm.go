@@ -469,17 +469,7 @@ func (r *Registry) Announce(req Request) Result {
 	defer s.mu.Unlock()
 	p := s.peers[req.PeerID]
 	if req.Event == EventStopped {
-		// Only the peer's own address may take it out of the swarm.
-		if p != nil && p.Addr.Addr() == req.Addr.Addr() {
-			r.account(s, p, req)
-			st := s.sites[p.site]
-			wasGateway := !p.origin && st != nil && st.gateway == p
-			s.delete(p)
-			if wasGateway {
-				r.handOver(st, r.candidate(st, p.Addr.Addr(), now), HandoverStopped, now)
-			}
-		}
-		return Result{Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
+		return r.stop(s, p, req, now)
 	}
 	seeder := req.Left == 0
 	grew := false // its reports show progress since its last announce
@@ -544,6 +534,22 @@ func (r *Registry) Announce(req Request) Result {
 	p.asked = int64(res.Interval)
 	res.Peers = r.pick(s, p, req.NumWant, res.Gateway, req.Buf)
 	return res
+}
+
+// stop takes p out of the swarm on its event=stopped, if the announce
+// comes from its own address; a gateway hands its role on at once.
+// Called with s.mu.
+func (r *Registry) stop(s *swarm, p *peer, req Request, now int64) Result {
+	if p != nil && p.Addr.Addr() == req.Addr.Addr() {
+		r.account(s, p, req)
+		st := s.sites[p.site]
+		wasGateway := !p.origin && st != nil && st.gateway == p
+		s.delete(p)
+		if wasGateway {
+			r.handOver(st, r.candidate(st, p.Addr.Addr(), now), HandoverStopped, now)
+		}
+	}
+	return Result{Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
 }
 
 // gatewayFor reports whether p, a leecher of a site, is (or now becomes)
