@@ -143,7 +143,11 @@ func (s *Server) Listen() error {
 		return nil
 	}
 	var err error
-	if s.httpLn, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+	// No TCP keep-alive probes on the tracker's port: a connection
+	// carries one announce (http.Server's IdleTimeout ends idle ones), and
+	// turning them on cost three setsockopt calls per accepted connection.
+	lc := net.ListenConfig{KeepAlive: -1}
+	if s.httpLn, err = lc.Listen(context.Background(), "tcp", s.cfg.Listen); err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
 	}
 	if s.cfg.RepositoryListen != "" {
