@@ -82,7 +82,12 @@ func (l *fastListener) Close() error {
 	return l.Listener.Close()
 }
 
-var headPool = sync.Pool{New: func() any { b := make([]byte, fastHeaderMax); return &b }}
+// fastHeadSize is the pooled head buffer: an announce's head is a few
+// hundred bytes; a longer one grows to fastHeaderMax, so that idle
+// connections hold little memory.
+const fastHeadSize = 2048
+
+var headPool = sync.Pool{New: func() any { b := make([]byte, fastHeadSize); return &b }}
 
 // serve reads one request head and answers it, or hands the connection on.
 func (l *fastListener) serve(c net.Conn) {
@@ -91,7 +96,13 @@ func (l *fastListener) serve(c net.Conn) {
 	buf := *bp
 	_ = c.SetDeadline(time.Now().Add(fastDeadline))
 	n, end := 0, -1
-	for end < 0 && n < len(buf) {
+	for end < 0 {
+		if n == len(buf) {
+			if len(buf) >= fastHeaderMax {
+				break
+			}
+			buf = append(buf, make([]byte, fastHeaderMax-len(buf))...)
+		}
 		m, err := c.Read(buf[n:])
 		n += m
 		end = bytes.Index(buf[:n], []byte("\r\n\r\n"))
@@ -105,8 +116,8 @@ func (l *fastListener) serve(c net.Conn) {
 		return
 	}
 	defer c.Close()
-	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
-	if err != nil {
+	ap, ok := remoteAddr(c)
+	if !ok {
 		return
 	}
 	out := bufPool.Get().(*[]byte)
@@ -123,6 +134,15 @@ func (l *fastListener) serve(c net.Conn) {
 		_, _ = c.Write(body)
 	}
 	*out = body
+}
+
+// remoteAddr is the client's address and port.
+func remoteAddr(c net.Conn) (netip.AddrPort, bool) {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.AddrPort(), true
+	}
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	return ap, err == nil
 }
 
 // plausible reports whether a partial head may still become a plain

@@ -12,7 +12,6 @@ package metrics
 
 import (
 	"net/http"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -28,7 +27,6 @@ type Metrics struct {
 	reg       *prometheus.Registry
 	announces map[string]map[string]prometheus.Counter // protocol → result
 	reports   map[string]prometheus.Counter
-	other     sync.Map // protocol/result pairs outside the fixed lists → counter
 	annVec    *prometheus.CounterVec
 }
 
