@@ -96,8 +96,9 @@ func TestGatewayQuietHandsOver(t *testing.T) {
 	if r.Announce(req("a2", "10.1.0.2:1", "a")).Gateway {
 		t.Fatal("a2 took over from a gateway 30 s after its announce")
 	}
-	// a1 has announced once: its pace is FirstPace (5 min) at first.
-	*now = now.Add(DefaultFirstPace + gatewayGrace)
+	// a1 has announced once: its pace is FirstPace (5 min) at first, and
+	// its grace a quarter of that.
+	*now = now.Add(DefaultFirstPace + DefaultFirstPace/4)
 	if !r.Announce(req("a2", "10.1.0.2:1", "a")).Gateway {
 		t.Fatal("a2 did not take over from a gateway quiet past its pace")
 	}

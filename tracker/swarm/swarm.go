@@ -30,8 +30,8 @@
 //   - A gateway hands its role on: when it stops (event=stopped), when
 //     its PC reports a throttle or a small upload limit (SetLimited) and
 //     another leecher of the site is unlimited, and when it has been quiet
-//     for longer than its own pace (plus gatewayGrace) while a neighbour
-//     announces. The new gateway is chosen at once, so the origins learn
+//     for longer than its own pace (plus a quarter, at least gatewayGrace)
+//     while a neighbour announces. The new gateway is chosen at once, so the origins learn
 //     it at their next announce even before it announces itself.
 //   - One address holds at most MaxPeersPerAddr peer IDs per swarm, and
 //     one address and port is one peer: a new ID at a known address and
@@ -136,8 +136,9 @@ const (
 	// livenessSlack is added to twice a peer's pace: announces arrive late
 	// by a few seconds, and a client's own timer may be coarse.
 	livenessSlack = 30 * time.Second
-	// gatewayGrace is how late past its own pace a gateway's announce may
-	// be before a neighbour's announce takes the role from it.
+	// gatewayGrace is the least a gateway's announce may be late past its
+	// own pace (a quarter of the pace, if longer) before a neighbour's
+	// announce takes the role from it.
 	gatewayGrace = 10 * time.Second
 )
 
@@ -638,11 +639,13 @@ func (r *Registry) candidate(st *site, not netip.Addr, now int64) *peer {
 }
 
 // present reports whether gateway g announces at its own pace: its last
-// announce is no older than its pace plus gatewayGrace (within the TTL).
+// announce is no older than its pace plus a grace of a quarter of it (at
+// least gatewayGrace; within the TTL), for clients whose timers wander.
 // A gateway that crashed is replaced by the first neighbour announcing
 // after that, not after live's twice its pace.
 func (r *Registry) present(g *peer, now int64) bool {
-	return now-g.lastSeen <= min(r.pace(g)+int64(gatewayGrace), int64(r.opts.TTL))
+	pace := r.pace(g)
+	return now-g.lastSeen <= min(pace+max(pace/4, int64(gatewayGrace)), int64(r.opts.TTL))
 }
 
 // serves reports whether gateway g shows progress: its own reports grew
