@@ -126,7 +126,7 @@ func (t *Tracker) Announce(_ context.Context, from netip.Addr, req *announce.Req
 		InfoHash: req.InfoHash, PeerID: req.PeerID,
 		Addr: netip.AddrPortFrom(from, req.Port), Site: site, Origin: origin,
 		Event: req.Event, Uploaded: req.Uploaded, Downloaded: req.Downloaded, Left: req.Left,
-		NumWant: req.NumWant, Buf: pb.peers,
+		NumWant: req.NumWant, Buf: pb.peers, NoIDs: req.Compact || req.NoPeerID,
 	})
 	pb.peers = res.Peers
 	pb.resp = announce.Response{

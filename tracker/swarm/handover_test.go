@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -104,5 +105,36 @@ func TestGatewayQuietHandsOver(t *testing.T) {
 	}
 	if n := r.Handovers()[HandoverQuiet]; n != 1 {
 		t.Errorf("%d quiet handovers counted, want 1", n)
+	}
+}
+
+// An answer without peer IDs (compact answers) lists the same peers, from
+// the packed addresses: IPv4 and IPv6, never the client itself.
+func TestAnswerWithoutIDs(t *testing.T) {
+	r := NewRegistry(Options{MaxPeers: 50, TTL: time.Hour})
+	all := map[string]bool{}
+	for i := range 30 {
+		a := fmt.Sprintf("10.1.0.%d:%d", i+1, 1000+i)
+		if i%5 == 0 {
+			a = fmt.Sprintf("[fd00::%x]:%d", i+1, 1000+i)
+		}
+		r.Announce(req(fmt.Sprint("p", i), a, "a"))
+		all[a] = true
+	}
+	for _, k := range []int{5, 50} {
+		q := req("p3", "10.1.0.4:1003", "a")
+		q.NoIDs, q.NumWant = true, k
+		res := r.Announce(q)
+		if want := min(k, 29); len(res.Peers) != want {
+			t.Fatalf("numwant %d: %d peers, want %d", k, len(res.Peers), want)
+		}
+		for _, p := range res.Peers {
+			if !all[p.Addr.String()] || p.Addr.String() == "10.1.0.4:1003" {
+				t.Fatalf("numwant %d: unexpected peer %v", k, p.Addr)
+			}
+			if p.Addr.Addr().Is6() && p.ID == (Hash{}) {
+				t.Errorf("an IPv6 peer is read from the peer itself, with its ID: %+v", p)
+			}
+		}
 	}
 }
