@@ -143,3 +143,26 @@ func TestLimitedGatewayReportHandsOver(t *testing.T) {
 		t.Fatalf("the origin got %v, want a2 only", got)
 	}
 }
+
+// A gateway that announces event=stopped hands its role on at once, with
+// real announces: the details and the origin's next announce name the new
+// gateway before it announced again.
+func TestStoppedGatewayHandsOver(t *testing.T) {
+	e := testbed.StartSiteTracker(t, nil)
+	p := testbed.RandomPackage(t, e.Key, "PS500004", "1.0", 16<<10, e.Announce)
+	e.Publish(p)
+	rawAnnounce(t, e, testbed.SiteAIP1, p.Hash, "a1", 7001, "event=started")
+	rawAnnounce(t, e, testbed.SiteAIP2, p.Hash, "a2", 7002, "event=started")
+	rawAnnounce(t, e, testbed.SiteAIP1, p.Hash, "a1", 7001, "event=stopped")
+	d, err := (&repoapi.Client{BaseURL: e.Base}).Details(context.Background(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := d.Current.Sites[testbed.SiteA].Gateway; g != testbed.SiteAIP2+":7002" {
+		t.Fatalf("gateway after a1 stopped: %q, want a2", g)
+	}
+	o := rawAnnounce(t, e, testbed.OriginIP, p.Hash, "o", 7100, "left=0")
+	if got := o.addrs(t); len(got) != 1 || got[0] != testbed.SiteAIP2+":7002" {
+		t.Fatalf("the origin got %v, want a2 only", got)
+	}
+}
