@@ -116,7 +116,12 @@ func (rp *reporter) consider(now time.Time, jobs []api.Job, up int64, limited bo
 	var due []pendingReport
 	for i := range jobs {
 		j := &jobs[i]
-		if j.InfoHash == "" || j.State == api.StateCancelled || j.State == api.StateError {
+		switch {
+		case j.InfoHash == "", j.State == api.StateCancelled, j.State == api.StateError:
+			continue
+		case j.State == api.StateSuspended:
+			// A paused job left the swarm (it announced stopped): the
+			// repository would refuse its report; it reports once resumed.
 			continue
 		}
 		st := rp.sent[j.InfoHash]
