@@ -220,3 +220,46 @@ func (c *Client) TorrentIfChanged(ctx context.Context, id, version, have string)
 
 // TorrentETag is the entity tag of a .torrent answer: its info-hash.
 func TorrentETag(infoHash string) string { return `"` + infoHash + `"` }
+
+// Report sends a service's Report on one version of package id. The
+// repository accepts it only from the address that announced
+// r.PeerID for r.InfoHash to its tracker.
+func (c *Client) Report(ctx context.Context, id string, r Report) (*ReportAnswer, error) {
+	op := "reporting on " + id
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, &Error{Op: op, URL: c.BaseURL, Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base()+ReportPath(id), bytes.NewReader(b))
+	if err != nil {
+		return nil, &Error{Op: op, URL: c.BaseURL, Err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, body, err := c.do(req, op, 1<<16)
+	if err != nil {
+		return nil, err
+	}
+	var a ReportAnswer
+	if err := json.Unmarshal(body, &a); err != nil {
+		return nil, &Error{Op: op, URL: c.BaseURL, Status: resp.StatusCode, Message: "unexpected answer: " + err.Error()}
+	}
+	return &a, nil
+}
+
+// Savings returns what the swarms saved, per package version and site.
+func (c *Client) Savings(ctx context.Context) ([]PackageSavings, error) {
+	const op = "asking for the savings"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base()+PathSavings, nil)
+	if err != nil {
+		return nil, &Error{Op: op, URL: c.BaseURL, Err: err}
+	}
+	resp, body, err := c.do(req, op, maxJSON)
+	if err != nil {
+		return nil, err
+	}
+	var out []PackageSavings
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, &Error{Op: op, URL: c.BaseURL, Status: resp.StatusCode, Message: "unexpected answer: " + err.Error()}
+	}
+	return out, nil
+}

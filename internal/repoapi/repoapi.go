@@ -49,7 +49,12 @@ var Routes = []Route{
 	{"POST", PathPackages, true, "Publish a signed .torrent (body: the file). 201 new, 200 already current."},
 	{"GET", PathPackage, false, "One package: versions, files, swarm figures and adoption per site (JSON)."},
 	{"GET", PathTorrent, false, "The current .torrent of a package (?version=V for a previous one)."},
+	{"POST", PathReport, false, "A service's Report on one version it downloads or holds (JSON). Accepted only from the address that announced the report's peer ID for its info-hash; answers a ReportAnswer."},
+	{"GET", PathSavings, false, "What the swarms saved: per package version and site, WAN and server bytes avoided and the time until N PCs had it (JSON)."},
 }
+
+// ReportPath is the path a service posts its Report on package id to.
+func ReportPath(id string) string { return PackagePath(id) + "/report" }
 
 // PackagePath is the API path of one package.
 func PackagePath(id string) string { return PathPackages + "/" + url.PathEscape(id) }
@@ -116,6 +121,14 @@ type Figures struct {
 	Completed  int64 `json:"completed"`
 	Uploaded   int64 `json:"bytes_uploaded"`
 	Downloaded int64 `json:"bytes_downloaded"`
+	// Gateway is the address (host:port) of the site's gateway to the
+	// origins for this version, "" when the site has none (it is seeded,
+	// or gateways are off). GatewayLimited says its PC reported a helpdesk
+	// throttle, a schedule or a small upload limit: a neighbour that is
+	// slow can say "the site's gateway is throttled". The tracker hands
+	// the role to an unlimited PC of the site as soon as there is one.
+	Gateway        string `json:"gateway,omitempty"`
+	GatewayLimited bool   `json:"gateway_limited,omitempty"`
 }
 
 // VersionDetails is one version with its swarm figures.
@@ -124,6 +137,9 @@ type VersionDetails struct {
 	Torrent string             `json:"torrent"`
 	Sites   map[string]Figures `json:"sites"`
 	Total   Figures            `json:"total"`
+	// Savings are what the version's swarm saved, from the services'
+	// reports; nil before the first report.
+	Savings *PackageSavings `json:"savings,omitempty"`
 }
 
 // Adoption is, for one site, how many PCs hold each version of a package
@@ -177,8 +193,9 @@ type Report struct {
 	Site       int64  `json:"site"`      // bytes from peers of the PC's own site
 	Origin     int64  `json:"origin"`    // bytes from origin seeders and web seeds
 	OtherSites int64  `json:"other_sites"`
-	// Complete is set once the PC holds the whole version; Seconds is then
-	// how long it took from the job being added.
+	// Complete is set once the PC holds the whole version. Seconds is the
+	// time since the job was added; once Complete, how long it took. The
+	// repository dates the PC's start and completion from it.
 	Complete bool  `json:"complete,omitempty"`
 	Seconds  int64 `json:"seconds,omitempty"`
 	// UploadLimit is the upload limit in force on the PC right now (bytes
@@ -188,6 +205,16 @@ type Report struct {
 	UploadLimit int64 `json:"upload_limit,omitempty"`
 	Limited     bool  `json:"limited,omitempty"`
 }
+
+// ReportAnswer answers an accepted Report.
+type ReportAnswer struct {
+	// NextSeconds is the shortest time the repository wants between two
+	// reports of a running job; 0: the service's own default.
+	NextSeconds int64 `json:"next_seconds,omitempty"`
+}
+
+// MaxReportBytes bounds the body of a Report.
+const MaxReportBytes = 4096
 
 // SiteSavings is what one site saved on one version of a package.
 type SiteSavings struct {

@@ -193,6 +193,9 @@ func (e *Tracker) Start() {
 	if c.RepositoryListen != "" {
 		c.RepositoryListen = e.Server.RepositoryAddr()
 	}
+	if c.MetricsListen != "" {
+		c.MetricsListen = e.Server.MetricsAddr()
+	}
 	tl := &testLog{tb: e.T, prefix: "tracker: "}
 	e.T.Cleanup(func() { tl.done.Store(true) })
 	srv, err := server.New(&c, slog.New(slog.NewTextHandler(tl, &slog.HandlerOptions{Level: slog.LevelWarn})))

@@ -59,6 +59,9 @@ type Config struct {
 	LimitUp   Rate `json:"limit_up"`
 	// Schedule replaces the limits during time windows (business hours).
 	Schedule []Window `json:"schedule,omitempty"`
+	// Metrics makes the local API serve Prometheus metrics at /metrics to
+	// the read token (docs/METRICS.md). Default off.
+	Metrics bool `json:"metrics,omitempty"`
 	// Yield makes background jobs give way to other traffic on the path to
 	// the repository, keeping the added queueing delay under YieldTarget.
 	Yield       bool     `json:"yield"`

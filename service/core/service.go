@@ -99,6 +99,7 @@ type Service struct {
 	roles    *roleBook     // what peers say they are, what we told them (roles.go)
 	reqs     *requestWatch // requests to peers: their number and their answers (requests.go)
 	repo     *repository
+	reports  *reporter // savings reports to the repository (report.go); nil without one
 	events   *eventHub
 	store    *jobStore
 	folders  folders // where each torrent's files live
@@ -215,6 +216,9 @@ func New(opts Options) (*Service, error) {
 		s.cl.Close()
 		s.pc.Close()
 		return nil, fmt.Errorf("writing %s: %w", marker, err)
+	}
+	if cfg.Repository != "" {
+		s.reports = newReporter(s.repo.client, s.cl.PeerID(), s.log.With("part", "report"), s.now)
 	}
 	s.loadJobs()
 	s.bw.tick()
@@ -389,6 +393,7 @@ func (s *Service) Serve(ctx context.Context) error {
 	defer repoT.Stop()
 	go s.pollRepository(ctx)
 	go s.reqs.run(ctx)
+	go s.reports.run(ctx)
 	if s.bw.yielding() {
 		go s.bw.runYield(ctx, s.cfg.ProbeAddr())
 	}
@@ -446,8 +451,11 @@ func (s *Service) step() {
 	if periodic {
 		s.saveNow()
 	}
-	events := append(s.checkBans(now), s.events.diff(now, s.jobListLocked(false), s.statusLocked(""))...)
+	jobs := s.jobListLocked(false)
+	events := append(s.checkBans(now), s.events.diff(now, jobs, s.statusLocked(""))...)
 	s.mu.Unlock()
+	up, limited := s.bw.uploadPolicy()
+	s.reports.consider(now, jobs, up, limited)
 	s.flush()
 	if periodic {
 		if err := s.pc.sync(); err != nil {

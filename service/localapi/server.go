@@ -66,6 +66,9 @@ type Server struct {
 	Heartbeat time.Duration
 	// MaxStreams caps the event streams open at once; 0: DefaultMaxStreams.
 	MaxStreams int
+	// Metrics serves GET /metrics (Prometheus) to the read token
+	// (metrics.go); false: it answers 404.
+	Metrics bool
 
 	streams atomic.Int64
 }
@@ -84,7 +87,8 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+api.PathProof, api.ProofHandler(s.Key))
-	methods := map[string][]string{api.PathProof: {http.MethodGet}}
+	mux.Handle("GET "+PathMetrics, s.metricsHandler())
+	methods := map[string][]string{api.PathProof: {http.MethodGet}, PathMetrics: {http.MethodGet}}
 	handlers := map[string]http.HandlerFunc{
 		api.PathStatus:    s.status,
 		api.PathJobs:      nil, // GET and POST differ; see below

@@ -103,7 +103,7 @@ func Start(ctx context.Context, cfg config.Config, o Options) (*Instance, error)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	in := &Instance{Core: c, Addr: addr, ServiceKey: pub, ReadToken: read, ControlToken: control, DataDir: cfg.DataDir, cancel: cancel, done: make(chan struct{})}
-	srv := &localapi.Server{Backend: c, Key: key, ReadToken: read, ControlToken: control, Version: Version, Logger: log}
+	srv := &localapi.Server{Backend: c, Key: key, ReadToken: read, ControlToken: control, Version: Version, Logger: log, Metrics: cfg.Metrics}
 	// The engine and the local API run under one context: when either ends
 	// (an error, or Stop), the other is stopped too, and both errors reach
 	// Stop and Err.

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/smstorrent/smstorrent/tracker/swarm"
@@ -21,7 +22,19 @@ type Response struct {
 	Seeders     int
 	Leechers    int
 	Peers       []swarm.PeerAddr
+	// Done, if set, is called once the answer is encoded: the backend
+	// may reuse Peers from then on.
+	Done func()
 }
+
+func (r *Response) done() {
+	if r.Done != nil {
+		r.Done()
+	}
+}
+
+// bufPool holds answer buffers: an answer is written, then forgotten.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // ScrapeFigures are the figures of one swarm in a scrape.
 type ScrapeFigures struct {
@@ -45,6 +58,13 @@ type Handler struct {
 	Backend       Backend
 	MaxQueryBytes int          // 0: DefaultMaxQuery
 	Logger        *slog.Logger // nil: slog.Default()
+	Observe       Observer     // nil: none
+}
+
+func (h *Handler) observe(result string) {
+	if h.Observe != nil {
+		h.Observe("http", result)
+	}
 }
 
 // Routes registers the handler's paths on mux.
@@ -61,43 +81,57 @@ func (h *Handler) log() *slog.Logger {
 }
 
 // ServeAnnounce answers an HTTP announce.
-func (h *Handler) ServeAnnounce(w http.ResponseWriter, r *http.Request) {
-	defer h.recoverPanic(w)
-	from, ok := h.begin(w, r)
-	if !ok {
-		return
-	}
-	req, err := ParseAnnounce(r.URL.RawQuery, h.MaxQueryBytes)
-	if err != nil {
-		writeFailure(w, err)
-		return
-	}
-	resp, err := h.Backend.Announce(r.Context(), from, req)
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	writeBody(w, AppendAnnounce(nil, resp, req.Compact, req.NoPeerID))
-}
+func (h *Handler) ServeAnnounce(w http.ResponseWriter, r *http.Request) { h.serve(w, r, "/announce") }
 
 // ServeScrape answers an HTTP scrape.
-func (h *Handler) ServeScrape(w http.ResponseWriter, r *http.Request) {
-	defer h.recoverPanic(w)
+func (h *Handler) ServeScrape(w http.ResponseWriter, r *http.Request) { h.serve(w, r, "/scrape") }
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, path string) {
 	from, ok := h.begin(w, r)
 	if !ok {
 		return
 	}
-	hs, err := ParseScrape(r.URL.RawQuery, h.MaxQueryBytes)
-	if err != nil {
-		writeFailure(w, err)
-		return
+	bp := bufPool.Get().(*[]byte)
+	*bp = h.answer(path, r.URL.RawQuery, from, (*bp)[:0])
+	writeBody(w, *bp)
+	bufPool.Put(bp)
+}
+
+// answer appends the bencoded answer to an announce or scrape (path) with
+// raw query q from address from to b. Both the net/http handler and the
+// fast path (fast.go) answer through it. It never panics.
+func (h *Handler) answer(path, q string, from netip.Addr, b []byte) (out []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.log().Error("announce handler panic", "panic", v)
+			out = AppendFailure(b[:0], "internal tracker error")
+		}
+	}()
+	ctx := context.Background()
+	if path == "/scrape" {
+		hs, err := ParseScrape(q, h.MaxQueryBytes)
+		if err != nil {
+			return AppendFailure(b, h.failText(err))
+		}
+		figs, err := h.Backend.Scrape(ctx, from, hs)
+		if err != nil {
+			return AppendFailure(b, h.failText(err))
+		}
+		return AppendScrape(b, figs)
 	}
-	figs, err := h.Backend.Scrape(r.Context(), from, hs)
+	req, err := ParseAnnounce(q, h.MaxQueryBytes)
 	if err != nil {
-		h.fail(w, err)
-		return
+		h.observe(ResultMalformed)
+		return AppendFailure(b, h.failText(err))
 	}
-	writeBody(w, AppendScrape(nil, figs))
+	resp, err := h.Backend.Announce(ctx, from, req)
+	h.observe(ResultOf(err))
+	if err != nil {
+		return AppendFailure(b, h.failText(err))
+	}
+	b = AppendAnnounce(b, resp, req.Compact, req.NoPeerID)
+	resp.done()
+	return b
 }
 
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (netip.Addr, bool) {
@@ -115,20 +149,15 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (netip.Addr, boo
 	return ap.Addr().Unmap(), true
 }
 
-func (h *Handler) fail(w http.ResponseWriter, err error) {
+// failText is the message a client gets for err: a Failure's own, else
+// "internal tracker error" (and the error is logged).
+func (h *Handler) failText(err error) string {
 	var f Failure
 	if !errors.As(err, &f) {
 		h.log().Error("tracker backend failed", "err", err)
-		err = Failure("internal tracker error")
+		return "internal tracker error"
 	}
-	writeFailure(w, err)
-}
-
-func (h *Handler) recoverPanic(w http.ResponseWriter) {
-	if v := recover(); v != nil {
-		h.log().Error("announce handler panic", "panic", v)
-		writeFailure(w, Failure("internal tracker error"))
-	}
+	return string(f)
 }
 
 func writeFailure(w http.ResponseWriter, err error) {
@@ -140,10 +169,17 @@ func writeFailure(w http.ResponseWriter, err error) {
 	writeBody(w, AppendFailure(nil, msg))
 }
 
+// Header values shared by every answer (net/http only reads them).
+var (
+	headerTextPlain = []string{"text/plain"}
+	headerNoStore   = []string{"no-store"}
+)
+
 func writeBody(w http.ResponseWriter, b []byte) {
-	w.Header().Set("Content-Type", "text/plain")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h["Content-Type"] = headerTextPlain
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	h["Cache-Control"] = headerNoStore
 	_, _ = w.Write(b)
 }
 
@@ -178,23 +214,16 @@ func AppendAnnounce(b []byte, r *Response, compact, noPeerID bool) []byte {
 	b = appendInt(b, "min interval", int64(r.MinInterval/time.Second))
 	b = appendString(b, "peers")
 	if compact {
-		var v4, v6 []byte
+		n4 := 0
 		for _, p := range r.Peers {
-			a := p.Addr.Addr().Unmap()
-			if a.Is4() {
-				ip := a.As4()
-				v4 = append(v4, ip[:]...)
-				v4 = append(v4, byte(p.Addr.Port()>>8), byte(p.Addr.Port()))
-			} else {
-				ip := a.As16()
-				v6 = append(v6, ip[:]...)
-				v6 = append(v6, byte(p.Addr.Port()>>8), byte(p.Addr.Port()))
+			if p.Addr.Addr().Unmap().Is4() {
+				n4++
 			}
 		}
-		b = appendString(b, string(v4))
-		if len(v6) > 0 {
+		b = appendCompact(b, r.Peers, true, n4)
+		if n6 := len(r.Peers) - n4; n6 > 0 {
 			b = appendString(b, "peers6")
-			b = appendString(b, string(v6))
+			b = appendCompact(b, r.Peers, false, n6)
 		}
 	} else {
 		b = append(b, 'l')
@@ -212,6 +241,32 @@ func AppendAnnounce(b []byte, r *Response, compact, noPeerID bool) []byte {
 		b = append(b, 'e')
 	}
 	return append(b, 'e')
+}
+
+// appendCompact appends the n peers of one family as a bencoded string
+// of compact entries (BEP 23, BEP 7).
+func appendCompact(b []byte, peers []swarm.PeerAddr, v4 bool, n int) []byte {
+	size := 18
+	if v4 {
+		size = 6
+	}
+	b = strconv.AppendInt(b, int64(n*size), 10)
+	b = append(b, ':')
+	for _, p := range peers {
+		a := p.Addr.Addr().Unmap()
+		if a.Is4() != v4 {
+			continue
+		}
+		if v4 {
+			ip := a.As4()
+			b = append(b, ip[:]...)
+		} else {
+			ip := a.As16()
+			b = append(b, ip[:]...)
+		}
+		b = append(b, byte(p.Addr.Port()>>8), byte(p.Addr.Port()))
+	}
+	return b
 }
 
 // AppendScrape appends a bencoded scrape response.

@@ -37,6 +37,50 @@ func (f Failure) Error() string { return string(f) }
 // Failuref formats a Failure.
 func Failuref(format string, args ...any) error { return Failure(fmt.Sprintf(format, args...)) }
 
+// Refusal is a Failure with a reason code for metrics (a short
+// snake_case word from a fixed set, such as "rate_limited").
+type Refusal struct {
+	Reason string
+	Msg    Failure
+}
+
+func (r *Refusal) Error() string { return string(r.Msg) }
+
+// Unwrap makes errors.As find the Failure.
+func (r *Refusal) Unwrap() error { return r.Msg }
+
+// Refuse formats a Refusal.
+func Refuse(reason, format string, args ...any) error {
+	return &Refusal{Reason: reason, Msg: Failure(fmt.Sprintf(format, args...))}
+}
+
+// Outcomes of a request, for an Observer: a Refusal's reason, or one of these.
+const (
+	ResultOK        = "ok"
+	ResultMalformed = "malformed" // the request did not parse
+	ResultRefused   = "refused"   // a Failure without a reason
+	ResultError     = "error"     // the backend failed
+)
+
+// ResultOf is the outcome an error stands for.
+func ResultOf(err error) string {
+	var r *Refusal
+	var f Failure
+	switch {
+	case err == nil:
+		return ResultOK
+	case errors.As(err, &r):
+		return r.Reason
+	case errors.As(err, &f):
+		return ResultRefused
+	}
+	return ResultError
+}
+
+// Observer is told the protocol ("http", "udp") and outcome of every
+// announce. It must be cheap and safe for concurrent use.
+type Observer func(protocol, result string)
+
 // Request is a parsed announce.
 type Request struct {
 	InfoHash   Hash
@@ -63,86 +107,97 @@ func ParseAnnounce(rawQuery string, maxBytes int) (*Request, error) {
 	if len(rawQuery) > maxBytes {
 		return nil, Failuref("query string is %d bytes; the limit is %d", len(rawQuery), maxBytes)
 	}
-	req := &Request{NumWant: -1, Left: -1, Compact: true}
-	var haveIH, havePID, havePort, haveLeft bool
-	err := eachParam(rawQuery, func(k, v string) error {
-		switch k {
-		case "info_hash":
-			if haveIH {
-				return Failure("info_hash is given more than once")
-			}
-			haveIH = true
-			return hash20("info_hash", v, &req.InfoHash)
-		case "peer_id":
-			if havePID {
-				return Failure("peer_id is given more than once")
-			}
-			havePID = true
-			return hash20("peer_id", v, &req.PeerID)
-		case "port":
-			n, err := strconv.ParseUint(v, 10, 16)
-			if err != nil {
-				return Failuref("port %q is not a number between 0 and 65535", clip(v))
-			}
-			req.Port, havePort = uint16(n), true
-		case "uploaded":
-			return count("uploaded", v, &req.Uploaded)
-		case "downloaded":
-			return count("downloaded", v, &req.Downloaded)
-		case "left":
-			haveLeft = true
-			return count("left", v, &req.Left)
-		case "event":
-			switch v {
-			case "", "empty", "paused":
-				req.Event = swarm.EventNone
-			case "started":
-				req.Event = swarm.EventStarted
-			case "completed":
-				req.Event = swarm.EventCompleted
-			case "stopped":
-				req.Event = swarm.EventStopped
-			default:
-				return Failuref("event %q is not started, completed or stopped", clip(v))
-			}
-		case "compact":
-			req.Compact = v != "0"
-		case "no_peer_id":
-			req.NoPeerID = v == "1"
-		case "numwant":
-			n, err := strconv.Atoi(v)
-			if err != nil || n > 1<<20 {
-				return Failuref("numwant %q is not a number", clip(v))
-			}
-			if n < 0 {
-				n = -1
-			}
-			req.NumWant = n
-		case "origin_key":
-			if len(v) > MaxOriginKeySize {
-				return Failure("origin_key is too long")
-			}
-			req.OriginKey = v
-		}
-		return nil
-	})
-	if err != nil {
+	a := announceParser{req: &Request{NumWant: -1, Left: -1, Compact: true}}
+	if err := eachParam(rawQuery, a.param); err != nil {
 		return nil, err
 	}
+	req := a.req
 	switch {
-	case !haveIH:
+	case !a.haveIH:
 		return nil, Failure("info_hash is missing")
-	case !havePID:
+	case !a.havePID:
 		return nil, Failure("peer_id is missing")
-	case !havePort:
+	case !a.havePort:
 		return nil, Failure("port is missing")
 	case req.Port == 0 && req.Event != swarm.EventStopped:
 		return nil, Failure("port 0 is not a listening port")
 	}
-	if !haveLeft {
+	if !a.haveLeft {
 		req.Left = -1
 	}
 	return req, nil
+}
+
+// announceParser collects the parameters of one announce.
+type announceParser struct {
+	req                                 *Request
+	haveIH, havePID, havePort, haveLeft bool
+}
+
+// param takes one parameter.
+func (a *announceParser) param(k, v string) error {
+	req := a.req
+	switch k {
+	case "info_hash":
+		if a.haveIH {
+			return Failure("info_hash is given more than once")
+		}
+		a.haveIH = true
+		return hash20("info_hash", v, &req.InfoHash)
+	case "peer_id":
+		if a.havePID {
+			return Failure("peer_id is given more than once")
+		}
+		a.havePID = true
+		return hash20("peer_id", v, &req.PeerID)
+	case "port":
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil {
+			return Failuref("port %q is not a number between 0 and 65535", clip(v))
+		}
+		req.Port, a.havePort = uint16(n), true
+	case "uploaded":
+		return count("uploaded", v, &req.Uploaded)
+	case "downloaded":
+		return count("downloaded", v, &req.Downloaded)
+	case "left":
+		a.haveLeft = true
+		return count("left", v, &req.Left)
+	case "event":
+		return parseEvent(v, &req.Event)
+	case "compact":
+		req.Compact = v != "0"
+	case "no_peer_id":
+		req.NoPeerID = v == "1"
+	case "numwant":
+		n, err := strconv.Atoi(v)
+		if err != nil || n > 1<<20 {
+			return Failuref("numwant %q is not a number", clip(v))
+		}
+		req.NumWant = max(n, -1)
+	case "origin_key":
+		if len(v) > MaxOriginKeySize {
+			return Failure("origin_key is too long")
+		}
+		req.OriginKey = v
+	}
+	return nil
+}
+
+func parseEvent(v string, e *swarm.Event) error {
+	switch v {
+	case "", "empty", "paused":
+		*e = swarm.EventNone
+	case "started":
+		*e = swarm.EventStarted
+	case "completed":
+		*e = swarm.EventCompleted
+	case "stopped":
+		*e = swarm.EventStopped
+	default:
+		return Failuref("event %q is not started, completed or stopped", clip(v))
+	}
+	return nil
 }
 
 // ParseScrape parses the raw query string of an HTTP scrape: one or more

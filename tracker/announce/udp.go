@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,7 @@ type UDPServer struct {
 	Backend  Backend
 	Interval time.Duration // announce interval reported to clients
 	Logger   *slog.Logger
+	Observe  Observer // nil: none
 	Now      func() time.Time
 	secret   [32]byte
 	once     sync.Once
@@ -52,6 +54,12 @@ func (s *UDPServer) init() {
 			s.Logger = slog.Default()
 		}
 	})
+}
+
+func (s *UDPServer) observe(result string) {
+	if s.Observe != nil {
+		s.Observe("udp", result)
+	}
 }
 
 // Serve answers packets on pc until ctx ends or pc fails, with one reader
@@ -80,6 +88,7 @@ func (s *UDPServer) readLoop(ctx context.Context, pc net.PacketConn) error {
 		return s.readLoopUDP(ctx, uc)
 	}
 	buf := make([]byte, maxUDPPacket)
+	var out []byte
 	for {
 		n, addr, err := pc.ReadFrom(buf)
 		if err != nil {
@@ -96,7 +105,7 @@ func (s *UDPServer) readLoop(ctx context.Context, pc net.PacketConn) error {
 		if !ok {
 			continue
 		}
-		out := s.Handle(ctx, ua.AddrPort(), buf[:n])
+		out = s.handle(ctx, ua.AddrPort(), buf[:n], out)
 		if out != nil {
 			if _, err := pc.WriteTo(out, addr); err != nil && ctx.Err() == nil {
 				s.Logger.Debug("udp tracker: writing reply", "to", addr, "err", err)
@@ -108,6 +117,7 @@ func (s *UDPServer) readLoop(ctx context.Context, pc net.PacketConn) error {
 // readLoopUDP is readLoop without per-packet address allocations.
 func (s *UDPServer) readLoopUDP(ctx context.Context, uc *net.UDPConn) error {
 	buf := make([]byte, maxUDPPacket)
+	out := make([]byte, 0, maxUDPPacket)
 	for {
 		n, from, err := uc.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -120,7 +130,7 @@ func (s *UDPServer) readLoopUDP(ctx context.Context, uc *net.UDPConn) error {
 			}
 			return fmt.Errorf("udp tracker: reading: %w", err)
 		}
-		if out := s.Handle(ctx, from, buf[:n]); out != nil {
+		if out = s.handle(ctx, from, buf[:n], out); out != nil {
 			if _, err := uc.WriteToUDPAddrPort(out, from); err != nil && ctx.Err() == nil {
 				s.Logger.Debug("udp tracker: writing reply", "to", from, "err", err)
 			}
@@ -149,7 +159,13 @@ func (s *UDPServer) validConnID(from netip.Addr, id uint64) bool {
 
 // Handle answers one packet; nil means no answer (the packet is too short
 // to carry a transaction ID). It never panics on malformed input.
-func (s *UDPServer) Handle(ctx context.Context, from netip.AddrPort, p []byte) (out []byte) {
+func (s *UDPServer) Handle(ctx context.Context, from netip.AddrPort, p []byte) []byte {
+	return s.handle(ctx, from, p, nil)
+}
+
+// handle is Handle appending the answer to out[:0], so that a read loop
+// reuses one buffer.
+func (s *UDPServer) handle(ctx context.Context, from netip.AddrPort, p, out []byte) (answer []byte) {
 	s.init()
 	if len(p) < 16 {
 		return nil
@@ -160,78 +176,92 @@ func (s *UDPServer) Handle(ctx context.Context, from netip.AddrPort, p []byte) (
 	defer func() {
 		if v := recover(); v != nil {
 			s.Logger.Error("udp tracker panic", "panic", v)
-			out = udpError(tx, "internal tracker error")
+			answer = udpError(tx, "internal tracker error")
 		}
 	}()
 	addr := from.Addr().Unmap()
+	out = out[:0]
 	switch action {
 	case actionConnect:
 		if connID != udpProtocolID {
 			return udpError(tx, "connect: wrong protocol ID")
 		}
-		out = binary.BigEndian.AppendUint32(nil, actionConnect)
+		out = binary.BigEndian.AppendUint32(out, actionConnect)
 		out = binary.BigEndian.AppendUint32(out, tx)
 		return binary.BigEndian.AppendUint64(out, s.connID(addr, s.epoch()))
 	case actionAnnounce:
 		if !s.validConnID(addr, connID) {
 			return udpError(tx, "connection ID expired or unknown: connect again")
 		}
-		req, err := ParseUDPAnnounce(p)
-		if err != nil {
-			return udpError(tx, failureText(err))
-		}
-		resp, err := s.Backend.Announce(ctx, addr, req)
-		if err != nil {
-			return udpError(tx, failureText(err))
-		}
-		out = make([]byte, 0, 20+18*len(resp.Peers))
-		out = binary.BigEndian.AppendUint32(out, actionAnnounce)
-		out = binary.BigEndian.AppendUint32(out, tx)
-		out = binary.BigEndian.AppendUint32(out, uint32(resp.Interval/time.Second))
-		out = binary.BigEndian.AppendUint32(out, uint32(resp.Leechers))
-		out = binary.BigEndian.AppendUint32(out, uint32(resp.Seeders))
-		for _, pa := range resp.Peers {
-			a := pa.Addr.Addr().Unmap()
-			if a.Is4() != addr.Is4() {
-				continue // BEP 15: the peer list is in the family of the request
-			}
-			if a.Is4() {
-				ip := a.As4()
-				out = append(out, ip[:]...)
-			} else {
-				ip := a.As16()
-				out = append(out, ip[:]...)
-			}
-			out = binary.BigEndian.AppendUint16(out, pa.Addr.Port())
-		}
-		return out
+		return s.announce(ctx, addr, tx, p, out)
 	case actionScrape:
 		if !s.validConnID(addr, connID) {
 			return udpError(tx, "connection ID expired or unknown: connect again")
 		}
-		hs, err := ParseUDPScrape(p)
-		if err != nil {
-			return udpError(tx, failureText(err))
-		}
-		figs, err := s.Backend.Scrape(ctx, addr, hs)
-		if err != nil {
-			return udpError(tx, failureText(err))
-		}
-		if len(figs) == 0 {
-			return udpError(tx, "unknown info-hash: this private tracker serves only published packages")
-		}
-		out = binary.BigEndian.AppendUint32(nil, actionScrape)
-		out = binary.BigEndian.AppendUint32(out, tx)
-		for _, h := range hs {
-			f := figs[h]
-			out = binary.BigEndian.AppendUint32(out, uint32(f.Seeders))
-			out = binary.BigEndian.AppendUint32(out, uint32(f.Completed))
-			out = binary.BigEndian.AppendUint32(out, uint32(f.Leechers))
-		}
-		return out
+		return s.scrape(ctx, addr, tx, p, out)
 	default:
 		return udpError(tx, "unknown action")
 	}
+}
+
+// announce answers an announce packet from a valid connection.
+func (s *UDPServer) announce(ctx context.Context, addr netip.Addr, tx uint32, p, out []byte) []byte {
+	req, err := ParseUDPAnnounce(p)
+	if err != nil {
+		s.observe(ResultMalformed)
+		return udpError(tx, failureText(err))
+	}
+	resp, err := s.Backend.Announce(ctx, addr, req)
+	s.observe(ResultOf(err))
+	if err != nil {
+		return udpError(tx, failureText(err))
+	}
+	out = slices.Grow(out, 20+18*len(resp.Peers))
+	out = binary.BigEndian.AppendUint32(out, actionAnnounce)
+	out = binary.BigEndian.AppendUint32(out, tx)
+	out = binary.BigEndian.AppendUint32(out, uint32(resp.Interval/time.Second))
+	out = binary.BigEndian.AppendUint32(out, uint32(resp.Leechers))
+	out = binary.BigEndian.AppendUint32(out, uint32(resp.Seeders))
+	for _, pa := range resp.Peers {
+		a := pa.Addr.Addr().Unmap()
+		if a.Is4() != addr.Is4() {
+			continue // BEP 15: the peer list is in the family of the request
+		}
+		if a.Is4() {
+			ip := a.As4()
+			out = append(out, ip[:]...)
+		} else {
+			ip := a.As16()
+			out = append(out, ip[:]...)
+		}
+		out = binary.BigEndian.AppendUint16(out, pa.Addr.Port())
+	}
+	resp.done()
+	return out
+}
+
+// scrape answers a scrape packet from a valid connection.
+func (s *UDPServer) scrape(ctx context.Context, addr netip.Addr, tx uint32, p, out []byte) []byte {
+	hs, err := ParseUDPScrape(p)
+	if err != nil {
+		return udpError(tx, failureText(err))
+	}
+	figs, err := s.Backend.Scrape(ctx, addr, hs)
+	if err != nil {
+		return udpError(tx, failureText(err))
+	}
+	if len(figs) == 0 {
+		return udpError(tx, "unknown info-hash: this private tracker serves only published packages")
+	}
+	out = binary.BigEndian.AppendUint32(out, actionScrape)
+	out = binary.BigEndian.AppendUint32(out, tx)
+	for _, h := range hs {
+		f := figs[h]
+		out = binary.BigEndian.AppendUint32(out, uint32(f.Seeders))
+		out = binary.BigEndian.AppendUint32(out, uint32(f.Completed))
+		out = binary.BigEndian.AppendUint32(out, uint32(f.Leechers))
+	}
+	return out
 }
 
 // ParseUDPAnnounce parses a BEP 15 announce packet, including BEP 41 URL

@@ -165,6 +165,31 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
+// trackerURLs checks the announce URL (from --announce, else from the
+// tracker configuration) and the web seeds of a new torrent.
+func trackerURLs(announceURL, cfgFile string, webseeds []string) (string, error) {
+	ann := announceURL
+	if ann == "" {
+		if cfgFile == "" {
+			return "", fmt.Errorf("%w: give --announce URL or --config PATH", ErrUsage)
+		}
+		cfg, err := config.Load(cfgFile)
+		if err != nil {
+			return "", err
+		}
+		ann = server.AnnounceURL(cfg)
+	}
+	if u, err := url.Parse(ann); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "udp") {
+		return "", fmt.Errorf("announce URL %q must be an http, https or udp URL", ann)
+	}
+	for _, w := range webseeds {
+		if u, err := url.Parse(w); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			return "", fmt.Errorf("web seed %q must be an http or https URL", w)
+		}
+	}
+	return ann, nil
+}
+
 func create(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("create", stderr)
 	id := fs.String("id", "", "package ID (also the torrent's name), e.g. PS100012")
@@ -196,24 +221,9 @@ func create(args []string, stdout, stderr io.Writer) error {
 	if err := pkgsign.ValidID(*id); err != nil {
 		return err
 	}
-	ann := *announceURL
-	if ann == "" {
-		if *cfgFile == "" {
-			return fmt.Errorf("%w: give --announce URL or --config PATH", ErrUsage)
-		}
-		cfg, err := config.Load(*cfgFile)
-		if err != nil {
-			return err
-		}
-		ann = server.AnnounceURL(cfg)
-	}
-	if u, err := url.Parse(ann); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "udp") {
-		return fmt.Errorf("announce URL %q must be an http, https or udp URL", ann)
-	}
-	for _, w := range webseeds {
-		if u, err := url.Parse(w); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-			return fmt.Errorf("web seed %q must be an http or https URL", w)
-		}
+	ann, err := trackerURLs(*announceURL, *cfgFile, webseeds)
+	if err != nil {
+		return err
 	}
 	key, err := pkgsign.LoadPrivateKey(*keyFile)
 	if err != nil {

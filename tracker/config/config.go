@@ -114,6 +114,11 @@ type Config struct {
 	// SiteGateways sends each site's traffic with the origins through one
 	// leecher of the site (default true; see docs/TRACKER.md).
 	SiteGateways *bool `json:"site_gateways,omitempty"`
+	// MetricsListen is the address of the Prometheus metrics listener
+	// ("": none, the default); MetricsNetworks are the networks that may
+	// read it (default: loopback). See docs/METRICS.md.
+	MetricsListen   string   `json:"metrics_listen,omitempty"`
+	MetricsNetworks []string `json:"metrics_networks,omitempty"`
 }
 
 // Gateways reports whether site gateways are on.
@@ -208,6 +213,9 @@ func (c *Config) SetDefaults() {
 	if c.AnnounceBurst == 0 {
 		c.AnnounceBurst = DefaultAnnounceBurst
 	}
+	if c.MetricsNetworks == nil {
+		c.MetricsNetworks = []string{"127.0.0.0/8", "::1/128"}
+	}
 }
 
 var siteNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -215,20 +223,31 @@ var siteNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // Validate checks every value and reports the first bad one by its field
 // name. It does not read files other than admin_token_file.
 func (c *Config) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("config: %s: %s", field, fmt.Sprintf(format, args...))
+	for _, check := range []func() error{c.validateListeners, c.validateAccess, c.validateNetworks, c.validateTiming, c.validateBounds} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+func bad(field, format string, args ...any) error {
+	return fmt.Errorf("config: %s: %s", field, fmt.Sprintf(format, args...))
+}
+
+// validateListeners checks the listeners, data_dir and public_url.
+func (c *Config) validateListeners() error {
 	if err := checkHostPort(c.Listen); err != nil {
 		return bad("listen", "%v", err)
 	}
-	if c.RepositoryListen != "" {
-		if err := checkHostPort(c.RepositoryListen); err != nil {
-			return bad("repository_listen", "%v", err)
+	for _, f := range []struct{ name, v string }{
+		{"repository_listen", c.RepositoryListen}, {"udp_listen", c.UDPListen}, {"metrics_listen", c.MetricsListen},
+	} {
+		if f.v == "" {
+			continue
 		}
-	}
-	if c.UDPListen != "" {
-		if err := checkHostPort(c.UDPListen); err != nil {
-			return bad("udp_listen", "%v", err)
+		if err := checkHostPort(f.v); err != nil {
+			return bad(f.name, "%v", err)
 		}
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
@@ -237,6 +256,11 @@ func (c *Config) Validate() error {
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return bad("public_url", "%q must start with http:// or https://", c.PublicURL)
 	}
+	return nil
+}
+
+// validateAccess checks the admin token and the trusted keys.
+func (c *Config) validateAccess() error {
 	if c.AdminToken != "" && c.AdminTokenFile != "" {
 		return bad("admin_token", "set admin_token or admin_token_file, not both")
 	}
@@ -257,14 +281,43 @@ func (c *Config) Validate() error {
 			return bad(fmt.Sprintf("trusted_keys[%d]", i), "%v", err)
 		}
 	}
+	return nil
+}
+
+// validateNetworks checks allow_networks, the sites, the origins (networks
+// and keys) and the metrics' networks.
+func (c *Config) validateNetworks() error {
 	if len(c.AllowNetworks) == 0 {
 		return bad("allow_networks", "must list at least one network (nobody could use the tracker)")
 	}
-	for i, n := range c.AllowNetworks {
-		if _, err := ParsePrefix(n); err != nil {
-			return bad(fmt.Sprintf("allow_networks[%d]", i), "%v", err)
+	if err := checkPrefixes("allow_networks", c.AllowNetworks); err != nil {
+		return err
+	}
+	if err := c.validateSites(); err != nil {
+		return err
+	}
+	if err := checkPrefixes("origins.networks", c.Origins.Networks); err != nil {
+		return err
+	}
+	for i, k := range c.Origins.Keys {
+		if len(k) < 16 {
+			return bad(fmt.Sprintf("origins.keys[%d]", i), "must be at least 16 characters")
 		}
 	}
+	return checkPrefixes("metrics_networks", c.MetricsNetworks)
+}
+
+func checkPrefixes(field string, ns []string) error {
+	for i, n := range ns {
+		if _, err := ParsePrefix(n); err != nil {
+			return bad(fmt.Sprintf("%s[%d]", field, i), "%v", err)
+		}
+	}
+	return nil
+}
+
+// validateSites checks the site names, their networks and share_with.
+func (c *Config) validateSites() error {
 	names := map[string]bool{}
 	for i, s := range c.Sites {
 		f := fmt.Sprintf("sites[%d]", i)
@@ -278,10 +331,8 @@ func (c *Config) Validate() error {
 		if len(s.Networks) == 0 {
 			return bad(f+".networks", "site %q has no networks", s.Name)
 		}
-		for j, n := range s.Networks {
-			if _, err := ParsePrefix(n); err != nil {
-				return bad(fmt.Sprintf("%s.networks[%d]", f, j), "%v", err)
-			}
+		if err := checkPrefixes(f+".networks", s.Networks); err != nil {
+			return err
 		}
 	}
 	for i, s := range c.Sites {
@@ -291,16 +342,11 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	for i, n := range c.Origins.Networks {
-		if _, err := ParsePrefix(n); err != nil {
-			return bad(fmt.Sprintf("origins.networks[%d]", i), "%v", err)
-		}
-	}
-	for i, k := range c.Origins.Keys {
-		if len(k) < 16 {
-			return bad(fmt.Sprintf("origins.keys[%d]", i), "must be at least 16 characters")
-		}
-	}
+	return nil
+}
+
+// validateTiming checks the announce interval, min_interval and peer_ttl.
+func (c *Config) validateTiming() error {
 	for _, f := range []struct {
 		name string
 		d    Duration
@@ -319,6 +365,11 @@ func (c *Config) Validate() error {
 	if ttl <= iv {
 		return bad("peer_ttl", "%v must be longer than announce_interval (%v), or peers expire between announces", ttl, iv)
 	}
+	return nil
+}
+
+// validateBounds checks the numeric limits.
+func (c *Config) validateBounds() error {
 	if c.MaxPeers < 1 || c.MaxPeers > 1000 {
 		return bad("max_peers", "%d must be between 1 and 1000", c.MaxPeers)
 	}

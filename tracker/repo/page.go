@@ -26,6 +26,20 @@ var pageFuncs = template.FuncMap{
 	"bytes": units.Bytes,
 	"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"short": shortKey,
+	"since": seconds,
+}
+
+// seconds writes a duration in whole seconds for people: "45 s", "3 min
+// 20 s", "2 h 5 min".
+func seconds(n int64) string {
+	d := time.Duration(n) * time.Second
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", n)
+	case d < time.Hour:
+		return fmt.Sprintf("%d min %d s", n/60, n%60)
+	}
+	return fmt.Sprintf("%d h %d min", n/3600, n%3600/60)
 }
 
 var tmpl = template.Must(template.New("page").Funcs(pageFuncs).Parse(pageHTML))
@@ -47,6 +61,7 @@ type pageVersion struct {
 	Total   repoapi.Figures
 	Health  string
 	Class   string
+	Savings *repoapi.PackageSavings
 }
 
 type pagePackage struct {
@@ -98,10 +113,13 @@ type pageData struct {
 	Leechers    int
 	Completed   int64
 	TotalSize   int64
+	// WANAvoided and ServerAvoided sum the current versions' savings.
+	WANAvoided, ServerAvoided int64
 }
 
 func (h *Handler) pageVersion(id string, d repoapi.VersionDetails, sites []string) pageVersion {
-	pv := pageVersion{Version: d.Version, Name: d.Version.Version, Display: d.Version.Name, Torrent: d.Torrent, Total: d.Total}
+	pv := pageVersion{Version: d.Version, Name: d.Version.Version, Display: d.Version.Name, Torrent: d.Torrent, Total: d.Total,
+		Savings: d.Savings}
 	if dl := d.Version.Delta; dl != nil {
 		pv.Changed = fmt.Sprintf("changed since %s: %d files, %s of %s", dl.Previous, dl.ChangedFiles, units.Bytes(dl.ChangedBytes), units.Bytes(d.Version.Size))
 	}
@@ -174,6 +192,10 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		data.Leechers += d.Current.Total.Leechers
 		data.Completed += d.Current.Total.Completed
 		data.TotalSize += d.Current.Size
+		if sv := d.Current.Savings; sv != nil {
+			data.WANAvoided += sv.WANAvoided
+			data.ServerAvoided += sv.ServerAvoided
+		}
 	}
 	h.render(w, data)
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -56,6 +57,29 @@ type Stats interface {
 	Stats(ih swarm.Hash) map[string]swarm.Figures
 }
 
+// Reports takes the services' savings reports and sums them up. The
+// tracker implements it: it alone can tell whether a report's peer ID
+// announced the version from the report's address.
+type Reports interface {
+	// Admit is asked first, before the body is read: it refuses an
+	// address that reports too often (a *StatusError).
+	Admit(from netip.Addr) error
+	// Report checks and records a report from address from on version v of
+	// package id. Its errors are *StatusError.
+	Report(from netip.Addr, id string, v store.Version, r repoapi.Report) (repoapi.ReportAnswer, error)
+	// Savings sums the reports on one version; nil before the first.
+	Savings(id string, v store.Version) *repoapi.PackageSavings
+}
+
+// StatusError is a refusal with its HTTP status and a message for the
+// client.
+type StatusError struct {
+	Status int
+	Msg    string
+}
+
+func (e *StatusError) Error() string { return e.Msg }
+
 var (
 	_ Catalogue = (*store.Store)(nil)
 	_ Stats     = (*swarm.Registry)(nil)
@@ -73,7 +97,10 @@ type Handler struct {
 	// OnPublish is called after a version is stored, with its info-hash,
 	// so that the tracker starts serving it. It must not block.
 	OnPublish func(ih swarm.Hash)
-	Now       func() time.Time
+	// Reports takes savings reports; nil: the report route answers 404
+	// and no savings are shown.
+	Reports Reports
+	Now     func() time.Time
 }
 
 // Routes registers the repository on mux.
@@ -82,6 +109,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+repoapi.PathPackages, h.publish)
 	mux.HandleFunc("GET "+repoapi.PathPackage, h.details)
 	mux.HandleFunc("GET "+repoapi.PathTorrent, h.torrent)
+	mux.HandleFunc("POST "+repoapi.PathReport, h.report)
+	mux.HandleFunc("GET "+repoapi.PathSavings, h.savings)
 	mux.HandleFunc("GET "+PathPage, h.page)
 	mux.HandleFunc("GET "+PathPagePkg, h.packagePage)
 	mux.HandleFunc("GET "+PathStyle, h.style)
@@ -140,6 +169,9 @@ func (h *Handler) versionDetails(id string, v store.Version) repoapi.VersionDeta
 		for site, f := range h.Stats.Stats(ih) {
 			d.Sites[site] = repoapi.Figures(f)
 		}
+	}
+	if h.Reports != nil {
+		d.Savings = h.Reports.Savings(id, v)
 	}
 	for _, f := range d.Sites {
 		d.Total.Seeders += f.Seeders

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/anacrolix/torrent/metainfo"
+
 	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/tracker/announce"
 	"github.com/smstorrent/smstorrent/tracker/config"
@@ -48,5 +50,33 @@ func BenchmarkUDPHandleInProcess(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		s.Handle(context.Background(), from, pkts[i%len(pkts)])
+	}
+}
+
+// BenchmarkLoopbackInProcess runs the opentracker comparison's load
+// against a tracker in the test process, for profiling the whole announce
+// path with its sockets (the profile also holds the load generator):
+//
+//	go test -run '^$' -bench LoopbackInProcess/udp -benchtime 40000x -cpuprofile cpu.out ./tracker/server
+func BenchmarkLoopbackInProcess(b *testing.B) {
+	e := testbed.StartSiteTracker(b, func(c *config.Config) {
+		c.AllowNetworks = []string{"127.0.0.0/8"}
+		c.Sites = nil
+		c.MaxPeersPerAddress, c.AnnounceRate, c.AnnounceBurst = 100000, 1e6, 1000000
+		c.SetDefaults()
+	})
+	var hashes []metainfo.Hash
+	for i := range 8 {
+		p := testbed.RandomPackage(b, e.Key, fmt.Sprintf("BENCH%02d", i), "1", 16<<10, e.Announce)
+		e.Publish(p)
+		hashes = append(hashes, p.Hash)
+	}
+	tg := benchTarget{name: "in-process", httpAddr: e.Server.HTTPAddr(), udpAddr: e.Server.UDPAddr()}
+	load(b, tg, "udp", hashes, 8*4000)
+	for _, proto := range []string{"http", "udp"} {
+		b.Run(proto, func(b *testing.B) {
+			b.ReportAllocs()
+			b.ReportMetric(load(b, tg, proto, hashes, b.N), "announces/s")
+		})
 	}
 }

@@ -321,7 +321,8 @@ func TestAnacrolixTransferTwoSites(t *testing.T) {
 	for _, l := range ls {
 		for l.t.BytesMissing() != 0 {
 			if time.Now().After(deadline) {
-				t.Fatalf("leecher %s did not complete: %d bytes missing", l.cl.IP, l.t.BytesMissing())
+				t.Fatalf("leecher %s did not complete: %d bytes missing; %d peer connections, %d peers known; swarm per site %+v",
+					l.cl.IP, l.t.BytesMissing(), len(l.t.PeerConns()), len(l.t.KnownSwarm()), e.Server.Registry.Stats(p.Hash))
 			}
 			for _, pc := range l.t.PeerConns() {
 				checkPeer(t, l.cl.IP, l.site, pc.RemoteAddr.String())

@@ -17,9 +17,12 @@ import (
 	"time"
 
 	"github.com/smstorrent/smstorrent/internal/repoapi"
+	"github.com/smstorrent/smstorrent/tracker/addrlimit"
 	"github.com/smstorrent/smstorrent/tracker/announce"
 	"github.com/smstorrent/smstorrent/tracker/config"
+	"github.com/smstorrent/smstorrent/tracker/metrics"
 	"github.com/smstorrent/smstorrent/tracker/repo"
+	"github.com/smstorrent/smstorrent/tracker/savings"
 	"github.com/smstorrent/smstorrent/tracker/store"
 	"github.com/smstorrent/smstorrent/tracker/swarm"
 )
@@ -35,13 +38,20 @@ type Server struct {
 	Registry *swarm.Registry
 	Tracker  *Tracker
 	Repo     *repo.Handler
+	// Savings holds the services' savings reports.
+	Savings *savings.Book
+	reports *reportDesk
+	// Metrics is the Prometheus registry, served on metrics_listen.
+	Metrics *metrics.Metrics
 
-	mu       sync.Mutex
-	httpLn   net.Listener
-	repoLn   net.Listener // nil: the repository shares httpLn
-	udpConn  net.PacketConn
-	listened bool
-	saved    int64
+	mu        sync.Mutex
+	httpLn    net.Listener
+	repoLn    net.Listener // nil: the repository shares httpLn
+	metricLn  net.Listener // nil: no metrics listener
+	announceH *announce.Handler
+	udpConn   net.PacketConn
+	listened  bool
+	saved     int64
 }
 
 // New opens the database and prepares a server for a validated
@@ -86,11 +96,22 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	for _, h := range hs {
 		tr.Publish(h)
 	}
-	s := &Server{cfg: cfg, log: log, Store: st, Registry: reg, Tracker: tr, saved: reg.Changes()}
+	book := savings.New(0)
+	reports, err := st.LoadReports()
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	book.Restore(reports)
+	s := &Server{cfg: cfg, log: log, Store: st, Registry: reg, Tracker: tr, Savings: book, saved: reg.Changes()}
+	s.reports = &reportDesk{reg: reg, book: book, now: time.Now,
+		limiter: addrlimit.New(ReportRate, ReportBurst, 0, nil)}
+	s.Metrics = newMetrics(s)
+	s.reports.observe = s.Metrics.Report
 	s.Repo = &repo.Handler{
 		Catalogue: st, Stats: reg, TrustedKeys: cfg.Keys(), AdminToken: token,
 		Sites: nm.SiteNames(), AnnounceURL: AnnounceURL(cfg), Logger: log,
-		OnPublish: tr.Publish,
+		OnPublish: tr.Publish, Reports: s.reports,
 	}
 	return s, nil
 }
@@ -122,7 +143,11 @@ func (s *Server) Listen() error {
 		return nil
 	}
 	var err error
-	if s.httpLn, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+	// No TCP keep-alive probes on the tracker's port: a connection
+	// carries one announce (http.Server's IdleTimeout ends idle ones), and
+	// turning them on cost three setsockopt calls per accepted connection.
+	lc := net.ListenConfig{KeepAlive: -1}
+	if s.httpLn, err = lc.Listen(context.Background(), "tcp", s.cfg.Listen); err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
 	}
 	if s.cfg.RepositoryListen != "" {
@@ -131,12 +156,22 @@ func (s *Server) Listen() error {
 			return fmt.Errorf("repository_listen %s: %w", s.cfg.RepositoryListen, err)
 		}
 	}
+	closeAll := func() {
+		for _, l := range []net.Listener{s.httpLn, s.repoLn, s.metricLn} {
+			if l != nil {
+				_ = l.Close()
+			}
+		}
+	}
+	if s.cfg.MetricsListen != "" {
+		if s.metricLn, err = net.Listen("tcp", s.cfg.MetricsListen); err != nil {
+			closeAll()
+			return fmt.Errorf("metrics_listen %s: %w", s.cfg.MetricsListen, err)
+		}
+	}
 	if s.cfg.UDPListen != "" {
 		if s.udpConn, err = net.ListenPacket("udp", s.cfg.UDPListen); err != nil {
-			_ = s.httpLn.Close()
-			if s.repoLn != nil {
-				_ = s.repoLn.Close()
-			}
+			closeAll()
 			return fmt.Errorf("udp_listen %s: %w", s.cfg.UDPListen, err)
 		}
 	}
@@ -160,6 +195,14 @@ func (s *Server) RepositoryAddr() string {
 	return s.HTTPAddr()
 }
 
+// MetricsAddr is the metrics listener's address, "" when it is off.
+func (s *Server) MetricsAddr() string {
+	if s.metricLn == nil {
+		return ""
+	}
+	return s.metricLn.Addr().String()
+}
+
 // UDPAddr is the UDP tracker's address, "" when it is off.
 func (s *Server) UDPAddr() string {
 	if s.udpConn == nil {
@@ -171,9 +214,8 @@ func (s *Server) UDPAddr() string {
 // Handlers returns the HTTP handlers of the tracker and the repository
 // (the same handler when they share a port).
 func (s *Server) Handlers() (trackerH, repoH http.Handler) {
-	ah := &announce.Handler{Backend: s.Tracker, MaxQueryBytes: s.cfg.MaxQueryBytes, Logger: s.log}
 	tmux := http.NewServeMux()
-	ah.Routes(tmux)
+	s.announceHandler().Routes(tmux)
 	if s.cfg.RepositoryListen == "" {
 		s.Repo.Routes(tmux)
 		h := s.allowlist(tmux)
@@ -184,6 +226,20 @@ func (s *Server) Handlers() (trackerH, repoH http.Handler) {
 	return s.allowlist(tmux), s.allowlist(rmux)
 }
 
+// headerServer is the Server header of every answer (net/http only reads it).
+var headerServer = []string{"smstorrent-tracker"}
+
+// announceHandler is the HTTP announce handler (one per server: the fast
+// path and net/http share it).
+func (s *Server) announceHandler() *announce.Handler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.announceH == nil {
+		s.announceH = &announce.Handler{Backend: s.Tracker, MaxQueryBytes: s.cfg.MaxQueryBytes, Logger: s.log, Observe: s.Metrics.Announce}
+	}
+	return s.announceH
+}
+
 // allowlist refuses HTTP clients outside allow_networks. Tracker paths
 // answer with a bencoded failure, the rest with JSON.
 func (s *Server) allowlist(next http.Handler) http.Handler {
@@ -191,6 +247,9 @@ func (s *Server) allowlist(next http.Handler) http.Handler {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
 		if err != nil || !s.Tracker.NetMap.Allowed(ap.Addr()) {
 			msg := fmt.Sprintf("address %s is not allowed to use this tracker", ap.Addr())
+			if r.URL.Path == "/announce" {
+				s.Metrics.Announce("http", ReasonNotAllowed)
+			}
 			if r.URL.Path == "/announce" || r.URL.Path == "/scrape" {
 				w.Header().Set("Content-Type", "text/plain")
 				_, _ = w.Write(announce.AppendFailure(nil, msg))
@@ -201,7 +260,7 @@ func (s *Server) allowlist(next http.Handler) http.Handler {
 			_ = json.NewEncoder(w).Encode(repoapi.ErrorBody{Error: msg})
 			return
 		}
-		w.Header().Set("Server", "smstorrent-tracker")
+		w.Header()["Server"] = headerServer
 		next.ServeHTTP(w, r)
 	})
 }
@@ -240,10 +299,21 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer cancel()
 	th, rh := s.Handlers()
 	servers := []*http.Server{s.newHTTPServer(th)}
-	lns := []net.Listener{s.httpLn}
+	// Plain announces and scrapes are answered before net/http (see
+	// announce.FastListener); everything else reaches the handlers.
+	lns := []net.Listener{s.announceHandler().FastListener(s.httpLn, headerServer[0])}
 	if s.repoLn != nil {
 		servers = append(servers, s.newHTTPServer(rh))
 		lns = append(lns, s.repoLn)
+	}
+	if s.metricLn != nil {
+		mh, err := s.metricsHandler()
+		if err != nil {
+			_ = s.Store.Close()
+			return err
+		}
+		servers = append(servers, s.newHTTPServer(mh))
+		lns = append(lns, s.metricLn)
 	}
 	errc := make(chan error, len(servers)+1)
 	var wg sync.WaitGroup
@@ -257,7 +327,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}()
 	}
 	if s.udpConn != nil {
-		us := &announce.UDPServer{Backend: s.Tracker, Logger: s.log}
+		us := &announce.UDPServer{Backend: s.Tracker, Logger: s.log, Observe: s.Metrics.Announce}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -271,7 +341,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer wg.Done()
 		s.periodic(ctx)
 	}()
-	s.log.Info("smstorrent-tracker serving", "http", s.HTTPAddr(), "repository", s.RepositoryAddr(), "udp", s.UDPAddr(), "announce_url", s.Repo.AnnounceURL)
+	s.log.Info("smstorrent-tracker serving", "http", s.HTTPAddr(), "repository", s.RepositoryAddr(), "udp", s.UDPAddr(),
+		"metrics", s.MetricsAddr(), "announce_url", s.Repo.AnnounceURL)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -293,11 +364,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
-// SaveCounters writes the counters if they changed since the last save.
+// SaveCounters writes the counters if they changed since the last save,
+// and the savings reports that changed.
 func (s *Server) SaveCounters() error {
 	ch := s.Registry.Changes()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	changed, dropped := s.Savings.Changes()
+	if err := s.Store.SaveReports(changed, dropped); err != nil {
+		s.Savings.Unsave(changed, dropped)
+		return err
+	}
 	if ch == s.saved {
 		return nil
 	}

@@ -19,6 +19,19 @@ import (
 	"github.com/smstorrent/smstorrent/tracker/swarm"
 )
 
+// Refusal reasons of announces and scrapes (announce.Refusal), for metrics.
+const (
+	ReasonNotAllowed   = "not_allowed"
+	ReasonUnknownHash  = "unknown_hash"
+	ReasonBadOriginKey = "bad_origin_key"
+	ReasonNoSite       = "no_site"
+	ReasonRateLimited  = "rate_limited"
+)
+
+// AnnounceResults are every outcome an announce can have, for metrics.
+var AnnounceResults = []string{announce.ResultOK, announce.ResultMalformed, announce.ResultRefused, announce.ResultError,
+	ReasonNotAllowed, ReasonUnknownHash, ReasonBadOriginKey, ReasonNoSite, ReasonRateLimited}
+
 // Tracker is the tracker's policy: it admits announces from allowed
 // networks for published info-hashes, resolves the client's site and
 // origin status, and asks the registry for peers.
@@ -85,7 +98,7 @@ func (t *Tracker) originKey(k string) bool {
 // Announce implements announce.Backend.
 func (t *Tracker) Announce(_ context.Context, from netip.Addr, req *announce.Request) (*announce.Response, error) {
 	if !t.NetMap.Allowed(from) {
-		return nil, announce.Failuref("address %s is not allowed to use this tracker", from)
+		return nil, announce.Refuse(ReasonNotAllowed, "address %s is not allowed to use this tracker", from)
 	}
 	origin := t.NetMap.IsOrigin(from)
 	if !origin {
@@ -96,28 +109,53 @@ func (t *Tracker) Announce(_ context.Context, from netip.Addr, req *announce.Req
 		}
 	}
 	if !t.IsPublished(req.InfoHash) {
-		return nil, announce.Failure("unknown info-hash: this private tracker serves only packages published in its repository")
+		return nil, announce.Refuse(ReasonUnknownHash, "unknown info-hash: this private tracker serves only packages published in its repository")
 	}
 	if req.OriginKey != "" {
 		if !t.originKey(req.OriginKey) {
-			return nil, announce.Failure("origin_key is not valid")
+			return nil, announce.Refuse(ReasonBadOriginKey, "origin_key is not valid")
 		}
 		origin = true
 	}
 	site, ok := t.NetMap.Site(from)
 	if !ok && !origin {
-		return nil, announce.Failuref("address %s is not in any site of this tracker", from)
+		return nil, announce.Refuse(ReasonNoSite, "address %s is not in any site of this tracker", from)
 	}
+	pb := peerBufs.Get().(*peerBuf)
 	res := t.Registry.Announce(swarm.Request{
 		InfoHash: req.InfoHash, PeerID: req.PeerID,
 		Addr: netip.AddrPortFrom(from, req.Port), Site: site, Origin: origin,
 		Event: req.Event, Uploaded: req.Uploaded, Downloaded: req.Downloaded, Left: req.Left,
-		NumWant: req.NumWant,
+		NumWant: req.NumWant, Buf: pb.peers, NoIDs: req.Compact || req.NoPeerID,
 	})
-	return &announce.Response{
+	pb.peers = res.Peers
+	pb.resp = announce.Response{
 		Interval: t.interval(origin, res.Interval), MinInterval: t.MinInterval,
-		Seeders: res.Seeders, Leechers: res.Leechers, Peers: res.Peers,
-	}, nil
+		Seeders: res.Seeders, Leechers: res.Leechers, Peers: res.Peers, Done: pb.done,
+	}
+	return &pb.resp, nil
+}
+
+// peerBuf is one announce's answer and peer list, reused: the protocol
+// layer calls Done once it has encoded the answer. Writing peers into a
+// warm buffer instead of fresh memory halved the cost of picking them.
+type peerBuf struct {
+	peers []swarm.PeerAddr
+	resp  announce.Response
+	done  func()
+}
+
+var peerBufs sync.Pool
+
+func init() {
+	peerBufs.New = func() any {
+		pb := &peerBuf{}
+		pb.done = func() {
+			pb.resp = announce.Response{}
+			peerBufs.Put(pb)
+		}
+		return pb
+	}
 }
 
 // interval is the re-announce interval for one answer: the registry's
@@ -136,7 +174,7 @@ func (t *Tracker) interval(origin bool, registry time.Duration) time.Duration {
 // Scrape implements announce.Backend.
 func (t *Tracker) Scrape(_ context.Context, from netip.Addr, hs []announce.Hash) (map[announce.Hash]announce.ScrapeFigures, error) {
 	if !t.NetMap.Allowed(from) {
-		return nil, announce.Failuref("address %s is not allowed to use this tracker", from)
+		return nil, announce.Refuse(ReasonNotAllowed, "address %s is not allowed to use this tracker", from)
 	}
 	if !t.NetMap.IsOrigin(from) {
 		if err := t.admit(from); err != nil {
@@ -152,7 +190,7 @@ func (t *Tracker) Scrape(_ context.Context, from netip.Addr, hs []announce.Hash)
 		out[h] = announce.ScrapeFigures{Seeders: s, Leechers: l, Completed: c}
 	}
 	if len(out) == 0 {
-		return nil, announce.Failure("unknown info-hash: this private tracker serves only packages published in its repository")
+		return nil, announce.Refuse(ReasonUnknownHash, "unknown info-hash: this private tracker serves only packages published in its repository")
 	}
 	return out, nil
 }
@@ -164,7 +202,7 @@ func (t *Tracker) admit(from netip.Addr) error {
 		return nil
 	}
 	if ok, wait := t.Limiter.Allow(from); !ok {
-		return announce.Failuref("too many requests from %s: this tracker allows %s per address; try again in %s",
+		return announce.Refuse(ReasonRateLimited, "too many requests from %s: this tracker allows %s per address; try again in %s",
 			addrlimit.Key(from), t.limitText, (wait + time.Second - 1).Truncate(time.Second))
 	}
 	return nil

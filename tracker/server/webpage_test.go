@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smstorrent/smstorrent/internal/repoapi"
 	"github.com/smstorrent/smstorrent/internal/testbed"
+	"github.com/smstorrent/smstorrent/internal/units"
 )
 
 // seedDemo publishes a few packages and fills their swarms with announces
@@ -51,6 +53,18 @@ func seedDemo(t *testing.T, e *testbed.Tracker) {
 		rawAnnounce(t, e, fmt.Sprintf("127.0.2.%d", 10+i), driver.Hash, fmt.Sprint("b", i), 6881, "")
 	}
 	rawAnnounce(t, e, "127.0.0.1", patch.Hash, "hq", 6881, "event=completed&left=0")
+	// The PCs of branch A report where office2's bytes came from: the
+	// gateway a0 from the servers, the others from it.
+	for i := range 4 {
+		r := repoapi.Report{InfoHash: testbed.HexHash(office2.Hash), PeerID: peerHex(fmt.Sprint("a", i)),
+			Site: 320 << 10, Complete: true, Seconds: int64(20 + 5*i)}
+		if i == 0 {
+			r.Site, r.Origin = 0, 320<<10
+		}
+		if _, err := reporter(e, fmt.Sprintf("127.0.1.%d", 10+i)).Report(context.Background(), office2.ID, r); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func findChromium() string {
@@ -106,7 +120,7 @@ func TestWebPageInChromium(t *testing.T) {
 		}
 	}
 	detail := string(runChromium("--dump-dom", e.Base+"/packages/PS100012"))
-	for _, want := range []string{"Swarm per site", "setup.msi", "sub/data.cab", "Previous versions", "16.0.1"} {
+	for _, want := range []string{"Swarm per site", "Savings per site", "WAN avoided", units.Bytes(960 << 10), "4 PCs:", "setup.msi", "sub/data.cab", "Previous versions", "16.0.1"} {
 		if !strings.Contains(detail, want) {
 			t.Errorf("package page lacks %q", want)
 		}

@@ -1,7 +1,8 @@
 // Package store keeps the tracker's durable state in one embedded bbolt
 // database file: the package catalogue (current and previous versions of
 // every package), the signed .torrent files, and the per-site swarm
-// counters. Peer lists are not stored: clients rebuild them by announcing.
+// counters and the services' savings reports (the latest per PC and
+// version). Peer lists are not stored: clients rebuild them by announcing.
 package store
 
 import (
@@ -10,11 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/smstorrent/smstorrent/internal/repoapi"
+	"github.com/smstorrent/smstorrent/tracker/savings"
 	"github.com/smstorrent/smstorrent/tracker/swarm"
 )
 
@@ -22,6 +25,7 @@ var (
 	bucketPackages = []byte("packages")
 	bucketTorrents = []byte("torrents")
 	bucketCounters = []byte("counters")
+	bucketReports  = []byte("reports")
 )
 
 // Errors from Publish. Test with errors.Is.
@@ -55,7 +59,7 @@ func Open(file string) (*Store, error) {
 		return nil, fmt.Errorf("opening database %s: %w", file, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketPackages, bucketTorrents, bucketCounters} {
+		for _, b := range [][]byte{bucketPackages, bucketTorrents, bucketCounters, bucketReports} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -243,6 +247,66 @@ func (s *Store) LoadCounters() ([]swarm.CounterRecord, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading counters: %w", err)
+	}
+	return recs, nil
+}
+
+func reportKey(ih, id swarm.Hash) []byte {
+	return []byte(hex.EncodeToString(ih[:]) + "/" + hex.EncodeToString(id[:]))
+}
+
+// SaveReports writes changed savings records and deletes dropped ones
+// (info-hash, peer ID).
+func (s *Store) SaveReports(changed []savings.Record, dropped [][2]swarm.Hash) error {
+	if len(changed) == 0 && len(dropped) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketReports)
+		for _, d := range dropped {
+			if err := b.Delete(reportKey(d[0], d[1])); err != nil {
+				return err
+			}
+		}
+		for _, r := range changed {
+			raw, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if err := b.Put(reportKey(r.InfoHash, r.PeerID), raw); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("saving reports: %w", err)
+	}
+	return nil
+}
+
+// LoadReports returns the stored savings records.
+func (s *Store) LoadReports() ([]savings.Record, error) {
+	var recs []savings.Record
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketReports).ForEach(func(k, raw []byte) error {
+			var r savings.Record
+			ih, id, ok := strings.Cut(string(k), "/")
+			if n, err := hex.Decode(r.InfoHash[:], []byte(ih)); !ok || err != nil || n != 20 {
+				return fmt.Errorf("bad report key %q", k)
+			}
+			if n, err := hex.Decode(r.PeerID[:], []byte(id)); err != nil || n != 20 {
+				return fmt.Errorf("bad report key %q", k)
+			}
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return fmt.Errorf("decoding report %s: %w", k, err)
+			}
+			recs = append(recs, r)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading reports: %w", err)
 	}
 	return recs, nil
 }

@@ -27,6 +27,12 @@
 //     origins only while the site's leechers at other addresses progress.
 //     One PC reporting growing counters can no longer hold the role, or
 //     starve its site, for ever.
+//   - A gateway hands its role on: when it stops (event=stopped), when
+//     its PC reports a throttle or a small upload limit (SetLimited) and
+//     another leecher of the site is unlimited, and when it has been quiet
+//     for longer than its own pace (plus a quarter, at least gatewayGrace)
+//     while a neighbour announces. The new gateway is chosen at once, so the origins learn
+//     it at their next announce even before it announces itself.
 //   - One address holds at most MaxPeersPerAddr peer IDs per swarm, and
 //     one address and port is one peer: a new ID at a known address and
 //     port replaces the old one, so no answer lists a peer twice.
@@ -67,6 +73,12 @@ type Request struct {
 	Downloaded int64
 	Left       int64
 	NumWant    int // < 0: the default
+	// Buf, if its capacity suffices, holds the answer's peers (from index
+	// 0), so that a caller can reuse one buffer; nil: a new one.
+	Buf []PeerAddr
+	// NoIDs says the caller does not need the answer's peer IDs (compact
+	// answers): they may be left zero, which makes picking cheaper.
+	NoIDs bool
 }
 
 // PeerAddr is one peer handed out.
@@ -127,7 +139,23 @@ const (
 	// livenessSlack is added to twice a peer's pace: announces arrive late
 	// by a few seconds, and a client's own timer may be coarse.
 	livenessSlack = 30 * time.Second
+	// gatewayGrace is the least a gateway's announce may be late past its
+	// own pace (a quarter of the pace, if longer) before a neighbour's
+	// announce takes the role from it.
+	gatewayGrace = 10 * time.Second
 )
+
+// Handover reasons: why a site's gateway role moved to another PC.
+const (
+	HandoverStopped   = "stopped"   // the gateway announced event=stopped
+	HandoverLimited   = "limited"   // its PC reported a throttle or a small upload limit
+	HandoverQuiet     = "quiet"     // it announced no more within its pace
+	HandoverStuck     = "stuck"     // it showed no progress for GatewayStuck
+	HandoverRestarted = "restarted" // its PC announced with a new peer ID
+)
+
+// HandoverReasons lists every handover reason, for metrics.
+var HandoverReasons = []string{HandoverStopped, HandoverLimited, HandoverQuiet, HandoverStuck, HandoverRestarted}
 
 // Options configure a Registry.
 type Options struct {
@@ -172,6 +200,8 @@ type Registry struct {
 	mu      sync.RWMutex
 	swarms  map[Hash]*swarm
 	changes atomic.Int64 // bumped when counters change
+	// handovers counts gateway handovers by reason (HandoverReasons order).
+	handovers [5]atomic.Int64
 }
 
 type peer struct {
@@ -180,6 +210,7 @@ type peer struct {
 	origin    bool
 	seeder    bool
 	completed bool
+	limited   bool // its PC reported a throttle or small upload limit (SetLimited)
 	lastSeen  int64
 	gaps      [2]int64 // the last two intervals between its announces, newest first (0: unknown)
 	asked     int64    // the interval it was told at its last announce
@@ -197,9 +228,45 @@ type peer struct {
 // peerSet is a list of peers that removes in O(1): each peer knows its
 // place. A peer is in one site or origin set (set, pos) and in the set of
 // its address (aset, apos).
+//
+// A site or origin set also keeps its peers' IPv4 addresses and ports
+// packed in 8 bytes each, in the same order (packed): answers that need no
+// peer IDs are sampled from that dense array (32 KB for 4,000 peers)
+// instead of following a pointer to each peer, whose cache miss was most of
+// an announce's cost in large swarms.
 type peerSet struct {
 	list   []*peer
-	byAddr bool // the set of one address
+	packed []uint64 // parallel to list; 0: IPv6, see the peer; nil in the sets of one address
+	byAddr bool     // the set of one address
+}
+
+// pack packs an IPv4 address and port (0 for IPv6).
+func pack(pa PeerAddr) uint64 {
+	a := pa.Addr.Addr()
+	if !a.Is4() {
+		return 0
+	}
+	b := a.As4()
+	return 1<<48 | uint64(b[0])<<40 | uint64(b[1])<<32 | uint64(b[2])<<24 | uint64(b[3])<<16 | uint64(pa.Addr.Port())
+}
+
+// addr is the i-th peer's address, with its ID if ids (else the ID is
+// left zero, and an IPv4 peer is read from packed alone).
+func (s *peerSet) addr(i int, ids bool) PeerAddr {
+	v := s.packed[i]
+	if v == 0 || ids {
+		return s.list[i].PeerAddr
+	}
+	ip := netip.AddrFrom4([4]byte{byte(v >> 40), byte(v >> 32), byte(v >> 24), byte(v >> 16)})
+	return PeerAddr{Addr: netip.AddrPortFrom(ip, uint16(v))}
+}
+
+// index is self's place in s, or -1.
+func (s *peerSet) index(self *peer) int {
+	if self != nil && self.set == s {
+		return self.pos
+	}
+	return -1
 }
 
 func (s *peerSet) slot(p *peer) (**peerSet, *int) {
@@ -213,6 +280,9 @@ func (s *peerSet) add(p *peer) {
 	set, pos := s.slot(p)
 	*set, *pos = s, len(s.list)
 	s.list = append(s.list, p)
+	if !s.byAddr {
+		s.packed = append(s.packed, pack(p.PeerAddr))
+	}
 }
 
 func (s *peerSet) remove(p *peer) {
@@ -220,6 +290,10 @@ func (s *peerSet) remove(p *peer) {
 	last := len(s.list) - 1
 	moved := s.list[last]
 	s.list[*pos] = moved
+	if !s.byAddr {
+		s.packed[*pos] = s.packed[last]
+		s.packed = s.packed[:last]
+	}
 	_, mpos := s.slot(moved)
 	*mpos = *pos
 	s.list[last] = nil
@@ -429,12 +503,7 @@ func (r *Registry) Announce(req Request) Result {
 	defer s.mu.Unlock()
 	p := s.peers[req.PeerID]
 	if req.Event == EventStopped {
-		// Only the peer's own address may take it out of the swarm.
-		if p != nil && p.Addr.Addr() == req.Addr.Addr() {
-			r.account(s, p, req)
-			s.delete(p)
-		}
-		return Result{Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
+		return r.stop(s, p, req, now)
 	}
 	seeder := req.Left == 0
 	grew := false // its reports show progress since its last announce
@@ -462,7 +531,7 @@ func (r *Registry) Announce(req Request) Result {
 			progress: now, since: now}
 		r.makeRoom(s, req.Addr)
 		if len(s.peers) >= r.opts.MaxSwarmPeers {
-			return Result{Peers: r.pick(s, p, req.NumWant, false), Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
+			return Result{Peers: r.pick(s, p, req.NumWant, false, req), Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
 		}
 		if req.Event == EventStarted {
 			r.account(s, p, req)
@@ -497,29 +566,119 @@ func (r *Registry) Announce(req Request) Result {
 		res.Interval = r.opts.MinInterval
 	}
 	p.asked = int64(res.Interval)
-	res.Peers = r.pick(s, p, req.NumWant, res.Gateway)
+	res.Peers = r.pick(s, p, req.NumWant, res.Gateway, req)
 	return res
+}
+
+// stop takes p out of the swarm on its event=stopped, if the announce
+// comes from its own address; a gateway hands its role on at once.
+// Called with s.mu.
+func (r *Registry) stop(s *swarm, p *peer, req Request, now int64) Result {
+	if p != nil && p.Addr.Addr() == req.Addr.Addr() {
+		r.account(s, p, req)
+		st := s.sites[p.site]
+		wasGateway := !p.origin && st != nil && st.gateway == p
+		s.delete(p)
+		if wasGateway {
+			r.handOver(st, r.candidate(st, p.Addr.Addr(), now), HandoverStopped, now)
+		}
+	}
+	return Result{Seeders: s.seeders, Leechers: s.leechers, Interval: r.opts.Interval}
 }
 
 // gatewayFor reports whether p, a leecher of a site, is (or now becomes)
 // the site's gateway: no PC seeds the site (see seeded), and no other
-// gateway is present and serving (see serves). Called with s.mu.
+// gateway keeps the role (see displaced). A limited p leaves the role to
+// an unlimited leecher of the site when there is one. Called with s.mu.
 func (r *Registry) gatewayFor(st *site, p *peer, now int64) bool {
 	if r.seeded(st, p, now) {
 		return false
 	}
 	g := st.gateway
-	if g == p {
-		return true
+	reason := ""
+	if g != nil && g != p && !g.seeder && g.set != nil {
+		if reason = r.displaced(st, g, p, now); reason == "" {
+			return false
+		}
 	}
-	// A present gateway that serves keeps the role, unless p announces
-	// from its address: the same PC, restarted with a new peer ID.
-	if g != nil && !g.seeder && g.set != nil && r.live(g, now) && g.Addr.Addr() != p.Addr.Addr() && r.serves(st, g, now) {
-		return false
+	if p.limited {
+		if q := r.candidate(st, p.Addr.Addr(), now); q != nil && !q.limited {
+			if g == p {
+				reason = HandoverLimited
+			}
+			if g != q {
+				r.handOver(st, q, reason, now)
+			}
+			return false
+		}
 	}
-	st.gateway = p
-	p.since, p.vouched = now, 0
+	if g != p {
+		r.handOver(st, p, reason, now)
+	}
 	return true
+}
+
+// displaced says why gateway g loses its role to p, a leecher of its site
+// that announces now ("": g keeps it). A gateway keeps the role while it
+// announces at its pace, serves (see serves) and is not limited while p
+// is not; p announcing from g's address is the same PC restarted with a
+// new peer ID. Called with s.mu.
+func (r *Registry) displaced(st *site, g, p *peer, now int64) string {
+	switch {
+	case g.Addr.Addr() == p.Addr.Addr():
+		return HandoverRestarted
+	case !r.present(g, now):
+		return HandoverQuiet
+	case !r.serves(st, g, now):
+		return HandoverStuck
+	case g.limited && !p.limited:
+		return HandoverLimited
+	}
+	return ""
+}
+
+// handOver makes q (may be nil) the site's gateway and counts why the
+// role moved (reason "": it had no holder). Called with s.mu.
+func (r *Registry) handOver(st *site, q *peer, reason string, now int64) {
+	st.gateway = q
+	if q != nil {
+		q.since, q.vouched = now, 0
+	}
+	for i, h := range HandoverReasons {
+		if h == reason {
+			r.handovers[i].Add(1)
+		}
+	}
+}
+
+// candidate is the leecher of a site that should take the gateway role
+// now: present, at another address than not, unlimited if any is, the
+// most recently seen. Nil when there is none, or when the site has a
+// seeder (it needs no gateway). Called with s.mu.
+func (r *Registry) candidate(st *site, not netip.Addr, now int64) *peer {
+	if st == nil || st.seeders > 0 {
+		return nil
+	}
+	var best *peer
+	for _, q := range st.peers.list {
+		if q.seeder || q.Addr.Addr() == not || !r.live(q, now) {
+			continue
+		}
+		if best == nil || (best.limited && !q.limited) || (best.limited == q.limited && q.lastSeen > best.lastSeen) {
+			best = q
+		}
+	}
+	return best
+}
+
+// present reports whether gateway g announces at its own pace: its last
+// announce is no older than its pace plus a grace of a quarter of it (at
+// least gatewayGrace; within the TTL), for clients whose timers wander.
+// A gateway that crashed is replaced by the first neighbour announcing
+// after that, not after live's twice its pace.
+func (r *Registry) present(g *peer, now int64) bool {
+	pace := r.pace(g)
+	return now-g.lastSeen <= min(pace+max(pace/4, int64(gatewayGrace)), int64(r.opts.TTL))
 }
 
 // serves reports whether gateway g shows progress: its own reports grew
@@ -590,6 +749,53 @@ func (r *Registry) live(p *peer, now int64) bool {
 	return now-p.lastSeen <= min(2*r.pace(p)+int64(livenessSlack), int64(r.opts.TTL))
 }
 
+// PeerInfo is what the registry knows of one peer.
+type PeerInfo struct {
+	Site    string
+	Origin  bool
+	Seeder  bool
+	Gateway bool // its site's gateway right now
+}
+
+// SetLimited records whether the PC behind a peer is limited (a helpdesk
+// throttle, a schedule or a small upload limit), if the peer is in the
+// swarm of ih and announced from address from: the caller proves nothing
+// else about who sends it. A limited gateway hands its role at once to an
+// unlimited leecher of its site, if there is one. It reports the peer and
+// whether it was found.
+func (r *Registry) SetLimited(ih, id Hash, from netip.Addr, limited bool) (PeerInfo, bool) {
+	s := r.swarm(ih, false)
+	if s == nil {
+		return PeerInfo{}, false
+	}
+	now := r.opts.Now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.peers[id]
+	if p == nil || p.Addr.Addr() != from.Unmap() {
+		return PeerInfo{}, false
+	}
+	p.limited = limited
+	st := s.sites[p.site]
+	if limited && !p.origin && st != nil && st.gateway == p {
+		if q := r.candidate(st, p.Addr.Addr(), now); q != nil && !q.limited {
+			r.handOver(st, q, HandoverLimited, now)
+		}
+	}
+	info := PeerInfo{Site: counterSite(p), Origin: p.origin, Seeder: p.seeder}
+	info.Gateway = st != nil && !p.origin && st.gateway == p
+	return info, true
+}
+
+// Handovers returns how often a site's gateway role moved, by reason.
+func (r *Registry) Handovers() map[string]int64 {
+	out := make(map[string]int64, len(HandoverReasons))
+	for i, h := range HandoverReasons {
+		out[h] = r.handovers[i].Load()
+	}
+	return out
+}
+
 // Gateway returns the current gateway of a site in a swarm, if it has one.
 func (r *Registry) Gateway(ih Hash, site string) (PeerAddr, bool) {
 	s := r.swarm(ih, false)
@@ -628,7 +834,8 @@ func (r *Registry) account(s *swarm, p *peer, req Request) {
 // seeding origin can reach leechers that cannot be dialled), then other
 // origins. With gateways, a site's PC gets origins only if it is the
 // gateway, and an origin gets only the gateways.
-func (r *Registry) pick(s *swarm, p *peer, numWant int, gateway bool) []PeerAddr {
+func (r *Registry) pick(s *swarm, p *peer, numWant int, gateway bool, req Request) []PeerAddr {
+	buf, ids := req.Buf, !req.NoIDs
 	want := r.opts.MaxPeers
 	if numWant >= 0 && numWant < want {
 		want = numWant
@@ -644,7 +851,10 @@ func (r *Registry) pick(s *swarm, p *peer, numWant int, gateway bool) []PeerAddr
 		nOrigins = 0
 	}
 	originSlots := min(r.opts.OriginPeers, nOrigins, want)
-	out := make([]PeerAddr, 0, want)
+	out := buf[:0]
+	if cap(out) < want {
+		out = make([]PeerAddr, 0, want)
+	}
 	if p.origin && r.opts.Gateways {
 		var gws []*peer
 		for _, st := range s.sites {
@@ -661,10 +871,10 @@ func (r *Registry) pick(s *swarm, p *peer, numWant int, gateway bool) []PeerAddr
 		for _, st := range s.sites {
 			all = append(all, &st.peers)
 		}
-		out = sample(out, all, want-originSlots, p)
+		out = sample(out, all, want-originSlots, p, ids)
 	} else if p.site != "" {
 		if st := s.sites[p.site]; st != nil {
-			out = sample(out, []*peerSet{&st.peers}, want-originSlots, p)
+			out = sample(out, []*peerSet{&st.peers}, want-originSlots, p, ids)
 		}
 		if len(out) < want-originSlots && len(s.sites) > 1 && r.opts.Policy != nil {
 			var shared []*peerSet
@@ -673,20 +883,20 @@ func (r *Registry) pick(s *swarm, p *peer, numWant int, gateway bool) []PeerAddr
 					shared = append(shared, &st.peers)
 				}
 			}
-			out = sample(out, shared, want-originSlots-len(out), p)
+			out = sample(out, shared, want-originSlots-len(out), p, ids)
 		}
 	}
 	if nOrigins == 0 {
 		return out
 	}
-	return sample(out, []*peerSet{&s.origins}, want-len(out), p)
+	return sample(out, []*peerSet{&s.origins}, want-len(out), p, ids)
 }
 
 // sample appends up to k peers drawn at random from sets (never self) to
 // out, in random order.
-func sample(out []PeerAddr, sets []*peerSet, k int, self *peer) []PeerAddr {
+func sample(out []PeerAddr, sets []*peerSet, k int, self *peer, ids bool) []PeerAddr {
 	if len(sets) == 1 {
-		return sampleSet(out, sets[0], k, self)
+		return sampleSet(out, sets[0], k, self, ids)
 	}
 	n := 0
 	for _, set := range sets {
@@ -697,7 +907,7 @@ func sample(out []PeerAddr, sets []*peerSet, k int, self *peer) []PeerAddr {
 	}
 	start := len(out)
 	if k >= n-1 {
-		return takeAll(out, k, self, sets...)
+		return takeAll(out, k, self, ids, sets...)
 	}
 	// Floyd's algorithm: k+1 distinct indices, self dropped if drawn. Small
 	// samples (the usual case) use a slice instead of a map.
@@ -735,9 +945,9 @@ func sample(out []PeerAddr, sets []*peerSet, k int, self *peer) []PeerAddr {
 		chosen = append(chosen, i)
 	}
 	for _, i := range chosen {
-		q := at(sets, i)
-		if q != self && len(out)-start < k {
-			out = append(out, q.PeerAddr)
+		set, j := at(sets, i)
+		if j != set.index(self) && len(out)-start < k {
+			out = append(out, set.addr(j, ids))
 		}
 	}
 	shuffle(out[start:])
@@ -749,14 +959,13 @@ func sample(out []PeerAddr, sets []*peerSet, k int, self *peer) []PeerAddr {
 // rejected through a small open-addressing table on the stack (a map
 // beyond 60). Swapping the set's own pointers instead, as before, cost a
 // GC write barrier per swap under load.
-func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer) []PeerAddr {
-	l := set.list
-	n := len(l)
+func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer, ids bool) []PeerAddr {
+	n, skip := len(set.list), set.index(self)
 	if k <= 0 || n == 0 {
 		return out
 	}
 	if 2*k >= n {
-		return takeAll(out, k, self, set)
+		return takeAll(out, k, self, ids, set)
 	}
 	// At least n-1 >= 2k candidates besides self: this ends.
 	var table [128]int32 // index+1; 0 is empty; at most 61 used
@@ -785,8 +994,8 @@ func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer) []PeerAddr {
 			}
 			table[h] = int32(i + 1)
 		}
-		if q := l[i]; q != self {
-			out = append(out, q.PeerAddr)
+		if i != skip {
+			out = append(out, set.addr(i, ids))
 			k--
 		}
 	}
@@ -795,12 +1004,13 @@ func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer) []PeerAddr {
 
 // takeAll appends every peer of sets but self to out, shuffled, and keeps
 // k of them.
-func takeAll(out []PeerAddr, k int, self *peer, sets ...*peerSet) []PeerAddr {
+func takeAll(out []PeerAddr, k int, self *peer, ids bool, sets ...*peerSet) []PeerAddr {
 	start := len(out)
 	for _, set := range sets {
-		for _, q := range set.list {
-			if q != self {
-				out = append(out, q.PeerAddr)
+		skip := set.index(self)
+		for i := range set.list {
+			if i != skip {
+				out = append(out, set.addr(i, ids))
 			}
 		}
 	}
@@ -811,15 +1021,16 @@ func takeAll(out []PeerAddr, k int, self *peer, sets ...*peerSet) []PeerAddr {
 	return out
 }
 
-// at returns the i-th peer of the concatenation of sets.
-func at(sets []*peerSet, i int) *peer {
+// at returns the set and index of the i-th peer of the concatenation of
+// sets (i < the sum of their lengths).
+func at(sets []*peerSet, i int) (*peerSet, int) {
 	for _, set := range sets {
 		if i < len(set.list) {
-			return set.list[i]
+			return set, i
 		}
 		i -= len(set.list)
 	}
-	return nil
+	return nil, 0
 }
 
 func shuffle(ps []PeerAddr) {
@@ -887,6 +1098,14 @@ func (r *Registry) Stats(ih Hash) map[string]Figures {
 		f := out[site]
 		f.Completed, f.Uploaded, f.Downloaded = c.Completed, c.Uploaded, c.Downloaded
 		out[site] = f
+	}
+	now := r.opts.Now().UnixNano()
+	for name, st := range s.sites {
+		if g := st.gateway; g != nil && g.set != nil && !g.seeder && r.live(g, now) {
+			f := out[name]
+			f.Gateway, f.GatewayLimited = g.Addr.String(), g.limited
+			out[name] = f
+		}
 	}
 	return out
 }

@@ -220,14 +220,15 @@ func TestSiteGateways(t *testing.T) {
 		t.Fatalf("the origin got %v, want the two gateways", got)
 	}
 	// a1 announces at the pace it was asked for (every minute), then goes
-	// quiet: a2 takes over once a1 missed two announces (150 s).
+	// quiet: a2 takes over once a1 is late past its pace and a quarter
+	// of it (60 + 15 s).
 	now = now.Add(time.Minute)
 	r.Announce(req("a1", "10.1.0.1:1", "a"))
-	now = now.Add(100 * time.Second)
+	now = now.Add(75 * time.Second)
 	if r.Announce(req("a2", "10.1.0.2:1", "a")).Gateway {
-		t.Fatal("a2 took over from a gateway that announced 100 s ago")
+		t.Fatal("a2 took over from a gateway that announced 75 s ago")
 	}
-	now = now.Add(100 * time.Second)
+	now = now.Add(5 * time.Second)
 	if a2 = r.Announce(req("a2", "10.1.0.2:1", "a")); !a2.Gateway || !addrs(a2)["10.0.0.1:1"] {
 		t.Fatalf("a2 after the gateway went quiet: %+v", a2)
 	}
