@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -75,6 +76,7 @@ type peerRequests struct {
 	lastReject  time.Time
 	lastRead    int64 // the connection's bytes read at the last look
 	stalled     bool  // already reported and closed
+	sent, got   int   // requests sent and blocks received since the last trace line
 }
 
 func newRequestWatch(timeout time.Duration, log *slog.Logger) *requestWatch {
@@ -107,6 +109,7 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 		switch m.Type {
 		case pp.Piece:
 			st.lastAnswer = now
+			st.got++
 		case pp.Reject:
 			st.lastAnswer, st.lastReject = now, now
 		case pp.Choke:
@@ -115,6 +118,14 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 			st.choked = false
 			st.lastAnswer = now
 		}
+		if traceRequests && (m.Type == pp.Choke || m.Type == pp.Unchoke) {
+			w.log.Info("peer "+m.Type.String(), "peer", pc.RemoteAddr, "client", st.client)
+		}
+	}
+	if traceRequests {
+		cb.StatusUpdated = append(cb.StatusUpdated, func(ev torrent.StatusUpdatedEvent) {
+			w.log.Info("engine "+string(ev.Event), "url", ev.Url, "err", ev.Error)
+		})
 	}
 	cb.SentRequest = append(cb.SentRequest, func(ev torrent.PeerRequestEvent) {
 		w.mu.Lock()
@@ -126,6 +137,7 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 			st.lastAnswer = now
 		}
 		st.outstanding++
+		st.sent++
 		st.lastSent = now
 	})
 	cb.DeletedRequest = append(cb.DeletedRequest, func(ev torrent.PeerRequestEvent) {
@@ -212,6 +224,36 @@ func (w *requestWatch) confirm(p *torrent.Peer, read int64) bool {
 	}
 	st.stalled = true
 	return true
+}
+
+// traceRequests logs, every traceRequestsEvery, each connection's
+// outstanding requests and the requests sent and blocks received since the
+// last line (SMSTORRENT_TRACE_REQUESTS=1), for the lab.
+var traceRequests = os.Getenv("SMSTORRENT_TRACE_REQUESTS") == "1"
+
+const traceRequestsEvery = 50 * time.Millisecond
+
+func (w *requestWatch) traceLoop(ctx context.Context) {
+	t := time.NewTicker(traceRequestsEvery)
+	defer t.Stop()
+	start := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		for _, st := range w.peers {
+			if st.sent == 0 && st.got == 0 && st.outstanding == 0 {
+				continue
+			}
+			w.log.Info("requests", "t_ms", time.Since(start).Milliseconds(), "peer", st.p.RemoteAddr, "client", st.client,
+				"outstanding", st.outstanding, "sent", st.sent, "blocks", st.got)
+			st.sent, st.got = 0, 0
+		}
+		w.mu.Unlock()
+	}
 }
 
 // run checks the connections every quarter of the timeout until ctx ends.

@@ -370,6 +370,9 @@ func (s *Service) Serve(ctx context.Context) error {
 	defer repoT.Stop()
 	go s.pollRepository(ctx)
 	go s.reqs.run(ctx)
+	if traceRequests {
+		go s.reqs.traceLoop(ctx)
+	}
 	if s.bw.yielding() {
 		go s.bw.runYield(ctx, s.cfg.ProbeAddr())
 	}
