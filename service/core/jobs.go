@@ -221,6 +221,7 @@ func (s *Service) addTorrent(j *job, pkg *pkgsign.Package) error {
 	t.SetOnWriteChunkError(func(err error) { s.onWriteError(id, err) })
 	t.DownloadAll()
 	j.t, j.pkg = t, pkg
+	j.kick = kickState{running: j.kick.running}
 	j.lastRead, j.lastWrit, j.lastSite, j.lastSrv = 0, 0, 0, 0
 	s.peers.forget(pkg.InfoHash)
 	return nil

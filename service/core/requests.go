@@ -77,6 +77,7 @@ type peerRequests struct {
 	lastRead    int64 // the connection's bytes read at the last look
 	stalled     bool  // already reported and closed
 	sent, got   int   // requests sent and blocks received since the last trace line
+	gotBlock    bool  // a block arrived on this connection
 }
 
 func newRequestWatch(timeout time.Duration, log *slog.Logger) *requestWatch {
@@ -118,15 +119,20 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 			st.choked = false
 			st.lastAnswer = now
 		}
-		if traceRequests && (m.Type == pp.Choke || m.Type == pp.Unchoke) {
-			w.log.Info("peer "+m.Type.String(), "peer", pc.RemoteAddr, "client", st.client)
+		if m.Type == pp.Piece && !st.gotBlock {
+			st.gotBlock = true
+			w.log.Log(context.Background(), traceLevel, "first block from a peer", "peer", pc.RemoteAddr, "client", st.client)
+		}
+		if m.Type == pp.Choke || m.Type == pp.Unchoke {
+			w.log.Log(context.Background(), traceLevel, "peer "+m.Type.String(), "peer", pc.RemoteAddr, "client", st.client)
 		}
 	}
-	if traceRequests {
-		cb.StatusUpdated = append(cb.StatusUpdated, func(ev torrent.StatusUpdatedEvent) {
-			w.log.Info("engine "+string(ev.Event), "url", ev.Url, "err", ev.Error)
-		})
-	}
+	cb.StatusUpdated = append(cb.StatusUpdated, func(ev torrent.StatusUpdatedEvent) {
+		w.log.Log(context.Background(), traceLevel, "engine "+string(ev.Event), "url", ev.Url, "err", ev.Error)
+	})
+	cb.PeerConnAdded = append(cb.PeerConnAdded, func(pc *torrent.PeerConn) {
+		w.log.Log(context.Background(), traceLevel, "peer connection added", "peer", pc.RemoteAddr, "network", pc.Network)
+	})
 	cb.SentRequest = append(cb.SentRequest, func(ev torrent.PeerRequestEvent) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -135,6 +141,9 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 		if st.outstanding == 0 && st.lastAnswer.Before(now) {
 			// The clock of a fresh batch starts now.
 			st.lastAnswer = now
+		}
+		if st.lastSent.IsZero() {
+			w.log.Log(context.Background(), traceLevel, "first request to a peer", "peer", ev.Peer.RemoteAddr, "client", st.client)
 		}
 		st.outstanding++
 		st.sent++
@@ -230,6 +239,15 @@ func (w *requestWatch) confirm(p *torrent.Peer, read int64) bool {
 // outstanding requests and the requests sent and blocks received since the
 // last line (SMSTORRENT_TRACE_REQUESTS=1), for the lab.
 var traceRequests = os.Getenv("SMSTORRENT_TRACE_REQUESTS") == "1"
+
+// traceLevel is the level of the connection milestones (connected,
+// unchoked, first request, tracker events): debug, or info while tracing.
+var traceLevel = func() slog.Level {
+	if traceRequests {
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
+}()
 
 const traceRequestsEvery = 50 * time.Millisecond
 

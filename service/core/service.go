@@ -84,20 +84,21 @@ type Service struct {
 	now     func() time.Time
 	tick    time.Duration
 
-	cl       *torrent.Client
-	net      *transports
-	pc       *completion
-	unclean  bool // the last run did not shut down cleanly
-	stor     storage.ClientImplCloser
-	bw       *bandwidthPolicy
-	paths    *pathClassifier
-	trackers *trackerHealth
-	peers    *peerCounters
-	reqs     *requestWatch // requests to peers: their number and their answers (requests.go)
-	repo     *repository
-	events   *eventHub
-	store    *jobStore
-	folders  folders // where each torrent's files live
+	cl        *torrent.Client
+	net       *transports
+	pc        *completion
+	unclean   bool // the last run did not shut down cleanly
+	stor      storage.ClientImplCloser
+	bw        *bandwidthPolicy
+	paths     *pathClassifier
+	trackers  *trackerHealth
+	peers     *peerCounters
+	reqs      *requestWatch // requests to peers: their number and their answers (requests.go)
+	engineLog *slog.Logger  // the engine's log: warnings and errors only
+	repo      *repository
+	events    *eventHub
+	store     *jobStore
+	folders   folders // where each torrent's files live
 
 	mu       sync.Mutex // the job lock
 	jobs     map[string]*job
@@ -117,6 +118,7 @@ type job struct {
 	pkg *pkgsign.Package
 	// announce are the trackers in use (packageTrackers).
 	announce [][]string
+	kick     kickState // the service's own announces (announce.go)
 
 	fetching  bool
 	preparing bool  // delta.go copies cached pieces; the engine has no torrent yet
@@ -290,7 +292,8 @@ func (s *Service) openEngine() error {
 	cc.DownloadRateLimiter = s.bw.down
 	cc.UploadRateLimiter = s.bw.up
 	// The engine logs every failed piece hash at INFO; keep warnings only.
-	cc.Slogger = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
+	s.engineLog = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
+	cc.Slogger = s.engineLog
 	cc.TrackerDialContext = s.trackers.dial
 	cc.FailedAnnounceMinInterval, cc.FailedAnnounceMaxInterval = announceBackoff(cfg.RetryMin.D(), cfg.RetryMax.D())
 	s.reqs.install(&cc.Callbacks)
@@ -417,6 +420,7 @@ func (s *Service) step() {
 	now := s.now()
 	s.collect()
 	s.schedule()
+	s.kickAnnounces(now)
 	s.retention(now)
 	s.bw.tick()
 	var fetch []string
