@@ -60,6 +60,11 @@ type requestWatch struct {
 	log     *slog.Logger
 	now     func() time.Time
 
+	// isWAN tells connections across the WAN (nil: none); outage marks
+	// an address whose dials are bounded while it is redialled (silence.go).
+	isWAN  func(net.Addr) bool
+	outage func(addr string, on bool)
+
 	mu    sync.Mutex
 	peers map[*torrent.Peer]*peerRequests
 }
@@ -78,6 +83,10 @@ type peerRequests struct {
 	stalled     bool  // already reported and closed
 	sent, got   int   // requests sent and blocks received since the last trace line
 	gotBlock    bool  // a block arrived on this connection
+	wan         bool  // the connection crosses the WAN (silence.go)
+	incoming    bool  // the peer dialled us: redial its listen port, not the address it came from
+	quietSince  time.Time
+	quietRead   int64
 }
 
 func newRequestWatch(timeout time.Duration, log *slog.Logger) *requestWatch {
@@ -132,6 +141,14 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 	})
 	cb.PeerConnAdded = append(cb.PeerConnAdded, func(pc *torrent.PeerConn) {
 		w.log.Log(context.Background(), traceLevel, "peer connection added", "peer", pc.RemoteAddr, "network", pc.Network)
+		wan := false
+		if a, ok := pc.RemoteAddr.(net.Addr); ok && w.isWAN != nil {
+			wan = w.isWAN(a)
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		st := w.get(&pc.Peer)
+		st.wan, st.incoming = wan, pc.Discovery == torrent.PeerSourceIncoming
 	})
 	cb.SentRequest = append(cb.SentRequest, func(ev torrent.PeerRequestEvent) {
 		w.mu.Lock()
@@ -161,6 +178,15 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 		defer w.mu.Unlock()
 		delete(w.peers, p)
 	})
+}
+
+// redialPort is the port to dial the peer at again: its listen port if it
+// dialled us, else (0) the one we reached it at.
+func (st *peerRequests) redialPort() int {
+	if st.incoming {
+		return st.listenPort
+	}
+	return 0
 }
 
 // get returns the state of p, creating it. Called with w.mu held.
@@ -203,9 +229,9 @@ func (w *requestWatch) check() []stalledPeer {
 		idle := now.Sub(st.lastAnswer)
 		switch {
 		case st.outstanding > 0 && idle >= w.timeout:
-			out = append(out, stalledPeer{st.p, st.client, st.listenPort, st.outstanding, idle, false})
+			out = append(out, stalledPeer{st.p, st.client, st.redialPort(), st.outstanding, idle, false})
 		case st.outstanding == 0 && !st.lastReject.IsZero() && !st.lastSent.After(st.lastReject) && now.Sub(st.lastReject) >= w.timeout:
-			out = append(out, stalledPeer{st.p, st.client, st.listenPort, 0, now.Sub(st.lastReject), true})
+			out = append(out, stalledPeer{st.p, st.client, st.redialPort(), 0, now.Sub(st.lastReject), true})
 		default:
 			continue
 		}

@@ -296,6 +296,7 @@ func (s *Service) openEngine() error {
 	cc.Slogger = s.engineLog
 	cc.TrackerDialContext = s.trackers.dial
 	cc.FailedAnnounceMinInterval, cc.FailedAnnounceMaxInterval = announceBackoff(cfg.RetryMin.D(), cfg.RetryMax.D())
+	s.reqs.isWAN = s.paths.crossesWAN
 	s.reqs.install(&cc.Callbacks)
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
 		s.peers.received(ev, s.paths.isServer)
@@ -323,6 +324,7 @@ func (s *Service) openEngine() error {
 		pc.Close()
 		return err
 	}
+	s.reqs.outage = s.net.policy.setOutage
 	s.cl = cl
 	return nil
 }
@@ -373,6 +375,7 @@ func (s *Service) Serve(ctx context.Context) error {
 	defer repoT.Stop()
 	go s.pollRepository(ctx)
 	go s.reqs.run(ctx)
+	go s.reqs.silenceLoop(ctx)
 	if traceRequests {
 		go s.reqs.traceLoop(ctx)
 	}
