@@ -82,13 +82,15 @@ func (s *Service) kickAnnounces(now time.Time) {
 			k.backoff *= 2
 		}
 		k.running = true
-		go s.kick(j, t, j.announce)
+		go s.kick(j, t, j.announce, complete)
 	}
 }
 
 // kick announces t to the first tracker of each tier and gives the engine
-// the peers they return.
-func (s *Service) kick(j *job, t *torrent.Torrent, tiers [][]string) {
+// the peers they return. A seed's announce asks for none: it only tells
+// the tracker that this PC has the package (leechers dial it; dialling
+// them too would open second connections to the ones already here).
+func (s *Service) kick(j *job, t *torrent.Torrent, tiers [][]string, seed bool) {
 	defer func() {
 		s.mu.Lock()
 		j.kick.running = false
@@ -104,6 +106,9 @@ func (s *Service) kick(j *job, t *torrent.Torrent, tiers [][]string) {
 		Downloaded: st.BytesReadUsefulData.Int64(),
 		NumWant:    200,
 	}
+	if seed {
+		req.NumWant = 0
+	}
 	for _, tier := range tiers {
 		if len(tier) == 0 {
 			continue
@@ -114,7 +119,7 @@ func (s *Service) kick(j *job, t *torrent.Torrent, tiers [][]string) {
 			continue
 		}
 		s.log.Log(context.Background(), traceLevel, "own announce", "job", j.rec.ID, "left", req.Left, "peers", len(peers))
-		if len(peers) > 0 {
+		if len(peers) > 0 && !seed {
 			t.AddPeers(peers)
 		}
 	}
