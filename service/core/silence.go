@@ -25,6 +25,7 @@ import (
 const (
 	silentAfter       = 3 * time.Second
 	silenceCheck      = 250 * time.Millisecond
+	silenceIdleCheck  = time.Second
 	redialEvery       = time.Second
 	redialFor         = 2 * time.Minute
 	outageDialTimeout = time.Second
@@ -76,7 +77,7 @@ func (w *requestWatch) quiet(p *torrent.Peer, read int64) bool {
 
 // silenceLoop closes silent WAN connections and redials their peers.
 func (w *requestWatch) silenceLoop(ctx context.Context) {
-	t := time.NewTicker(silenceCheck)
+	t := time.NewTimer(silenceIdleCheck)
 	defer t.Stop()
 	for {
 		select {
@@ -84,7 +85,14 @@ func (w *requestWatch) silenceLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		for _, sp := range w.wanWaiting() {
+		waiting := w.wanWaiting()
+		// An idle service looks once a second, not four times.
+		if len(waiting) > 0 {
+			t.Reset(silenceCheck)
+		} else {
+			t.Reset(silenceIdleCheck)
+		}
+		for _, sp := range waiting {
 			// Stats takes the engine's lock: outside the watch's.
 			st := sp.p.Stats()
 			if !w.quiet(sp.p, st.BytesRead.Int64()) {
