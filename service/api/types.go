@@ -205,8 +205,9 @@ type JobPeer struct {
 	Client   string `json:"client,omitempty"`
 	DownRate int64  `json:"down_rate"` // bytes per second from this peer
 	UpRate   int64  `json:"up_rate"`
-	// Throttled is true when the peer said (through the tracker or its
-	// handshake) that a helpdesk throttle or schedule limits its upload.
+	// Throttled is true when the peer said (in its role message, a
+	// BitTorrent extension of ours) that a helpdesk throttle or schedule
+	// limits its upload. A peer may lie: it only changes this label.
 	Throttled bool `json:"throttled,omitempty"`
 }
 

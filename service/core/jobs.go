@@ -222,7 +222,7 @@ func (s *Service) addTorrent(j *job, pkg *pkgsign.Package) error {
 	t.DownloadAll()
 	j.t, j.pkg = t, pkg
 	j.kick = kickState{running: j.kick.running}
-	j.lastRead, j.lastWrit, j.lastSite, j.lastSrv = 0, 0, 0, 0
+	j.lastRead, j.lastWrit, j.lastSrc = 0, 0, sourceBytes{}
 	s.peers.forget(pkg.InfoHash)
 	return nil
 }

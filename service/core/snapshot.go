@@ -46,6 +46,7 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 	// As written to the job database (counters.go).
 	c := s.store.shown(r.ID)
 	out.Downloaded, out.Uploaded, out.DownloadedSite, out.DownloadedServer = c.Down, c.Up, c.Site, c.Server
+	out.Sources = sourcesOf(c, &j.view)
 	switch {
 	case r.Fatal != "":
 		out.Error = r.Fatal
@@ -71,6 +72,7 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 			out.SeedUntil = s.seedUntil(r)
 		}
 	}
+	out.Limit = s.limitOf(j, state, out.Error, s.bw.limitsNow())
 	if left := out.BytesTotal - out.BytesDone; left > 0 && out.DownRate > 0 {
 		out.ETASeconds = left / out.DownRate
 	} else if state == api.StateTransferred {
