@@ -80,6 +80,13 @@ func TestInteropMatrix(t *testing.T) {
 	// Our own origin to our service first: the baseline the others compare with.
 	t.Run("origin-to-service", func(t *testing.T) { originToService(t, m, files) })
 	t.Run("transmission-to-service", func(t *testing.T) { needBin(t, interop.TransmissionBin); transmissionToService(t, m, files) })
+	// A standard leecher from the same Transmission: what Transmission
+	// itself gives one peer, against which our service's rate is judged.
+	t.Run("transmission-to-qbittorrent", func(t *testing.T) {
+		needBin(t, interop.TransmissionBin)
+		needBin(t, interop.QBittorrentBin)
+		transmissionToQBittorrent(t, m, files)
+	})
 	t.Run("origin-to-transmission", func(t *testing.T) { needBin(t, interop.TransmissionBin); toTransmission(t, m, files, "origin") })
 	t.Run("service-to-transmission", func(t *testing.T) { needBin(t, interop.TransmissionBin); toTransmission(t, m, files, "service") })
 	t.Run("qbittorrent-to-service", func(t *testing.T) { needBin(t, interop.QBittorrentBin); qbittorrentToService(t, m, files) })
@@ -221,10 +228,16 @@ func originToService(t *testing.T, m *matrix, files map[string]int) {
 	m.add(leech(t, e, "our origin", "ours", false))
 }
 
-// seedWithTransmission starts a Transmission that seeds the package and
-// waits until the tracker counts it as a seeder.
+// transmissionToService: our service leeches from a Transmission seeder.
 func transmissionToService(t *testing.T, m *matrix, files map[string]int) {
 	e := newEnv(t, "PS900002", files)
+	// Our engine announces at most once a minute: start it once the
+	// tracker knows Transmission as a seeder, or it waits a minute.
+	seedWithTransmission(t, e)
+	m.add(leech(t, e, "Transmission 3.00", "ours", false))
+}
+
+func seedWithTransmission(t *testing.T, e env) {
 	trm := startTransmission(t)
 	if err := netlab.CopyTree(e.p.Dir, filepath.Join(trm.DownloadDir, e.p.ID), false); err != nil {
 		t.Fatal(err)
@@ -233,13 +246,37 @@ func transmissionToService(t *testing.T, m *matrix, files map[string]int) {
 	if err := trm.RPC.Add(ctx, e.p.Torrent, trm.DownloadDir); err != nil {
 		t.Fatal(err)
 	}
-	// Our engine announces at most once a minute: start it once the
-	// tracker knows Transmission as a seeder, or it waits a minute.
 	waitFor(t, "Transmission seeding, known to the tracker", 3*time.Minute, func() (bool, string) {
 		st, err := trm.RPC.Status(ctx)
 		return err == nil && st.PercentDone == 1 && e.seeders() > 0, fmt.Sprintf("%+v %v, tracker %+v", st, err, e.tr.Server.Registry.Stats(e.p.Info.InfoHash))
 	})
-	m.add(leech(t, e, "Transmission 3.00", "ours", false))
+}
+
+// transmissionToQBittorrent: qBittorrent leeches from a Transmission
+// seeder (qBittorrent dials it; both are standard clients).
+func transmissionToQBittorrent(t *testing.T, m *matrix, files map[string]int) {
+	e := newEnv(t, "PS900007", files)
+	seedWithTransmission(t, e)
+	qb := startQBittorrent(t)
+	ctx := context.Background()
+	save := filepath.Join(qb.DownloadDir, "leech")
+	start := time.Now()
+	if err := qb.Add(ctx, e.p.Torrent, save); err != nil {
+		t.Fatal(err)
+	}
+	ih := hex.EncodeToString(e.p.Info.InfoHash[:])
+	waitFor(t, "qBittorrent's download from Transmission", 10*time.Minute, func() (bool, string) {
+		st, err := qb.Status(ctx, ih)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.Seeding(), fmt.Sprintf("%+v", st)
+	})
+	took := time.Since(start)
+	if err := testbed.SameTree(e.p.Dir, filepath.Join(save, e.p.ID)); err != nil {
+		t.Fatalf("qBittorrent's copy: %v", err)
+	}
+	m.add(row{seeder: "Transmission 3.00", leecher: "qBittorrent 4.5.2", tracker: "ours", bytes: e.p.Info.Size(), took: took})
 }
 
 func startTransmission(t *testing.T) *interop.Transmission {

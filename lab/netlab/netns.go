@@ -90,3 +90,8 @@ func HTTPClient(ns string, timeout time.Duration) *http.Client {
 		},
 	}
 }
+
+// InNS runs fn on a thread inside namespace ns, for sockets that Listen
+// and DialContext do not make (a uTP socket): a socket keeps the namespace
+// it was created in.
+func InNS(ns string, fn func() error) error { return inNSGoroutine(ns, fn) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -59,6 +60,11 @@ type requestWatch struct {
 	log     *slog.Logger
 	now     func() time.Time
 
+	// isWAN tells connections across the WAN (nil: none); outage marks
+	// an address whose dials are bounded while it is redialled (silence.go).
+	isWAN  func(net.Addr) bool
+	outage func(addr string, on bool)
+
 	mu    sync.Mutex
 	peers map[*torrent.Peer]*peerRequests
 }
@@ -75,6 +81,12 @@ type peerRequests struct {
 	lastReject  time.Time
 	lastRead    int64 // the connection's bytes read at the last look
 	stalled     bool  // already reported and closed
+	sent, got   int   // requests sent and blocks received since the last trace line
+	gotBlock    bool  // a block arrived on this connection
+	wan         bool  // the connection crosses the WAN (silence.go)
+	incoming    bool  // the peer dialled us: redial its listen port, not the address it came from
+	quietSince  time.Time
+	quietRead   int64
 }
 
 func newRequestWatch(timeout time.Duration, log *slog.Logger) *requestWatch {
@@ -107,6 +119,7 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 		switch m.Type {
 		case pp.Piece:
 			st.lastAnswer = now
+			st.got++
 		case pp.Reject:
 			st.lastAnswer, st.lastReject = now, now
 		case pp.Choke:
@@ -115,7 +128,28 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 			st.choked = false
 			st.lastAnswer = now
 		}
+		if m.Type == pp.Piece && !st.gotBlock {
+			st.gotBlock = true
+			w.log.Log(context.Background(), traceLevel, "first block from a peer", "peer", pc.RemoteAddr, "client", st.client)
+		}
+		if m.Type == pp.Choke || m.Type == pp.Unchoke {
+			w.log.Log(context.Background(), traceLevel, "peer "+m.Type.String(), "peer", pc.RemoteAddr, "client", st.client)
+		}
 	}
+	cb.StatusUpdated = append(cb.StatusUpdated, func(ev torrent.StatusUpdatedEvent) {
+		w.log.Log(context.Background(), traceLevel, "engine "+string(ev.Event), "url", ev.Url, "err", ev.Error)
+	})
+	cb.PeerConnAdded = append(cb.PeerConnAdded, func(pc *torrent.PeerConn) {
+		w.log.Log(context.Background(), traceLevel, "peer connection added", "peer", pc.RemoteAddr, "network", pc.Network)
+		wan := false
+		if a, ok := pc.RemoteAddr.(net.Addr); ok && w.isWAN != nil {
+			wan = w.isWAN(a)
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		st := w.get(&pc.Peer)
+		st.wan, st.incoming = wan, pc.Discovery == torrent.PeerSourceIncoming
+	})
 	cb.SentRequest = append(cb.SentRequest, func(ev torrent.PeerRequestEvent) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -125,7 +159,11 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 			// The clock of a fresh batch starts now.
 			st.lastAnswer = now
 		}
+		if st.lastSent.IsZero() {
+			w.log.Log(context.Background(), traceLevel, "first request to a peer", "peer", ev.Peer.RemoteAddr, "client", st.client)
+		}
 		st.outstanding++
+		st.sent++
 		st.lastSent = now
 	})
 	cb.DeletedRequest = append(cb.DeletedRequest, func(ev torrent.PeerRequestEvent) {
@@ -140,6 +178,15 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 		defer w.mu.Unlock()
 		delete(w.peers, p)
 	})
+}
+
+// redialPort is the port to dial the peer at again: its listen port if it
+// dialled us, else (0) the one we reached it at.
+func (st *peerRequests) redialPort() int {
+	if st.incoming {
+		return st.listenPort
+	}
+	return 0
 }
 
 // get returns the state of p, creating it. Called with w.mu held.
@@ -182,9 +229,9 @@ func (w *requestWatch) check() []stalledPeer {
 		idle := now.Sub(st.lastAnswer)
 		switch {
 		case st.outstanding > 0 && idle >= w.timeout:
-			out = append(out, stalledPeer{st.p, st.client, st.listenPort, st.outstanding, idle, false})
+			out = append(out, stalledPeer{st.p, st.client, st.redialPort(), st.outstanding, idle, false})
 		case st.outstanding == 0 && !st.lastReject.IsZero() && !st.lastSent.After(st.lastReject) && now.Sub(st.lastReject) >= w.timeout:
-			out = append(out, stalledPeer{st.p, st.client, st.listenPort, 0, now.Sub(st.lastReject), true})
+			out = append(out, stalledPeer{st.p, st.client, st.redialPort(), 0, now.Sub(st.lastReject), true})
 		default:
 			continue
 		}
@@ -212,6 +259,45 @@ func (w *requestWatch) confirm(p *torrent.Peer, read int64) bool {
 	}
 	st.stalled = true
 	return true
+}
+
+// traceRequests logs, every traceRequestsEvery, each connection's
+// outstanding requests and the requests sent and blocks received since the
+// last line (SMSTORRENT_TRACE_REQUESTS=1), for the lab.
+var traceRequests = os.Getenv("SMSTORRENT_TRACE_REQUESTS") == "1"
+
+// traceLevel is the level of the connection milestones (connected,
+// unchoked, first request, tracker events): debug, or info while tracing.
+var traceLevel = func() slog.Level {
+	if traceRequests {
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
+}()
+
+const traceRequestsEvery = 50 * time.Millisecond
+
+func (w *requestWatch) traceLoop(ctx context.Context) {
+	t := time.NewTicker(traceRequestsEvery)
+	defer t.Stop()
+	start := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		for _, st := range w.peers {
+			if st.sent == 0 && st.got == 0 && st.outstanding == 0 {
+				continue
+			}
+			w.log.Info("requests", "t_ms", time.Since(start).Milliseconds(), "peer", st.p.RemoteAddr, "client", st.client,
+				"outstanding", st.outstanding, "sent", st.sent, "blocks", st.got)
+			st.sent, st.got = 0, 0
+		}
+		w.mu.Unlock()
+	}
 }
 
 // run checks the connections every quarter of the timeout until ctx ends.

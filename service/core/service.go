@@ -87,22 +87,23 @@ type Service struct {
 	now     func() time.Time
 	tick    time.Duration
 
-	cl       *torrent.Client
-	net      *transports
-	pc       *completion
-	unclean  bool // the last run did not shut down cleanly
-	stor     storage.ClientImplCloser
-	bw       *bandwidthPolicy
-	paths    *pathClassifier
-	trackers *trackerHealth
-	peers    *peerCounters
-	roles    *roleBook     // what peers say they are, what we told them (roles.go)
-	reqs     *requestWatch // requests to peers: their number and their answers (requests.go)
-	repo     *repository
-	reports  *reporter // savings reports to the repository (report.go); nil without one
-	events   *eventHub
-	store    *jobStore
-	folders  folders // where each torrent's files live
+	cl        *torrent.Client
+	net       *transports
+	pc        *completion
+	unclean   bool // the last run did not shut down cleanly
+	stor      storage.ClientImplCloser
+	bw        *bandwidthPolicy
+	paths     *pathClassifier
+	trackers  *trackerHealth
+	peers     *peerCounters
+	roles     *roleBook     // what peers say they are, what we told them (roles.go)
+	reqs      *requestWatch // requests to peers: their number and their answers (requests.go)
+	engineLog *slog.Logger  // the engine's log: warnings and errors only
+	repo      *repository
+	reports   *reporter // savings reports to the repository (report.go); nil without one
+	events    *eventHub
+	store     *jobStore
+	folders   folders // where each torrent's files live
 
 	mu       sync.Mutex // the job lock
 	jobs     map[string]*job
@@ -122,6 +123,7 @@ type job struct {
 	pkg *pkgsign.Package
 	// announce are the trackers in use (packageTrackers).
 	announce [][]string
+	kick     kickState // the service's own announces (announce.go)
 
 	fetching  bool
 	preparing bool  // delta.go copies cached pieces; the engine has no torrent yet
@@ -312,9 +314,11 @@ func (s *Service) openEngine() error {
 	cc.DownloadRateLimiter = nil
 	cc.UploadRateLimiter = s.bw.up
 	// The engine logs every failed piece hash at INFO; keep warnings only.
-	cc.Slogger = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
+	s.engineLog = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
+	cc.Slogger = s.engineLog
 	cc.TrackerDialContext = s.trackers.dial
 	cc.FailedAnnounceMinInterval, cc.FailedAnnounceMaxInterval = announceBackoff(cfg.RetryMin.D(), cfg.RetryMax.D())
+	s.reqs.isWAN = s.paths.crossesWAN
 	s.reqs.install(&cc.Callbacks)
 	s.roles.install(&cc.Callbacks)
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
@@ -343,6 +347,7 @@ func (s *Service) openEngine() error {
 		pc.Close()
 		return err
 	}
+	s.reqs.outage = s.net.policy.setOutage
 	s.cl = cl
 	return nil
 }
@@ -394,6 +399,10 @@ func (s *Service) Serve(ctx context.Context) error {
 	go s.pollRepository(ctx)
 	go s.reqs.run(ctx)
 	go s.reports.run(ctx)
+	go s.reqs.silenceLoop(ctx)
+	if traceRequests {
+		go s.reqs.traceLoop(ctx)
+	}
 	if s.bw.yielding() {
 		go s.bw.runYield(ctx, s.cfg.ProbeAddr())
 	}
@@ -438,6 +447,7 @@ func (s *Service) step() {
 	now := s.now()
 	s.collect()
 	s.schedule()
+	s.kickAnnounces(now)
 	s.retention(now)
 	s.bw.tick()
 	var fetch []string

@@ -47,7 +47,15 @@ func newTCPDialer(host string, wrap func(net.Conn) net.Conn, policy *pathPolicy)
 }
 
 func (t *tcpDialer) Dial(ctx context.Context, addr string) (net.Conn, error) {
-	switch wait := t.policy.tcpWait(addr); {
+	wait := t.policy.tcpWait(addr)
+	if wait >= 0 && t.policy.inOutage(addr) {
+		// Redialled after a silence (silence.go): beside uTP, bounded.
+		wait = 0
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, outageDialTimeout)
+		defer cancel()
+	}
+	switch {
 	case wait < 0:
 		return nil, errOtherTransport
 	case wait > 0:

@@ -15,8 +15,9 @@ import (
 // engine's built-in ones stay off). They own their sockets; Close closes
 // them.
 type transports struct {
-	tcpLn net.Listener  // nil: TCP is off
-	utp   *utpTransport // nil: uTP is off
+	tcpLn  net.Listener  // nil: TCP is off
+	utp    *utpTransport // nil: uTP is off
+	policy *pathPolicy
 }
 
 // transportOptions is what the peer sockets need from the rest of the service.
@@ -36,7 +37,7 @@ type transportOptions struct {
 // uTP and TCP share one port, so one announced port serves both.
 func openTransports(cl *torrent.Client, o transportOptions) (*transports, error) {
 	policy := newPathPolicy(o.tcp, o.utp, o.paths.crossesWANAddr)
-	t := &transports{}
+	t := &transports{policy: policy}
 	port := o.port
 	if o.utp {
 		u, err := newUTPTransport(o.network, net.JoinHostPort(o.host, strconv.Itoa(port)), o.utpTarget, o.wrap, policy, o.downLimited)

@@ -44,12 +44,31 @@ type pathPolicy struct {
 
 	mu      sync.Mutex
 	utpUp   map[string]time.Time // addresses uTP reached lately
+	outage  map[string]int       // addresses being redialled after a silence (silence.go)
 	lastGC  time.Time
 	timeNow func() time.Time
 }
 
+// setOutage marks addr as redialled after a silent connection: its dials
+// are bounded to outageDialTimeout, TCP beside uTP at once.
+func (p *pathPolicy) setOutage(addr string, on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if on {
+		p.outage[addr]++
+	} else if p.outage[addr]--; p.outage[addr] <= 0 {
+		delete(p.outage, addr)
+	}
+}
+
+func (p *pathPolicy) inOutage(addr string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.outage[addr] > 0
+}
+
 func newPathPolicy(tcp, utp bool, crossesWAN func(string) bool) *pathPolicy {
-	return &pathPolicy{tcp: tcp, utp: utp, crossesWAN: crossesWAN, utpUp: map[string]time.Time{}, timeNow: time.Now}
+	return &pathPolicy{tcp: tcp, utp: utp, crossesWAN: crossesWAN, utpUp: map[string]time.Time{}, outage: map[string]int{}, timeNow: time.Now}
 }
 
 // utpDials reports whether uTP should dial addr.
@@ -170,6 +189,11 @@ func (u *utpTransport) Close() error {
 func (u *utpTransport) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	if !u.policy.utpDials(addr) {
 		return nil, errOtherTransport
+	}
+	if u.policy.inOutage(addr) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, outageDialTimeout)
+		defer cancel()
 	}
 	c, err := u.Socket.DialContext(ctx, u.network, addr)
 	if err != nil {
