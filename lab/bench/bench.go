@@ -206,26 +206,9 @@ func BoundSeconds(pkgBytes, wanRateBits int64) float64 {
 // returns the report. A system that fails is reported with its error; Run
 // returns an error only if nothing could run (or ctx ended).
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
-	if err := cfg.Topo.Validate(); err != nil {
+	cfg, err := prepare(ctx, cfg)
+	if err != nil {
 		return nil, err
-	}
-	if cfg.PackageBytes <= 0 {
-		return nil, errors.New("bench: package size must be positive")
-	}
-	if err := netlab.Check(); err != nil {
-		return nil, err
-	}
-	if removed, err := netlab.SweepStale(ctx); err != nil {
-		cfg.Log.Warn("sweeping stale lab namespaces", "err", err)
-	} else if len(removed) > 0 {
-		cfg.Log.Info("removed stale lab namespaces", "names", removed)
-	}
-	bound := BoundSeconds(cfg.PackageBytes, cfg.Topo.WANRateBits)
-	if cfg.Timeout == 0 {
-		cfg.Timeout = max(time.Duration(8*bound*float64(time.Second)), 90*time.Second)
 	}
 	// Programs get absolute paths: they run in other working directories.
 	workDir, err := filepath.Abs(cfg.WorkDir)
@@ -237,21 +220,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	failed := false
-	defer func() {
-		switch {
-		case failed && !cfg.Keep:
-			// Keep logs and configurations for a look; drop the package copies.
-			_ = filepath.WalkDir(runDir, func(p string, d os.DirEntry, err error) error {
-				if err == nil && !d.IsDir() && d.Name() == payloadName {
-					os.Remove(p)
-				}
-				return nil
-			})
-			cfg.Log.Info("a system failed: its logs are kept", "dir", runDir)
-		case !cfg.Keep:
-			os.RemoveAll(runDir)
-		}
-	}()
+	defer func() { cleanRunDir(cfg, runDir, failed) }()
 	var pkg *pkgFile
 	if cfg.Delta {
 		cfg.prev, pkg, err = makeVersions(filepath.Join(runDir, "src"), "LAB00001", cfg.PackageBytes)
@@ -261,42 +230,97 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: making the package: %w", err)
 	}
-	rep := &Report{
+	rep := newReport(cfg, pkg)
+	for _, name := range cfg.Systems {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		res := runRepeated(ctx, cfg, name, pkg, runDir)
+		failed = failed || !res.OK
+		rep.Systems = append(rep.Systems, res)
+	}
+	return rep, ctx.Err()
+}
+
+// prepare checks the configuration and the machine, sweeps what killed runs
+// left and fills in defaults.
+func prepare(ctx context.Context, cfg Config) (Config, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if err := cfg.Topo.Validate(); err != nil {
+		return cfg, err
+	}
+	if cfg.PackageBytes <= 0 {
+		return cfg, errors.New("bench: package size must be positive")
+	}
+	if err := netlab.Check(); err != nil {
+		return cfg, err
+	}
+	if removed, err := netlab.SweepStale(ctx); err != nil {
+		cfg.Log.Warn("sweeping stale lab namespaces", "err", err)
+	} else if len(removed) > 0 {
+		cfg.Log.Info("removed stale lab namespaces", "names", removed)
+	}
+	if cfg.Timeout == 0 {
+		bound := BoundSeconds(cfg.PackageBytes, cfg.Topo.SlowestRate())
+		cfg.Timeout = max(time.Duration(8*bound*float64(time.Second)), 90*time.Second)
+	}
+	return cfg, nil
+}
+
+// cleanRunDir removes the run's folder, or after a failure only the package
+// copies (the logs and configurations stay for a look); -keep keeps all.
+func cleanRunDir(cfg Config, runDir string, failed bool) {
+	switch {
+	case failed && !cfg.Keep:
+		_ = filepath.WalkDir(runDir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && d.Name() == payloadName {
+				os.Remove(p)
+			}
+			return nil
+		})
+		cfg.Log.Info("a system failed: its logs are kept", "dir", runDir)
+	case !cfg.Keep:
+		os.RemoveAll(runDir)
+	}
+}
+
+func newReport(cfg Config, pkg *pkgFile) *Report {
+	return &Report{
 		Generated:        time.Now().UTC(),
 		Branches:         cfg.Topo.Branches,
 		ClientsPerBranch: cfg.Topo.ClientsPerBranch,
 		WANRateBits:      cfg.Topo.WANRateBits,
+		WANRatesBits:     cfg.Topo.WANRates,
 		WANDelay:         delayText(cfg.Topo.WANDelay),
 		WANDelayMS:       float64(cfg.Topo.WANDelay) / float64(time.Millisecond),
 		PackageBytes:     pkg.Size,
 		Delta:            cfg.Delta,
 		ServiceConfig:    cfg.ServiceConfig,
 		Priority:         cfg.Priority,
-		BoundSeconds:     bound,
+		BoundSeconds:     BoundSeconds(pkg.Size, cfg.Topo.SlowestRate()),
 	}
-	for _, name := range cfg.Systems {
-		if err := ctx.Err(); err != nil {
-			return rep, err
+}
+
+// runRepeated runs one system cfg.Repeat times and returns the median run.
+func runRepeated(ctx context.Context, cfg Config, name string, pkg *pkgFile, runDir string) SystemResult {
+	var runs []SystemResult
+	for i := range max(cfg.Repeat, 1) {
+		cfg.Log.Info("system: start", "system", name, "run", i+1)
+		runs = append(runs, runSystem(ctx, cfg, name, pkg, filepath.Join(runDir, fmt.Sprintf("%s-%d", name, i+1))))
+		if ctx.Err() != nil {
+			break
 		}
-		var runs []SystemResult
-		for i := range max(cfg.Repeat, 1) {
-			cfg.Log.Info("system: start", "system", name, "run", i+1)
-			runs = append(runs, runSystem(ctx, cfg, name, pkg, filepath.Join(runDir, fmt.Sprintf("%s-%d", name, i+1))))
-			if ctx.Err() != nil {
-				break
-			}
-		}
-		res := medianRun(runs)
-		failed = failed || !res.OK
-		if res.Error != "" {
-			cfg.Log.Error("system: failed", "system", name, "err", res.Error)
-		} else {
-			cfg.Log.Info("system: done", "system", name, "seconds", fmt.Sprintf("%.1f", res.TimeToAllS),
-				"ratio", fmt.Sprintf("%.2f", res.RatioToBound))
-		}
-		rep.Systems = append(rep.Systems, res)
 	}
-	return rep, ctx.Err()
+	res := medianRun(runs)
+	if res.Error != "" {
+		cfg.Log.Error("system: failed", "system", name, "err", res.Error)
+	} else {
+		cfg.Log.Info("system: done", "system", name, "seconds", fmt.Sprintf("%.1f", res.TimeToAllS),
+			"ratio", fmt.Sprintf("%.2f", res.RatioToBound))
+	}
+	return res
 }
 
 // medianRun picks the successful run with the median time (the first
@@ -376,16 +400,8 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 	}()
 	defer sys.close()
 	e := &env{cfg: cfg, lab: lab, pkg: pkg, dir: dir, log: cfg.Log.With("system", name), bins: bins}
-
-	setupTime := 3 * time.Minute
-	if cfg.Delta {
-		setupTime = 8 * time.Minute // the first version goes everywhere first
-	}
-	setupCtx, cancel := context.WithTimeout(ctx, setupTime)
-	err = sys.setup(setupCtx, e)
-	cancel()
-	if err != nil {
-		return fail(fmt.Errorf("setup: %w", err))
+	if err := setupSystem(ctx, e, sys); err != nil {
+		return fail(err)
 	}
 	before, err := lab.Counters(ctx)
 	if err != nil {
@@ -393,6 +409,7 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 	}
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
+	cpu0 := lab.CPU()
 	t0 := time.Now()
 	if err := sys.start(runCtx, e); err != nil {
 		return fail(fmt.Errorf("start: %w", err))
@@ -407,16 +424,66 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 			}
 		}()
 	}
+	doneAt, werr := waitAll(ctx, runCtx, e, sys, t0)
+	cpu := lab.CPU().Sub(cpu0)
+	after, err := lab.Counters(ctx)
+	if err != nil {
+		return fail(errors.Join(werr, err))
+	}
+	last := t0
+	for _, at := range doneAt {
+		if at.After(last) {
+			last = at
+		}
+	}
+	if werr != nil {
+		// Keep what was measured up to the time limit, for the notes.
+		last = time.Now()
+	}
+	res.fill(cfg, pkg.Size, last.Sub(t0), secondsSince(t0, doneAt), after.Sub(before), lab)
+	res.CPU = cpuFigures(cpu, pkg.Size*int64(len(lab.Clients())))
+	res.SourcesByClient = sys.peers(ctx, e)
+	if werr != nil {
+		return fail(werr)
+	}
+	// Correctness: every client's file is the package, byte for byte.
+	for _, h := range lab.Clients() {
+		if err := pkg.verify(sys.file(e, h)); err != nil {
+			return fail(fmt.Errorf("%s: verifying: %w", h.Name, err))
+		}
+	}
+	res.OK = true
+	return res
+}
+
+// setupSystem runs the system's setup under its own time limit.
+func setupSystem(ctx context.Context, e *env, sys system) error {
+	setupTime := 3 * time.Minute
+	if e.cfg.Delta {
+		setupTime = 8 * time.Minute // the first version goes everywhere first
+	}
+	setupCtx, cancel := context.WithTimeout(ctx, setupTime)
+	defer cancel()
+	if err := sys.setup(setupCtx, e); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	return nil
+}
+
+// waitAll polls every client until each has the package, and returns when
+// each was done. It fails when runCtx ends first (the time limit: with the
+// clients still missing) or a client's poll keeps failing for 30 s.
+func waitAll(ctx, runCtx context.Context, e *env, sys system, t0 time.Time) (map[string]time.Time, error) {
 	doneAt := map[string]time.Time{}
 	errSince := map[string]time.Time{}
-	clients := lab.Clients()
+	clients := e.lab.Clients()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for len(doneAt) < len(clients) {
 		select {
 		case <-runCtx.Done():
 			if ctx.Err() != nil {
-				return fail(fmt.Errorf("interrupted: %w", ctx.Err()))
+				return doneAt, fmt.Errorf("interrupted: %w", ctx.Err())
 			}
 			var missing []string
 			for _, h := range clients {
@@ -424,12 +491,7 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 					missing = append(missing, h.Name)
 				}
 			}
-			// Keep what was measured up to the time limit, for the notes.
-			if after, err := lab.Counters(ctx); err == nil {
-				res.fill(cfg, pkg.Size, time.Since(t0), secondsSince(t0, doneAt), after.Sub(before), lab)
-				res.SourcesByClient = sys.peers(ctx, e)
-			}
-			return fail(fmt.Errorf("not complete after %s: %v", cfg.Timeout, missing))
+			return doneAt, fmt.Errorf("not complete after %s: %v", e.cfg.Timeout, missing)
 		case <-tick.C:
 		}
 		for _, h := range clients {
@@ -438,7 +500,7 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 			}
 			at, ok, err := sys.done(runCtx, e, h)
 			if err != nil && ctx.Err() != nil {
-				return fail(fmt.Errorf("interrupted: %w", ctx.Err()))
+				return doneAt, fmt.Errorf("interrupted: %w", ctx.Err())
 			}
 			if err != nil {
 				// A poll can fail on a busy machine; only a lasting failure counts.
@@ -449,7 +511,7 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 				if time.Since(errSince[h.Name]) < 30*time.Second {
 					continue
 				}
-				return fail(fmt.Errorf("%s: %w", h.Name, err))
+				return doneAt, fmt.Errorf("%s: %w", h.Name, err)
 			}
 			delete(errSince, h.Name)
 			if ok {
@@ -458,26 +520,7 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 			}
 		}
 	}
-	after, err := lab.Counters(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	last := t0
-	for _, at := range doneAt {
-		if at.After(last) {
-			last = at
-		}
-	}
-	res.fill(cfg, pkg.Size, last.Sub(t0), secondsSince(t0, doneAt), after.Sub(before), lab)
-	res.SourcesByClient = sys.peers(ctx, e)
-	// Correctness: every client's file is the package, byte for byte.
-	for _, h := range clients {
-		if err := pkg.verify(sys.file(e, h)); err != nil {
-			return fail(fmt.Errorf("%s: verifying: %w", h.Name, err))
-		}
-	}
-	res.OK = true
-	return res
+	return doneAt, nil
 }
 
 func secondsSince(t0 time.Time, m map[string]time.Time) map[string]float64 {

@@ -1,0 +1,61 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+)
+
+// whyCase is the 2 × 12 case of issue 16: one copy from the origin into
+// each branch, exactly, yet time well above the bound.
+func whyCase(originB1 int64) SystemResult {
+	const mib = 1 << 20
+	s := SystemResult{
+		System: "smstorrent", OK: true, TimeToAllS: 30.8, RatioToBound: 1.53, BoundS: 20.1,
+		WAN: []WANLink{
+			{Branch: "b1", RateBits: 20e6, BoundS: 20.1, DoneS: 30.8, Ratio: 1.53, InCopies: 1.048},
+			{Branch: "b2", RateBits: 20e6, BoundS: 20.1, DoneS: 26.3, Ratio: 1.31, InCopies: 1.047},
+		},
+		MaxWANInCopies: 1.048, HQSentCopies: 2.1,
+		SourcesByClient: map[string]map[string]int64{
+			"b1c1": {"server": originB1}, "b1c2": {"site": 48 * mib},
+			"b2c1": {"server": 48 * mib}, "b2c2": {"site": 48 * mib},
+		},
+		CPU: &CPUFigures{SystemS: 20, LabS: 10, OthersS: 25, CapacityS: 61.6, LoadStart: 2, LoadEnd: 5.5},
+	}
+	s.Targets = Targets{TimeRatioMax: 1.25, WANInCopiesMax: 1.05, WANInOK: true, HQCopiesMax: 2.2, HQOK: true, BetweenBranchesOK: true}
+	return s
+}
+
+func TestWhyFollowsFigures(t *testing.T) {
+	r := &Report{PackageBytes: 48 << 20}
+	// Exactly one copy from the origin: the text must not blame overlapping pieces.
+	text := r.why(whyCase(48 << 20))
+	for _, bad := range []string{"overlapping", "retransmissions", "hq sent"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("the text claims %q against its figures:\n%s", bad, text)
+		}
+	}
+	for _, want := range []string{"Branch b1 was last against its bound (30.8 s, 1.53 × its 20.1 s)", "would take 21.1 s", "9.7 s are not bytes",
+		"4.5 s apart", "89% busy", "the lab 16%", "part of the waiting is the lab's"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the text lacks %q:\n%s", want, text)
+		}
+	}
+	// 1.40 copies from the origin into b1: now the overlap is the figure's.
+	text = r.why(whyCase(48 << 20 * 14 / 10))
+	if !strings.Contains(text, "overlapping pieces into a branch (from servers, in copies: b1 1.40)") {
+		t.Errorf("the text does not name b1's 1.40 copies from the origin:\n%s", text)
+	}
+	// WAN in over target with one origin copy: headers and retransmissions.
+	s := whyCase(48 << 20)
+	s.Targets.WANInOK, s.MaxWANInCopies = false, 1.08
+	if text := r.why(s); !strings.Contains(text, "not repeated pieces but headers and retransmissions") {
+		t.Errorf("no header/retransmission account for 1.08 copies in:\n%s", text)
+	}
+	// A quiet machine: CPU is not blamed.
+	s = whyCase(48 << 20)
+	s.CPU.OthersS = 0
+	if text := r.why(s); !strings.Contains(text, "CPU was not the limit") || strings.Contains(text, "part of the waiting") {
+		t.Errorf("a 49%% busy machine is blamed:\n%s", text)
+	}
+}
