@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,11 @@ type options struct {
 	markdown string
 	chart    string
 	render   string
+	// suite runs bench.SuiteShapes (those whose name contains suiteOnly)
+	// within suiteTimeout.
+	suite        bool
+	suiteOnly    string
+	suiteTimeout time.Duration
 }
 
 func main() {
@@ -56,7 +62,21 @@ func main() {
 	fs.DurationVar(&faults.TrackerRestartAt, "fault-tracker-at", 0, "fault: restart the tracker this long after the start (SMSTorrent only); 0: none")
 	fs.BoolVar(&o.cfg.Delta, "delta", false, "the delta scenario: clients hold version 1, version 2 (~10% changed) is distributed; "+
 		"systems default to transmission,smstorrent-delta, results to lab/results/delta.json, no chart")
+	fs.BoolVar(&o.suite, "suite", false, "run the suite of shapes (2x12, 5x4, 10x2, one 50 and one 100 Mbit/s branch, 5/20/50 Mbit/s) "+
+		"with smstorrent,transmission; results to lab/results/suite.json and the suite's section of the Markdown file, no chart")
+	fs.StringVar(&o.suiteOnly, "suite-only", "", "with -suite: only the shapes whose name contains this text (e.g. '12 PCs')")
+	fs.DurationVar(&o.suiteTimeout, "suite-timeout", 40*time.Minute, "with -suite: bound on the whole suite")
 	_ = fs.Parse(os.Args[1:])
+	if o.suite {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["systems"] {
+			*systems = "smstorrent,transmission"
+		}
+		if !set["out"] {
+			o.out = filepath.Join("lab", "results", "suite.json")
+		}
+	}
 	if o.cfg.Delta {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -94,7 +114,40 @@ func main() {
 	}
 }
 
+// runSuite runs the suite and writes its JSON and Markdown section.
+func runSuite(ctx context.Context, o options) error {
+	ctx, cancel := context.WithTimeout(ctx, o.suiteTimeout)
+	defer cancel()
+	var shapes []bench.Shape
+	for _, sh := range bench.SuiteShapes {
+		if strings.Contains(sh.Name, o.suiteOnly) {
+			shapes = append(shapes, sh)
+		}
+	}
+	if len(shapes) == 0 {
+		return fmt.Errorf("no shape matches %q", o.suiteOnly)
+	}
+	rep, err := bench.RunSuite(ctx, o.cfg, shapes)
+	if rep == nil || len(rep.Cases) == 0 {
+		return err
+	}
+	if werr := rep.WriteJSON(o.out); werr != nil {
+		return errors.Join(err, werr)
+	}
+	section := rep.Markdown()
+	if o.markdown != "" {
+		if merr := netlab.UpdateMarkdownSection(o.markdown, bench.SuiteBeginMarker, bench.SuiteEndMarker, section); merr != nil {
+			return errors.Join(err, merr)
+		}
+	}
+	fmt.Print(section)
+	return err
+}
+
 func run(ctx context.Context, o options) error {
+	if o.suite {
+		return runSuite(ctx, o)
+	}
 	start := time.Now()
 	var rep *bench.Report
 	var err error
