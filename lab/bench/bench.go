@@ -403,24 +403,36 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 	if err := setupSystem(ctx, e, sys); err != nil {
 		return fail(err)
 	}
+	if err := measure(ctx, e, sys, &res); err != nil {
+		return fail(err)
+	}
+	res.OK = true
+	return res
+}
+
+// measure starts the distribution, injects the faults, waits for every
+// client, fills res with the figures (also when the time limit ends the
+// run) and checks every client's copy.
+func measure(ctx context.Context, e *env, sys system, res *SystemResult) (err error) {
+	lab, cfg, pkg := e.lab, e.cfg, e.pkg
 	before, err := lab.Counters(ctx)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	cpu0 := lab.CPU()
 	t0 := time.Now()
 	if err := sys.start(runCtx, e); err != nil {
-		return fail(fmt.Errorf("start: %w", err))
+		return fmt.Errorf("start: %w", err)
 	}
 	if cfg.Faults != nil {
 		faultsDone := injectFaults(runCtx, e, sys, cfg.Faults, t0)
 		defer func() {
-			notes, err := faultsDone()
+			notes, ferr := faultsDone()
 			res.Faults = notes
-			if err != nil && res.OK {
-				res.OK, res.Error = false, err.Error()
+			if ferr != nil && err == nil {
+				err = ferr
 			}
 		}()
 	}
@@ -428,7 +440,7 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 	cpu := lab.CPU().Sub(cpu0)
 	after, err := lab.Counters(ctx)
 	if err != nil {
-		return fail(errors.Join(werr, err))
+		return errors.Join(werr, err)
 	}
 	last := t0
 	for _, at := range doneAt {
@@ -444,16 +456,15 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 	res.CPU = cpuFigures(cpu, pkg.Size*int64(len(lab.Clients())))
 	res.SourcesByClient = sys.peers(ctx, e)
 	if werr != nil {
-		return fail(werr)
+		return werr
 	}
 	// Correctness: every client's file is the package, byte for byte.
 	for _, h := range lab.Clients() {
 		if err := pkg.verify(sys.file(e, h)); err != nil {
-			return fail(fmt.Errorf("%s: verifying: %w", h.Name, err))
+			return fmt.Errorf("%s: verifying: %w", h.Name, err)
 		}
 	}
-	res.OK = true
-	return res
+	return nil
 }
 
 // setupSystem runs the system's setup under its own time limit.

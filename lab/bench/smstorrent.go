@@ -68,19 +68,56 @@ const (
 )
 
 func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
+	pubKey, err := s.setupTracker(ctx, e)
+	if err != nil {
+		return err
+	}
+	if err := s.startServices(ctx, e, pubKey); err != nil {
+		return err
+	}
+	// The origin checks its copy and seeds.
+	hq := e.lab.HQ
+	if _, err := s.ctl(ctx, e, hq, "add", e.pkg.ID, "--assign", "--json"); err != nil {
+		return fmt.Errorf("hq: ctl add: %w", err)
+	}
+	for {
+		j, err := s.job(ctx, e, hq)
+		if err != nil {
+			return fmt.Errorf("hq origin: %w", err)
+		}
+		switch j.State {
+		case "transferred":
+			if j.Downloaded > 0 {
+				e.log.Warn("the origin downloaded data instead of using its cache", "bytes", j.Downloaded)
+			}
+			return s.startWatchers(e)
+		case "error":
+			return fmt.Errorf("hq origin: %s", j.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("hq origin not seeding (state %s, %d/%d bytes): %w", j.State, j.BytesDone, j.BytesTotal, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// setupTracker makes the signing key, the tracker's configuration and the
+// signed torrent, starts the tracker in hq and publishes the torrent; it
+// returns the public key.
+func (s *smstorrentSystem) setupTracker(ctx context.Context, e *env) (string, error) {
 	hq := e.lab.HQ
 	dir, err := e.lab.HostDir(hq, "smstorrent")
 	if err != nil {
-		return err
+		return "", err
 	}
-	// Signing key and tracker configuration.
 	keyPrefix := filepath.Join(dir, "signing")
 	if out, err := exec.CommandContext(ctx, e.bins.tracker, "keygen", "--out", keyPrefix).CombinedOutput(); err != nil {
-		return fmt.Errorf("tracker keygen: %w: %s", err, out)
+		return "", fmt.Errorf("tracker keygen: %w: %s", err, out)
 	}
 	pub, err := os.ReadFile(keyPrefix + ".pub")
 	if err != nil {
-		return err
+		return "", err
 	}
 	pubKey := strings.TrimSpace(string(pub))
 	repoURL := fmt.Sprintf("http://%s:%d", hq.Addr, smsTrackerPort)
@@ -100,21 +137,20 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 	}
 	tcfgPath := filepath.Join(dir, "tracker.json")
 	if err := netlab.WriteJSON(tcfgPath, tcfg); err != nil {
-		return err
+		return "", err
 	}
 	// The signed torrent of the package folder.
 	torrentPath := filepath.Join(dir, e.pkg.ID+".torrent")
 	s.keyPrefix, s.trackerConfig, s.repoURL = keyPrefix, tcfgPath, repoURL
 	if out, err := exec.CommandContext(ctx, e.bins.tracker, append([]string{"create", "--id", e.pkg.ID, "--source", e.pkg.content(),
 		"--key", keyPrefix + ".key", "--config", tcfgPath, "-o", torrentPath}, s.createArgs...)...).CombinedOutput(); err != nil {
-		return fmt.Errorf("tracker create: %w: %s", err, out)
+		return "", fmt.Errorf("tracker create: %w: %s", err, out)
 	}
-	// Tracker and repository in hq.
 	s.trackerCmd = netlab.Cmd{NS: hq.NS, Label: "hq-tracker", Path: e.bins.tracker,
 		Args: []string{"serve", "--config", tcfgPath}}
 	tracker, err := e.lab.Start(s.trackerCmd)
 	if err != nil {
-		return err
+		return "", err
 	}
 	s.tracker = tracker
 	if err := netlab.Retry(ctx, 30*time.Second, func() error {
@@ -125,10 +161,16 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 			Args: []string{"publish", torrentPath, "--repository", repoURL, "--token", smsAdminToken}})
 		return err
 	}); err != nil {
-		return fmt.Errorf("publishing: %w", err)
+		return "", fmt.Errorf("publishing: %w", err)
 	}
+	return pubKey, nil
+}
 
-	// Services: the origin in hq, then every client.
+// startServices writes every service's configuration, starts the origin in
+// hq (with the package in its cache) and a service on every client, and
+// waits until each answers.
+func (s *smstorrentSystem) startServices(ctx context.Context, e *env, pubKey string) error {
+	hq := e.lab.HQ
 	s.configs = map[string]string{}
 	s.lastPoll = map[string]time.Time{}
 	s.jobs = map[string]smsJob{}
@@ -144,7 +186,7 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 			"api_listen":      "127.0.0.1:7380",
 			"listen_host":     h.Addr.String(),
 			"listen_port":     smsPeerPort,
-			"repository":      repoURL,
+			"repository":      s.repoURL,
 			"trusted_keys":    []string{pubKey},
 			"server_networks": []string{e.lab.HQNet.String()},
 		}
@@ -181,30 +223,7 @@ func (s *smstorrentSystem) setup(ctx context.Context, e *env) error {
 			return fmt.Errorf("%s: service not ready: %w", h.Name, err)
 		}
 	}
-	// The origin checks its copy and seeds.
-	if _, err := s.ctl(ctx, e, hq, "add", e.pkg.ID, "--assign", "--json"); err != nil {
-		return fmt.Errorf("hq: ctl add: %w", err)
-	}
-	for {
-		j, err := s.job(ctx, e, hq)
-		if err != nil {
-			return fmt.Errorf("hq origin: %w", err)
-		}
-		switch j.State {
-		case "transferred":
-			if j.Downloaded > 0 {
-				e.log.Warn("the origin downloaded data instead of using its cache", "bytes", j.Downloaded)
-			}
-			return s.startWatchers(e)
-		case "error":
-			return fmt.Errorf("hq origin: %s", j.Error)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("hq origin not seeding (state %s, %d/%d bytes): %w", j.State, j.BytesDone, j.BytesTotal, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+	return nil
 }
 
 // restartTracker stops the tracker (SIGTERM) and starts it again with the

@@ -312,6 +312,40 @@ func (l *Lab) build(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := l.buildLinks(ctx); err != nil {
+		return err
+	}
+	// Routing.
+	for _, ns := range append([]string{l.CoreNS}, l.routerNamespaces()...) {
+		if err := sysctl(ctx, ns, "net.ipv4.ip_forward", "1"); err != nil {
+			return err
+		}
+	}
+	// Shapers: egress on each end of every WAN veth, so both directions are
+	// shaped; hq's egress gets a fast tbf only to count its bytes the same way.
+	for _, b := range l.Branches {
+		if err := l.shape(ctx, l.CoreNS, b.coreDev, l.Topo.Rate(b.N)); err != nil {
+			return err
+		}
+		if err := l.shape(ctx, b.RouterNS, b.routerDev, l.Topo.Rate(b.N)); err != nil {
+			return err
+		}
+	}
+	if err := l.shape(ctx, l.HQ.NS, "eth0", 10_000_000_000); err != nil {
+		return err
+	}
+	if err := l.setupAccounting(ctx); err != nil {
+		return err
+	}
+	if l.Topo.WANDelay > 0 {
+		return l.setupDelay(ctx)
+	}
+	return nil
+}
+
+// buildLinks makes the veth pairs (hq–core, core–router per branch,
+// router–client) and gives them their addresses and routes.
+func (l *Lab) buildLinks(ctx context.Context) error {
 	steps := [][]string{}
 	add := func(ns string, args ...string) { steps = append(steps, append([]string{ns}, args...)) }
 
@@ -354,31 +388,6 @@ func (l *Lab) build(ctx context.Context) error {
 		if err := ipn(ctx, s[0], s[1:]...); err != nil {
 			return err
 		}
-	}
-	// Routing.
-	for _, ns := range append([]string{l.CoreNS}, l.routerNamespaces()...) {
-		if err := sysctl(ctx, ns, "net.ipv4.ip_forward", "1"); err != nil {
-			return err
-		}
-	}
-	// Shapers: egress on each end of every WAN veth, so both directions are
-	// shaped; hq's egress gets a fast tbf only to count its bytes the same way.
-	for _, b := range l.Branches {
-		if err := l.shape(ctx, l.CoreNS, b.coreDev, l.Topo.Rate(b.N)); err != nil {
-			return err
-		}
-		if err := l.shape(ctx, b.RouterNS, b.routerDev, l.Topo.Rate(b.N)); err != nil {
-			return err
-		}
-	}
-	if err := l.shape(ctx, l.HQ.NS, "eth0", 10_000_000_000); err != nil {
-		return err
-	}
-	if err := l.setupAccounting(ctx); err != nil {
-		return err
-	}
-	if l.Topo.WANDelay > 0 {
-		return l.setupDelay(ctx)
 	}
 	return nil
 }

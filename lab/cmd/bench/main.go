@@ -36,6 +36,18 @@ type options struct {
 }
 
 func main() {
+	o := parseFlags(os.Args[1:])
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A second Ctrl-C ends the process at once; what is left is swept by the next run.
+	context.AfterFunc(ctx, stop)
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags reads the command line (exiting on a mistake).
+func parseFlags(args []string) options {
 	var o options
 	topo := netlab.DefaultTopology()
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
@@ -66,7 +78,7 @@ func main() {
 		"with smstorrent,transmission; results to lab/results/suite.json and the suite's section of the Markdown file, no chart")
 	fs.StringVar(&o.suiteOnly, "suite-only", "", "with -suite: only the shapes whose name contains this text (e.g. '12 PCs')")
 	fs.DurationVar(&o.suiteTimeout, "suite-timeout", 40*time.Minute, "with -suite: bound on the whole suite")
-	_ = fs.Parse(os.Args[1:])
+	_ = fs.Parse(args)
 	if o.suite {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -104,14 +116,7 @@ func main() {
 			os.Exit(2)
 		}
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// A second Ctrl-C ends the process at once; what is left is swept by the next run.
-	context.AfterFunc(ctx, stop)
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	return o
 }
 
 // runSuite runs the suite and writes its JSON and Markdown section.
