@@ -104,17 +104,17 @@ func (r *SuiteReport) Markdown() string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("Measured by `go run ./lab/cmd/bench -suite` (`make bench-suite`) on %s UTC, %.0f min for the whole suite; +20 ms one way per WAN link unless noted; SMSTorrent with its defaults, Transmission 3.00 + opentracker in the same run of each shape. ", r.Generated.Format("2006-01-02 15:04"), r.Seconds/60)
-	p("× bound: each branch's last PC against its own link (package bits / link rate), the worst branch shown (with unequal links: every branch). Copies: WAN bytes into a branch (shaper frames) / package, the largest branch. CPU s/GiB: the system's own processes per GiB delivered; lab: the lab's own processes (delayer, watchers, commands) in the same unit; busy: the machine's CPU use over the run (system + lab + other work) of its 2 cores.\n\n")
-	p("| shape | bound (s) | SMSTorrent × bound | copies in | hq copies | CPU s/GiB (lab) | Transmission × bound | copies in | hq copies | CPU s/GiB (lab) | machine busy, load (SMSTorrent run) |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	p("× bound: each branch's last PC against its own link (package bits / link rate), the worst branch shown (with unequal links: every branch). Copies: WAN bytes into a branch (shaper frames) / package, the largest branch. CPU s/GiB: the system's own processes per GiB delivered; lab: the lab's own processes (delayer, watchers, commands) in the same unit; beyond bytes: the worst branch's time minus its copies × its bound (start-up, idle link, waiting for CPU); the machine: its CPU use over SMSTorrent's run (system + lab + other work, of its 2 cores), the lab's part of that use, and the load average at both ends. If CPU contention caused all of the time beyond bytes, the lab's part of it is at most the lab's share of the busy CPU.\n\n")
+	p("| shape | bound (s) | SMSTorrent × bound | copies in | hq copies | CPU s/GiB (lab) | beyond bytes (s) | Transmission × bound | copies in | hq copies | CPU s/GiB (lab) | machine busy; lab's share; load (SMSTorrent run) |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, c := range r.Cases {
 		if c.Report == nil {
-			p("| %s | failed: %s | | | | | | | | | |\n", c.Shape.Name, oneLine(c.Error))
+			p("| %s | failed: %s | | | | | | | | | | |\n", c.Shape.Name, oneLine(c.Error))
 			continue
 		}
 		sms, tr := c.Report.system("smstorrent"), c.Report.system("transmission")
-		p("| %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Shape.Name, c.Report.BoundSeconds,
-			ratioCell(sms), copiesCell(sms), hqCell(sms), cpuSuiteCell(sms),
+		p("| %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Shape.Name, c.Report.BoundSeconds,
+			ratioCell(sms), copiesCell(sms), hqCell(sms), cpuSuiteCell(sms), beyondCell(sms),
 			ratioCell(tr), copiesCell(tr), hqCell(tr), cpuSuiteCell(tr), busyCell(sms))
 	}
 	p("\n")
@@ -179,11 +179,28 @@ func cpuSuiteCell(s *SystemResult) string {
 	return fmt.Sprintf("%.1f (%.1f)", s.CPU.SystemSPerGiB, s.CPU.LabS/s.CPU.DeliveredGiB)
 }
 
+// beyondCell is the worst branch's time beyond its bytes at full rate.
+func beyondCell(s *SystemResult) string {
+	if s == nil {
+		return "–"
+	}
+	w, ok := worstBranch(*s)
+	if !ok {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", w.DoneS-w.InCopies*w.BoundS)
+}
+
 func busyCell(s *SystemResult) string {
 	if s == nil || s.CPU == nil || s.CPU.CapacityS == 0 {
 		return "–"
 	}
 	c := s.CPU
-	return fmt.Sprintf("%.0f%% (system %.0f%%, lab %.0f%%), load %.1f → %.1f", 100*(c.SystemS+c.LabS+c.OthersS)/c.CapacityS,
-		100*c.SystemS/c.CapacityS, 100*c.LabS/c.CapacityS, c.LoadStart, c.LoadEnd)
+	busy := c.SystemS + c.LabS + c.OthersS
+	share := 0.0
+	if busy > 0 {
+		share = c.LabS / busy
+	}
+	return fmt.Sprintf("%.0f%% (system %.0f%%, lab %.0f%%, others %.0f%%); %.0f%%; %.1f → %.1f", 100*busy/c.CapacityS,
+		100*c.SystemS/c.CapacityS, 100*c.LabS/c.CapacityS, 100*c.OthersS/c.CapacityS, 100*share, c.LoadStart, c.LoadEnd)
 }

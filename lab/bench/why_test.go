@@ -59,3 +59,26 @@ func TestWhyFollowsFigures(t *testing.T) {
 		t.Errorf("a 49%% busy machine is blamed:\n%s", text)
 	}
 }
+
+func TestSuiteMarkdown(t *testing.T) {
+	sms := whyCase(48 << 20)
+	tr := SystemResult{System: "transmission", OK: true, RatioToBound: 4.05, MaxWANInCopies: 2.4, HQSentCopies: 3.4,
+		WAN: []WANLink{{Branch: "b1", RateBits: 20e6, Ratio: 4.05}}, CPU: &CPUFigures{DeliveredGiB: 1, SystemSPerGiB: 49}}
+	sms.CPU.DeliveredGiB, sms.CPU.SystemSPerGiB = 1.125, 38.4
+	unequal := SystemResult{System: "smstorrent", OK: true, RatioToBound: 1.37, WAN: []WANLink{
+		{Branch: "b1", RateBits: 5e6, Ratio: 1.08}, {Branch: "b2", RateBits: 20e6, Ratio: 1.22}, {Branch: "b3", RateBits: 50e6, Ratio: 1.37}}}
+	r := &SuiteReport{Seconds: 1200, Cases: []SuiteCase{
+		{Shape: SuiteShapes[0], Report: &Report{PackageBytes: 48 << 20, BoundSeconds: 20.1, Systems: []SystemResult{sms, tr}}},
+		{Shape: SuiteShapes[5], Report: &Report{PackageBytes: 48 << 20, BoundSeconds: 80.5, Systems: []SystemResult{unequal}}},
+		{Shape: SuiteShapes[1], Error: "boom"},
+	}}
+	md := r.Markdown()
+	for _, want := range []string{
+		"| 2 branches × 12 PCs | 20.1 | 1.53 | 1.048 | 2.10 | 38.4 (8.9) | 9.7 | 4.05 | 2.400 | 3.40 | 49.0 (0.0) | 89% (system 32%, lab 16%, others 41%); 18%; 2.0 → 5.5 |",
+		"| 1.08 / 1.22 / 1.37 |", "| 5 branches × 4 PCs | failed: boom |", "- **2 branches × 12 PCs**, SMSTorrent: Branch b1 was last",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("suite markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
