@@ -92,6 +92,12 @@ type system interface {
 	close()
 }
 
+// firstByter is a system that can tell when each client's first payload
+// arrived (optional).
+type firstByter interface {
+	firstBytes(t0 time.Time) map[string]float64
+}
+
 // env is what a system gets to work with.
 type env struct {
 	cfg  Config
@@ -455,6 +461,9 @@ func measure(ctx context.Context, e *env, sys system, res *SystemResult) (err er
 	res.fill(cfg, pkg.Size, last.Sub(t0), secondsSince(t0, doneAt), after.Sub(before), lab)
 	res.CPU = cpuFigures(cpu, pkg.Size*int64(len(lab.Clients())))
 	res.SourcesByClient = sys.peers(ctx, e)
+	if fb, ok := sys.(firstByter); ok {
+		res.setFirstBytes(fb.firstBytes(t0), lab)
+	}
 	if werr != nil {
 		return werr
 	}

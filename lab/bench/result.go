@@ -45,6 +45,9 @@ type WANLink struct {
 	BoundS    float64 `json:"physical_bound_s"`
 	DoneS     float64 `json:"done_s"`
 	Ratio     float64 `json:"ratio_to_bound"`
+	// FirstByteS is when the branch's first client had payload, where the
+	// system can tell (SMSTorrent: its event stream, up to 1 s late).
+	FirstByteS float64 `json:"first_byte_s,omitempty"`
 	InBytes   uint64  `json:"in_bytes"`
 	OutBytes  uint64  `json:"out_bytes"`
 	InCopies  float64 `json:"in_copies"`
@@ -71,6 +74,9 @@ type SystemResult struct {
 	RunsTimeToAllS []float64 `json:"runs_time_to_all_s,omitempty"`
 	// Faults lists the faults injected during the run, with their times.
 	Faults []string `json:"faults,omitempty"`
+	// FirstByteS is when each client first had payload, where the system
+	// can tell.
+	FirstByteS map[string]float64 `json:"client_first_byte_s,omitempty"`
 	// ClientDoneS is each client's completion time.
 	ClientDoneS map[string]float64 `json:"client_done_s"`
 	// WAN is per branch; in = towards the branch. Shaper counters (frames).
@@ -212,6 +218,19 @@ func (r *SystemResult) fill(cfg Config, size int64, took time.Duration, done map
 	r.Targets.WANInOK = r.MaxWANInCopies <= r.Targets.WANInCopiesMax
 	r.Targets.HQOK = r.HQSentCopies <= r.Targets.HQCopiesMax
 	r.Targets.BetweenBranchesOK = r.BetweenBranchesCopies <= r.Targets.BetweenCopiesMax
+}
+
+// setFirstBytes records each client's first payload and each branch's
+// earliest.
+func (r *SystemResult) setFirstBytes(first map[string]float64, lab *netlab.Lab) {
+	r.FirstByteS = first
+	for i, b := range lab.Branches {
+		for _, c := range b.Clients {
+			if at, ok := first[c.Name]; ok && (r.WAN[i].FirstByteS == 0 || at < r.WAN[i].FirstByteS) {
+				r.WAN[i].FirstByteS = at
+			}
+		}
+	}
 }
 
 // branchDone is when b's last client was done, took if one never was.

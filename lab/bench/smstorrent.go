@@ -349,11 +349,14 @@ type jobWatch struct {
 	partial []byte
 	latest  smsJob
 	seen    bool
+	// first is the time of the first event with payload done.
+	first time.Time
 }
 
 // watchEvent is the part of the service's api.Event the lab reads.
 type watchEvent struct {
-	Type string   `json:"type"`
+	Type string    `json:"type"`
+	Time time.Time `json:"time"`
 	Job  *smsJob  `json:"job"`
 	Jobs []smsJob `json:"jobs"`
 }
@@ -389,8 +392,28 @@ func (w *jobWatch) take(line []byte) {
 	for _, j := range jobs {
 		if j.ID == w.id {
 			w.latest, w.seen = j, true
+			if j.BytesDone > 0 && w.first.IsZero() {
+				w.first = ev.Time
+			}
 		}
 	}
+}
+
+// firstBytes reports, per client, when its watcher first saw payload done
+// (the service's event time; events come about once a second, so this is
+// up to a second late), in seconds since t0.
+func (s *smstorrentSystem) firstBytes(t0 time.Time) map[string]float64 {
+	r := map[string]float64{}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, w := range s.watchers {
+		w.mu.Lock()
+		if !w.first.IsZero() {
+			r[name] = round(w.first.Sub(t0).Seconds(), 2)
+		}
+		w.mu.Unlock()
+	}
+	return r
 }
 
 // job returns the latest state seen, and false if the watcher knows none or

@@ -21,6 +21,10 @@ func (r *Report) why(s SystemResult) string {
 			rest := w.DoneS - byBytes
 			add("Branch %s was last against its bound (%.1f s, %.2f × its %.1f s): its %.3f copies in would take %.1f s at the link's rate, so %.1f s are not bytes but waiting (start-up before the first byte, a link left idle)",
 				w.Branch, w.DoneS, w.Ratio, w.BoundS, w.InCopies, byBytes, rest)
+			if w.FirstByteS > 0 {
+				add("its first payload arrived %.1f s after the start (the service's events come once a second), which leaves %.1f s of the waiting after it",
+					w.FirstByteS, rest-w.FirstByteS)
+			}
 			if rest < 0.1*w.BoundS {
 				add("the bytes explain nearly all of it")
 			}

@@ -52,6 +52,12 @@ func TestWhyFollowsFigures(t *testing.T) {
 	if text := r.why(s); !strings.Contains(text, "not repeated pieces but headers and retransmissions") {
 		t.Errorf("no header/retransmission account for 1.08 copies in:\n%s", text)
 	}
+	// With the first payload's time, the waiting is split.
+	s = whyCase(48 << 20)
+	s.WAN[0].FirstByteS = 3.2
+	if text := r.why(s); !strings.Contains(text, "first payload arrived 3.2 s after the start") || !strings.Contains(text, "leaves 6.5 s of the waiting after it") {
+		t.Errorf("the first byte is not used:\n%s", text)
+	}
 	// A quiet machine: CPU is not blamed.
 	s = whyCase(48 << 20)
 	s.CPU.OthersS = 0
