@@ -111,6 +111,10 @@ type CPUFigures struct {
 	SystemS          float64            `json:"system_s"`
 	SystemByProcessS map[string]float64 `json:"system_by_process_s"`
 	SystemSPerGiB    float64            `json:"system_s_per_gib"`
+	// SystemRunWaitS is how long the system's threads were ready to run
+	// and waited for a CPU (schedstat), by process: the machine's
+	// contention as the system felt it.
+	SystemRunWaitS map[string]float64 `json:"system_run_wait_by_process_s"`
 	// The lab's own: the bench process (NFQUEUE delayer, RPC polling,
 	// counters), its helper processes (status watchers) and one-off
 	// commands (ctl, ip, tc, iptables).
@@ -124,6 +128,14 @@ type CPUFigures struct {
 	CapacityS float64 `json:"capacity_s"`
 	LoadStart float64 `json:"load_start"`
 	LoadEnd   float64 `json:"load_end"`
+}
+
+// RunWaitOf is a process group's wait for a CPU, 0 if unknown.
+func (c *CPUFigures) RunWaitOf(group string) float64 {
+	if c == nil {
+		return 0
+	}
+	return c.SystemRunWaitS[group]
 }
 
 // cpuFigures turns a CPU delta into the figures.
@@ -141,6 +153,14 @@ func cpuFigures(d netlab.CPUDelta, delivered int64) *CPUFigures {
 	}
 	for k, t := range by {
 		f.SystemByProcessS[k] = sec(t)
+	}
+	f.SystemRunWaitS = map[string]float64{}
+	waits := map[string]time.Duration{}
+	for label, t := range d.SystemRunWait {
+		waits[processGroup(label)] += t
+	}
+	for k, t := range waits {
+		f.SystemRunWaitS[k] = sec(t)
 	}
 	if gib > 0 {
 		f.SystemSPerGiB = round(d.SystemTotal().Seconds()/gib, 2)

@@ -63,6 +63,9 @@ func (r *Report) why(s SystemResult) string {
 			add("hq sent %.2f copies, what the branches' WAN-in figures add up to (%.2f)", s.HQSentCopies, in)
 		}
 	}
+	if c := s.CPU; c != nil && c.RunWaitOf("hq-service") > 0.1*s.TimeToAllS {
+		add("the origin's threads waited %.1f s for a CPU during the %.1f s (ready to send, not running)", c.RunWaitOf("hq-service"), s.TimeToAllS)
+	}
 	if c := s.CPU; c != nil && c.CapacityS > 0 {
 		busy := (c.SystemS + c.LabS + c.OthersS) / c.CapacityS
 		if busy >= 0.85 {

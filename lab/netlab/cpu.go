@@ -50,6 +50,30 @@ func parseStatCPU(b []byte) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
+// ProcRunWait returns how long the threads of process pid that still exist
+// have waited on a run queue for a CPU (the second field of each
+// /proc/<pid>/task/<tid>/schedstat): time the process was ready to run and
+// did not.
+func ProcRunWait(pid int) time.Duration {
+	dirs, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0
+	}
+	var wait time.Duration
+	for _, d := range dirs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, d.Name()))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			if ns, err := strconv.ParseInt(f[1], 10, 64); err == nil && ns > 0 {
+				wait += time.Duration(ns)
+			}
+		}
+	}
+	return wait
+}
+
 // CPU returns the CPU time the process has used, with its waited-for
 // children: from /proc while it runs, from its exit status once it has
 // exited (0 if neither can be read).
@@ -94,6 +118,8 @@ type ProcSample struct {
 	Helper  bool
 	Exited  bool
 	CPUTime time.Duration
+	// RunWait is ProcRunWait while it runs (0 once it has exited).
+	RunWait time.Duration
 }
 
 // CPU samples the CPU time of every process the lab has started and of the
@@ -105,7 +131,11 @@ func (l *Lab) CPU() CPUSample {
 	l.mu.Unlock()
 	s := CPUSample{At: time.Now(), Procs: map[int]ProcSample{}}
 	for _, p := range procs {
-		s.Procs[p.PID()] = ProcSample{Label: p.Label, Helper: p.Helper, Exited: !p.Running(), CPUTime: p.CPU()}
+		ps := ProcSample{Label: p.Label, Helper: p.Helper, Exited: !p.Running(), CPUTime: p.CPU()}
+		if !ps.Exited {
+			ps.RunWait = ProcRunWait(p.PID())
+		}
+		s.Procs[p.PID()] = ps
 	}
 	s.Self, s.Children = rusage(syscall.RUSAGE_SELF), rusage(syscall.RUSAGE_CHILDREN)
 	s.MachineBusy, s.MachineTotal = machineCPU()
@@ -173,6 +203,9 @@ type CPUDelta struct {
 	// System is the CPU time of the processes of the system under test
 	// (every lab process not marked Helper), by label.
 	System map[string]time.Duration
+	// SystemRunWait is how long the system's processes (those running at
+	// both samples) waited for a CPU, by label.
+	SystemRunWait map[string]time.Duration
 	// Helpers is the lab's own: helper processes, this process (the
 	// delayer, polling) and one-off commands.
 	HelperProcs, Self, Commands time.Duration
@@ -199,7 +232,8 @@ func (d CPUDelta) LabTotal() time.Duration { return d.HelperProcs + d.Self + d.C
 
 // Sub returns what happened between a (earlier) and b.
 func (b CPUSample) Sub(a CPUSample) CPUDelta {
-	d := CPUDelta{Wall: b.At.Sub(a.At), System: map[string]time.Duration{}, LoadStart: a.Load, LoadEnd: b.Load}
+	d := CPUDelta{Wall: b.At.Sub(a.At), System: map[string]time.Duration{}, SystemRunWait: map[string]time.Duration{},
+		LoadStart: a.Load, LoadEnd: b.Load}
 	d.Self = b.Self - a.Self
 	children := b.Children - a.Children
 	for pid, pb := range b.Procs {
@@ -216,6 +250,9 @@ func (b CPUSample) Sub(a CPUSample) CPUDelta {
 			d.HelperProcs += used
 		} else {
 			d.System[pb.Label] += used
+			if pa, seen := a.Procs[pid]; seen && !pb.Exited && pb.RunWait > pa.RunWait {
+				d.SystemRunWait[pb.Label] += pb.RunWait - pa.RunWait
+			}
 		}
 	}
 	d.Commands = max(children, 0)
