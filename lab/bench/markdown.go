@@ -145,7 +145,7 @@ func (r *Report) mdNotes(p printer, s SystemResult) {
 		p(" CPU during the run: the system %.1f s (%s), the lab %.1f s (its own process with the delayer %.1f, helper processes %.1f, commands %.1f), the rest of the machine %.1f s, of %.0f s available; load %.1f → %.1f.",
 			c.SystemS, byProcess(c.SystemByProcessS), c.LabS, c.LabSelfS, c.LabHelpersS, c.LabCommandsS, c.OthersS, c.CapacityS, c.LoadStart, c.LoadEnd)
 		if len(c.SystemRunWaitS) > 0 {
-			p(" The system's threads waited for a CPU (ready, not running; schedstat): %s s.", byProcess(c.SystemRunWaitS))
+			p(" Threads waiting for a CPU (ready, not running; schedstat, summed over threads): the system's %s s; the lab's own process (the delayer) %.1f s.", byProcess(c.SystemRunWaitS), c.LabSelfRunWaitS)
 		}
 	}
 	p("\n\n")

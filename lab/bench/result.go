@@ -41,17 +41,17 @@ type WANLink struct {
 	// RateBits is the link's rate; BoundS the package's bits over it; DoneS
 	// when the branch's last client had the package (the run's end if one
 	// never did); Ratio is DoneS / BoundS.
-	RateBits  int64   `json:"rate_bits_per_s"`
-	BoundS    float64 `json:"physical_bound_s"`
-	DoneS     float64 `json:"done_s"`
-	Ratio     float64 `json:"ratio_to_bound"`
+	RateBits int64   `json:"rate_bits_per_s"`
+	BoundS   float64 `json:"physical_bound_s"`
+	DoneS    float64 `json:"done_s"`
+	Ratio    float64 `json:"ratio_to_bound"`
 	// FirstByteS is when the branch's first client had payload, where the
 	// system can tell (SMSTorrent: its event stream, up to 1 s late).
 	FirstByteS float64 `json:"first_byte_s,omitempty"`
-	InBytes   uint64  `json:"in_bytes"`
-	OutBytes  uint64  `json:"out_bytes"`
-	InCopies  float64 `json:"in_copies"`
-	OutCopies float64 `json:"out_copies"`
+	InBytes    uint64  `json:"in_bytes"`
+	OutBytes   uint64  `json:"out_bytes"`
+	InCopies   float64 `json:"in_copies"`
+	OutCopies  float64 `json:"out_copies"`
 }
 
 // SystemResult holds one system's figures.
@@ -122,6 +122,9 @@ type CPUFigures struct {
 	LabHelpersS  float64 `json:"lab_helper_processes_s"`
 	LabCommandsS float64 `json:"lab_commands_s"`
 	LabS         float64 `json:"lab_s"`
+	// LabSelfRunWaitS is how long the lab's own process (the delayer's
+	// threads among them) waited for a CPU.
+	LabSelfRunWaitS float64 `json:"lab_self_run_wait_s"`
 	// OthersS is the rest of the machine (other work on the shared host).
 	OthersS float64 `json:"others_s"`
 	// CapacityS is cores × wall time; Load* the 1-minute load averages.
@@ -144,7 +147,7 @@ func cpuFigures(d netlab.CPUDelta, delivered int64) *CPUFigures {
 	gib := float64(delivered) / (1 << 30)
 	f := &CPUFigures{
 		DeliveredGiB: round(gib, 3), SystemS: sec(d.SystemTotal()), SystemByProcessS: map[string]float64{},
-		LabSelfS: sec(d.Self), LabHelpersS: sec(d.HelperProcs), LabCommandsS: sec(d.Commands), LabS: sec(d.LabTotal()),
+		LabSelfS: sec(d.Self), LabHelpersS: sec(d.HelperProcs), LabCommandsS: sec(d.Commands), LabS: sec(d.LabTotal()), LabSelfRunWaitS: sec(d.SelfRunWait),
 		OthersS: sec(d.Others), CapacityS: sec(d.Capacity), LoadStart: d.LoadStart, LoadEnd: d.LoadEnd,
 	}
 	by := map[string]time.Duration{}

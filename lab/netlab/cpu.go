@@ -105,6 +105,8 @@ type CPUSample struct {
 	// children it has waited for (one-off commands: ctl, ip, tc, and lab
 	// processes that have exited).
 	Self, Children time.Duration
+	// SelfRunWait is how long this process's threads waited for a CPU.
+	SelfRunWait time.Duration
 	// MachineBusy and MachineTotal are /proc/stat's CPU times of the whole
 	// machine (all cores): not idle, and everything.
 	MachineBusy, MachineTotal time.Duration
@@ -138,6 +140,7 @@ func (l *Lab) CPU() CPUSample {
 		s.Procs[p.PID()] = ps
 	}
 	s.Self, s.Children = rusage(syscall.RUSAGE_SELF), rusage(syscall.RUSAGE_CHILDREN)
+	s.SelfRunWait = ProcRunWait(os.Getpid())
 	s.MachineBusy, s.MachineTotal = machineCPU()
 	s.Load = loadAvg()
 	return s
@@ -209,6 +212,10 @@ type CPUDelta struct {
 	// Helpers is the lab's own: helper processes, this process (the
 	// delayer, polling) and one-off commands.
 	HelperProcs, Self, Commands time.Duration
+	// SelfRunWait is how long the lab's own process (its delayer) waited
+	// for a CPU: the time packets sat in the NFQUEUE beyond their delay, at
+	// most.
+	SelfRunWait time.Duration
 	// Others is what the rest of the machine used meanwhile (other users'
 	// builds): the machine's busy time minus all of the above.
 	Others time.Duration
@@ -235,6 +242,7 @@ func (b CPUSample) Sub(a CPUSample) CPUDelta {
 	d := CPUDelta{Wall: b.At.Sub(a.At), System: map[string]time.Duration{}, SystemRunWait: map[string]time.Duration{},
 		LoadStart: a.Load, LoadEnd: b.Load}
 	d.Self = b.Self - a.Self
+	d.SelfRunWait = max(b.SelfRunWait-a.SelfRunWait, 0)
 	children := b.Children - a.Children
 	for pid, pb := range b.Procs {
 		used := pb.CPUTime - a.Procs[pid].CPUTime // 0 before a process started
