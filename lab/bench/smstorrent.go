@@ -357,8 +357,8 @@ type jobWatch struct {
 type watchEvent struct {
 	Type string    `json:"type"`
 	Time time.Time `json:"time"`
-	Job  *smsJob  `json:"job"`
-	Jobs []smsJob `json:"jobs"`
+	Job  *smsJob   `json:"job"`
+	Jobs []smsJob  `json:"jobs"`
 }
 
 // Write takes the watcher's standard output.

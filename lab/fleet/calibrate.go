@@ -17,6 +17,19 @@ type Calibration struct {
 	WaitS  float64 `json:"wait_s"`
 	// HQOverhead is hq's copies over the branches' WAN-in copies.
 	HQOverhead float64 `json:"hq_overhead"`
+	// OriginCPUSPerGiB is the origin service's CPU seconds per GiB hq sent
+	// (0 if the report has no CPU figures): with a number of cores, what
+	// the origin can send (OriginBits).
+	OriginCPUSPerGiB float64 `json:"origin_cpu_s_per_gib"`
+}
+
+// OriginBits is what an origin with this many cores can send, by the
+// calibration's CPU cost per byte (0: unknown or no cores given).
+func (c Calibration) OriginBits(cores float64) float64 {
+	if cores <= 0 || c.OriginCPUSPerGiB <= 0 {
+		return 0
+	}
+	return cores / c.OriginCPUSPerGiB * (1 << 30) * 8
 }
 
 // Calibrate reads a system's per-site behaviour from a lab report.
@@ -37,6 +50,9 @@ func Calibrate(rep *bench.Report, system string) (Calibration, error) {
 	c.WaitS /= n
 	if in > 0 {
 		c.HQOverhead = max(s.HQSentCopies/in, 1)
+	}
+	if s.CPU != nil && s.HQSentBytes > 0 {
+		c.OriginCPUSPerGiB = s.CPU.SystemByProcessS["hq-service"] / (float64(s.HQSentBytes) / (1 << 30))
 	}
 	return c, nil
 }

@@ -133,6 +133,13 @@ func TestCalibrateAndLabCase(t *testing.T) {
 	}
 	// Its own calibration predicts the run's mean branch.
 	near(t, "predicted mean", (r.Sites[0].DoneS+r.Sites[1].DoneS)/2, (measured.WAN[0].DoneS+measured.WAN[1].DoneS)/2)
+	if cal.OriginBits(1) != 0 {
+		t.Error("an origin capacity without CPU figures")
+	}
+	rep.Systems[0].HQSentBytes = 1 << 30
+	rep.Systems[0].CPU = &bench.CPUFigures{SystemByProcessS: map[string]float64{"hq-service": 2}}
+	cal, _ = Calibrate(rep, "smstorrent")
+	near(t, "origin capacity of 1 core at 2 s/GiB", cal.OriginBits(1), 4*(1<<30))
 	if _, err := Calibrate(rep, "transmission"); err == nil {
 		t.Error("a missing system calibrated")
 	}

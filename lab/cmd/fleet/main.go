@@ -24,7 +24,7 @@ import (
 type options struct {
 	calibrate, check, out, markdown, system string
 	pcs, sites                              int
-	packageGB, hqMbit, originMbit           float64
+	packageGB, hqMbit, originMbit, cores    float64
 	siteMbit                                string
 }
 
@@ -39,7 +39,8 @@ func main() {
 	fs.Float64Var(&o.packageGB, "package-gb", 3.5, "package size, GB (10^9 bytes)")
 	fs.StringVar(&o.siteMbit, "site-mbit", "100", "WAN link of each site, Mbit/s; a comma-separated list is used in turn over the sites")
 	fs.Float64Var(&o.hqMbit, "hq-mbit", 1000, "hq's uplink, Mbit/s (0: no limit)")
-	fs.Float64Var(&o.originMbit, "origin-mbit", 0, "what the origin can send, Mbit/s (0: no limit beyond hq's link)")
+	fs.Float64Var(&o.originMbit, "origin-mbit", 0, "what the origin can send, Mbit/s (0: from -origin-cores)")
+	fs.Float64Var(&o.cores, "origin-cores", 1, "without -origin-mbit: the origin's cores, its capacity from the calibration's CPU per GiB (0: no limit beyond hq's link)")
 	fs.StringVar(&o.out, "out", filepath.Join("lab", "results", "fleet.json"), "JSON results file")
 	fs.StringVar(&o.markdown, "markdown", filepath.Join("docs", "BENCHMARKS.md"), "Markdown file whose fleet section is rewritten (empty: none)")
 	_ = fs.Parse(os.Args[1:])
@@ -67,6 +68,9 @@ func run(o options) error {
 		return err
 	}
 	rep := &fleet.Report{Generated: time.Now().UTC(), Calibration: cal, Fleet: f, Projection: proj}
+	if o.originMbit == 0 && f.OriginBits > 0 {
+		rep.OriginNote = fmt.Sprintf(" (%g core at the calibration's %.1f CPU s per GiB sent)", o.cores, cal.OriginCPUSPerGiB)
+	}
 	if rep.Checks, err = checks(o, calRep, cal); err != nil {
 		return err
 	}
@@ -97,7 +101,11 @@ func seedFleet(o options, cal fleet.Calibration) (fleet.Fleet, error) {
 		}
 		links = append(links, v*1e6)
 	}
-	f := fleet.Fleet{PackageBytes: o.packageGB * 1e9, HQLinkBits: o.hqMbit * 1e6, OriginBits: o.originMbit * 1e6, HQOverhead: cal.HQOverhead}
+	origin := o.originMbit * 1e6
+	if origin == 0 {
+		origin = cal.OriginBits(o.cores)
+	}
+	f := fleet.Fleet{PackageBytes: o.packageGB * 1e9, HQLinkBits: o.hqMbit * 1e6, OriginBits: origin, HQOverhead: cal.HQOverhead}
 	for i := range o.sites {
 		pcs := o.pcs / o.sites
 		if i < o.pcs%o.sites {
