@@ -122,7 +122,12 @@ func (r *SuiteReport) Markdown() string {
 		if c.Report == nil {
 			continue
 		}
-		if sms := c.Report.system("smstorrent"); sms != nil && sms.OK {
+		for _, s := range c.Report.Systems {
+			if !s.OK {
+				p("- **%s**, %s failed: %s (its figures are up to the time limit).\n", c.Shape.Name, s.Label, oneLine(s.Error))
+			}
+		}
+		if sms := c.Report.system("smstorrent"); sms != nil && len(sms.WAN) > 0 {
 			if why := c.Report.why(*sms); why != "" && !sms.Targets.TimeOK {
 				p("- **%s**, SMSTorrent: %s\n", c.Shape.Name, strings.TrimPrefix(why, "Why, from the figures above: "))
 			}
