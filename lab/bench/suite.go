@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -94,6 +96,19 @@ func RunSuite(ctx context.Context, base Config, shapes []Shape) (*SuiteReport, e
 	}
 	rep.Seconds = round(time.Since(start).Seconds(), 0)
 	return rep, ctx.Err()
+}
+
+// ReadSuiteReport reads a report written by SuiteReport.WriteJSON.
+func ReadSuiteReport(path string) (*SuiteReport, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r SuiteReport
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
 }
 
 // WriteJSON writes the suite's report to path.

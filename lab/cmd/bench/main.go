@@ -132,12 +132,20 @@ func runSuite(ctx context.Context, o options) error {
 	if len(shapes) == 0 {
 		return fmt.Errorf("no shape matches %q", o.suiteOnly)
 	}
-	rep, err := bench.RunSuite(ctx, o.cfg, shapes)
+	var rep *bench.SuiteReport
+	var err error
+	if o.render != "" {
+		rep, err = bench.ReadSuiteReport(o.render)
+	} else {
+		rep, err = bench.RunSuite(ctx, o.cfg, shapes)
+	}
 	if rep == nil || len(rep.Cases) == 0 {
 		return err
 	}
-	if werr := rep.WriteJSON(o.out); werr != nil {
-		return errors.Join(err, werr)
+	if o.render == "" {
+		if werr := rep.WriteJSON(o.out); werr != nil {
+			return errors.Join(err, werr)
+		}
 	}
 	section := rep.Markdown()
 	if o.markdown != "" {
