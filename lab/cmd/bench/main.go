@@ -67,7 +67,7 @@ func parseFlags(args []string) options {
 	fs.StringVar(&o.chart, "chart", filepath.Join("docs", "bench-distribution.png"), "chart PNG (empty: none)")
 	serviceCfg := fs.String("service-config", "", `extra keys for every smstorrent-service configuration, as a JSON object (e.g. '{"yield":false}')`)
 	fs.StringVar(&o.cfg.Priority, "priority", "", "SMSTorrent clients' job priority for ctl add (default: the service's default)")
-	fs.StringVar(&o.render, "render", "", "only redraw the Markdown section and chart from this results file (no lab)")
+	fs.StringVar(&o.render, "render", "", "only redraw the Markdown section and chart from this results file (with -suite: a suite.json; no lab)")
 	var faults bench.Faults
 	fs.DurationVar(&faults.WANDownAt, "fault-wan-at", 0, "fault: take branch b1's WAN link down this long after the start (with -fault-wan-for)")
 	fs.DurationVar(&faults.WANDownFor, "fault-wan-for", 0, "fault: how long b1's WAN link stays down, e.g. 10s; 0: no link fault")
