@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/smstorrent/smstorrent/lab/netlab"
@@ -96,6 +97,12 @@ type system interface {
 // arrived (optional).
 type firstByter interface {
 	firstBytes(t0 time.Time) map[string]float64
+}
+
+// diagnoser is a system that can describe a client that is not done
+// (optional, for the error of a run that ran out of time).
+type diagnoser interface {
+	diagnose(h *netlab.Host) string
 }
 
 // env is what a system gets to work with.
@@ -505,11 +512,17 @@ func waitAll(ctx, runCtx context.Context, e *env, sys system, t0 time.Time) (map
 			if ctx.Err() != nil {
 				return doneAt, fmt.Errorf("interrupted: %w", ctx.Err())
 			}
-			var missing []string
+			var missing, why []string
 			for _, h := range clients {
 				if _, ok := doneAt[h.Name]; !ok {
 					missing = append(missing, h.Name)
+					if d, ok := sys.(diagnoser); ok {
+						why = append(why, d.diagnose(h))
+					}
 				}
+			}
+			if len(why) > 0 {
+				return doneAt, fmt.Errorf("not complete after %s: %v (%s)", e.cfg.Timeout, missing, strings.Join(why, "; "))
 			}
 			return doneAt, fmt.Errorf("not complete after %s: %v", e.cfg.Timeout, missing)
 		case <-tick.C:

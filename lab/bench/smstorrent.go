@@ -351,14 +351,27 @@ type jobWatch struct {
 	seen    bool
 	// first is the time of the first event with payload done.
 	first time.Time
+	// status is the latest status event.
+	status *watchStatus
 }
 
 // watchEvent is the part of the service's api.Event the lab reads.
 type watchEvent struct {
-	Type string    `json:"type"`
-	Time time.Time `json:"time"`
+	Type   string       `json:"type"`
+	Time   time.Time    `json:"time"`
+	Status *watchStatus `json:"status"`
 	Job  *smsJob   `json:"job"`
 	Jobs []smsJob  `json:"jobs"`
+}
+
+// watchStatus is the part of the service's api.Status the lab reads: the
+// last announce, for a client that gets nowhere.
+type watchStatus struct {
+	Tracker struct {
+		URL       string `json:"url"`
+		Reachable bool   `json:"reachable"`
+		Error     string `json:"error"`
+	} `json:"tracker"`
 }
 
 // Write takes the watcher's standard output.
@@ -385,6 +398,9 @@ func (w *jobWatch) take(line []byte) {
 	if json.Unmarshal(line, &ev) != nil {
 		return
 	}
+	if ev.Status != nil {
+		w.status = ev.Status
+	}
 	jobs := ev.Jobs
 	if ev.Job != nil {
 		jobs = append(jobs, *ev.Job)
@@ -397,6 +413,28 @@ func (w *jobWatch) take(line []byte) {
 			}
 		}
 	}
+}
+
+// diagnose describes a client that is not done: its job and its last
+// announce, as its watcher last saw them.
+func (s *smstorrentSystem) diagnose(h *netlab.Host) string {
+	s.mu.Lock()
+	w := s.watchers[h.Name]
+	s.mu.Unlock()
+	if w == nil {
+		return ""
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	j := w.latest
+	d := fmt.Sprintf("%s: %s, %d of %d bytes, peers %d site / %d server", h.Name, j.State, j.BytesDone, j.BytesTotal, j.PeersSite, j.PeersServer)
+	if st := w.status; st != nil {
+		d += fmt.Sprintf(", tracker %s reachable %v", st.Tracker.URL, st.Tracker.Reachable)
+		if st.Tracker.Error != "" {
+			d += " (" + st.Tracker.Error + ")"
+		}
+	}
+	return d
 }
 
 // firstBytes reports, per client, when its watcher first saw payload done
