@@ -360,8 +360,8 @@ type watchEvent struct {
 	Type   string       `json:"type"`
 	Time   time.Time    `json:"time"`
 	Status *watchStatus `json:"status"`
-	Job  *smsJob   `json:"job"`
-	Jobs []smsJob  `json:"jobs"`
+	Job    *smsJob      `json:"job"`
+	Jobs   []smsJob     `json:"jobs"`
 }
 
 // watchStatus is the part of the service's api.Status the lab reads: the
