@@ -52,6 +52,9 @@ type Config struct {
 	Faults *Faults
 	// Keep leaves the work folder (with the package copies) in place.
 	Keep bool
+	// PollCtl follows SMSTorrent's clients with a `ctl job` per client per
+	// second, as the lab did before it used `ctl watch` (for comparison).
+	PollCtl bool
 	// Delta runs the delta scenario (see delta.go): every client holds
 	// version 1 of a package of many files, then version 2 with about 10 %
 	// of its bytes changed is distributed; Transmission gets version 2 as a

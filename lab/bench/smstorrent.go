@@ -326,6 +326,9 @@ func (s *smstorrentSystem) close() {}
 // startWatchers starts `ctl watch --json` on every client, as lab helpers.
 func (s *smstorrentSystem) startWatchers(e *env) error {
 	s.watchers = map[string]*jobWatch{}
+	if e.cfg.PollCtl {
+		return nil
+	}
 	for _, h := range e.lab.Clients() {
 		w := &jobWatch{id: e.pkg.ID}
 		p, err := e.lab.Start(netlab.Cmd{NS: h.NS, Label: h.Name + "-watch", Path: e.bins.service, Helper: true,

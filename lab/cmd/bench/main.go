@@ -62,6 +62,7 @@ func parseFlags(args []string) options {
 	fs.DurationVar(&o.cfg.Timeout, "timeout", 0, "bound on each system's distribution (0: 8x the physical bound, at least 90s)")
 	fs.IntVar(&o.cfg.Repeat, "repeat", 1, "runs per system (each on a fresh lab); the median run is reported")
 	fs.BoolVar(&o.cfg.Keep, "keep", false, "keep the work folder (logs, package copies)")
+	fs.BoolVar(&o.cfg.PollCtl, "poll-ctl", false, "follow SMSTorrent's clients with a ctl job per client per second instead of ctl watch (for comparison)")
 	fs.StringVar(&o.out, "out", filepath.Join("lab", "results", "latest.json"), "JSON results file")
 	fs.StringVar(&o.markdown, "markdown", filepath.Join("docs", "BENCHMARKS.md"), "Markdown file whose lab section is rewritten (empty: none)")
 	fs.StringVar(&o.chart, "chart", filepath.Join("docs", "bench-distribution.png"), "chart PNG (empty: none)")
