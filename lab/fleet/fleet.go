@@ -73,7 +73,7 @@ type Result struct {
 	TimeToAllS float64      `json:"time_to_all_s"`
 	WANBytes   float64      `json:"wan_bytes"`
 	HQBytes    float64      `json:"hq_bytes"`
-	// OriginBusyS is how long the origin's capacity was the limit.
+	// OriginBusyS is how long hq (its link or the origin) was the limit.
 	OriginBusyS float64 `json:"origin_limited_s"`
 }
 

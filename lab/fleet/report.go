@@ -28,6 +28,9 @@ type Check struct {
 	PredictCopies  float64 `json:"predicted_copies"`
 	MeasuredHQ     float64 `json:"measured_hq_copies"`
 	PredictHQ      float64 `json:"predicted_hq_copies"`
+	// Unfinished marks a run in which some client never finished: its
+	// measured time is the time limit.
+	Unfinished bool `json:"unfinished,omitempty"`
 }
 
 // Report is the content of lab/results/fleet.json.
@@ -57,7 +60,7 @@ func CheckCase(name string, rep *bench.Report, system string, cal Calibration, o
 	for i, w := range s.WAN {
 		cs = append(cs, Check{Case: name, Branch: w.Branch, LinkBits: w.RateBits, MeasuredS: w.DoneS, PredictS: r.Sites[i].DoneS,
 			MeasuredCopies: w.InCopies, PredictCopies: r.Sites[i].WANBytes / size,
-			MeasuredHQ: s.HQSentCopies, PredictHQ: r.HQBytes / size})
+			MeasuredHQ: s.HQSentCopies, PredictHQ: r.HQBytes / size, Unfinished: !s.OK})
 	}
 	return cs, nil
 }
@@ -75,7 +78,7 @@ func (r *Report) Markdown() string {
 	p("Calibration (SMSTorrent, %s): %.3f copies into each site, %.1f s of waiting per site beyond its bytes at full rate (start-up, idle link, the last PC's lag), hq sends %.3f × what the sites receive; the origin service used %.1f CPU s per GiB it sent.\n\n",
 		r.Calibration.Source, r.Calibration.Copies, r.Calibration.WaitS, r.Calibration.HQOverhead, r.Calibration.OriginCPUSPerGiB)
 	p("**The seed's case**: %d PCs in %d sites, a %.1f GB package, hq's link %s, the origin %s%s. ", pcs, len(f.Sites), f.PackageBytes/1e9, mbit(f.HQLinkBits), mbit(f.OriginBits), r.OriginNote)
-	p("Every PC has it after **%s**; WAN bytes %.1f GB in all (%.3f copies per site), hq sends %.1f GB (%.2f copies; a client–server push would send %d copies, %.0f GB). The origin was the limit for %s.\n\n",
+	p("Every PC has it after **%s**; WAN bytes %.1f GB in all (%.3f copies per site), hq sends %.1f GB (%.2f copies; a client–server push would send %d copies, %.0f GB). hq (its link or the origin) was the limit for %s.\n\n",
 		dur(pr.TimeToAllS), pr.WANBytes/1e9, pr.WANBytes/f.PackageBytes/float64(len(f.Sites)), pr.HQBytes/1e9, pr.HQBytes/f.PackageBytes,
 		pcs, float64(pcs)*f.PackageBytes/1e9, dur(pr.OriginBusyS))
 	p("| sites | PCs each | link | done after | × its bound | WAN bytes per site (GB) | origin-limited |\n|---|---:|---|---|---:|---:|---|\n")
@@ -83,12 +86,56 @@ func (r *Report) Markdown() string {
 		p("| %d | %d | %s | %s | %.2f | %.2f | %v |\n", g.n, g.s.PCs, mbit(g.s.LinkBits), dur(g.s.DoneS), g.s.Ratio, g.s.WANBytes/1e9, g.s.OriginLimited)
 	}
 	p("\nThe model against the lab (each case predicted from the calibration above, not from its own figures; the origin unlimited as in the lab, whose hq link is unshaped):\n\n")
-	p("| case | branch | link | measured (s) | predicted (s) | error | copies in measured / predicted | hq copies measured / predicted |\n|---|---|---|---:|---:|---:|---|---|\n")
-	for _, c := range r.Checks {
-		p("| %s | %s | %s | %.1f | %.1f | %+.0f%% | %.3f / %.3f | %.2f / %.2f |\n", c.Case, c.Branch, mbit(float64(c.LinkBits)), c.MeasuredS, c.PredictS,
-			100*(c.PredictS/c.MeasuredS-1), c.MeasuredCopies, c.PredictCopies, c.MeasuredHQ, c.PredictHQ)
+	p("| case | branches | link | measured (s) | predicted (s) | error (last branch) | copies in measured / predicted | hq copies measured / predicted |\n|---|---|---|---|---:|---:|---|---|\n")
+	for _, g := range checkRows(r.Checks) {
+		err := fmt.Sprintf("%+.0f%%", 100*(g.predict/g.last-1))
+		if g.unfinished {
+			err = "did not finish"
+		}
+		p("| %s | %s | %s | %s | %.1f | %s | %s / %.3f | %.2f / %.2f |\n", g.name, g.branches, mbit(float64(g.link)), g.measured, g.predict,
+			err, g.copies, g.predCopies, g.hq, g.predHQ)
 	}
 	return b.String()
+}
+
+// checkRow is one row of the check table: a case's branches on one link.
+type checkRow struct {
+	name, branches, measured, copies string
+	link                             int64
+	last, predict, predCopies        float64
+	hq, predHQ                       float64
+	unfinished                       bool
+}
+
+// checkRows folds each case's branches on the same link into one row
+// (their times as a range; the error is the last branch's).
+func checkRows(cs []Check) []checkRow {
+	var rows []checkRow
+	for i := 0; i < len(cs); {
+		j := i
+		for j < len(cs) && cs[j].Case == cs[i].Case && cs[j].LinkBits == cs[i].LinkBits {
+			j++
+		}
+		g := cs[i:j]
+		lo, hi, cmin, cmax := g[0].MeasuredS, g[0].MeasuredS, g[0].MeasuredCopies, g[0].MeasuredCopies
+		pred := 0.0
+		for _, c := range g {
+			lo, hi = min(lo, c.MeasuredS), max(hi, c.MeasuredS)
+			cmin, cmax = min(cmin, c.MeasuredCopies), max(cmax, c.MeasuredCopies)
+			pred = max(pred, c.PredictS)
+		}
+		row := checkRow{name: g[0].Case, branches: g[0].Branch, link: g[0].LinkBits, last: hi, predict: pred,
+			predCopies: g[0].PredictCopies, hq: g[0].MeasuredHQ, predHQ: g[0].PredictHQ, unfinished: g[0].Unfinished,
+			measured: fmt.Sprintf("%.1f", hi), copies: fmt.Sprintf("%.3f", cmax)}
+		if len(g) > 1 {
+			row.branches = g[0].Branch + "–" + g[len(g)-1].Branch
+			row.measured = fmt.Sprintf("%.1f–%.1f", lo, hi)
+			row.copies = fmt.Sprintf("%.3f–%.3f", cmin, cmax)
+		}
+		rows = append(rows, row)
+		i = j
+	}
+	return rows
 }
 
 type siteGroup struct {

@@ -7,7 +7,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -32,7 +31,7 @@ func main() {
 	var o options
 	fs := flag.NewFlagSet("fleet", flag.ExitOnError)
 	fs.StringVar(&o.calibrate, "calibrate", filepath.Join("lab", "results", "latest.json"), "lab report whose per-site behaviour calibrates the model")
-	fs.StringVar(&o.check, "check", filepath.Join("lab", "results", "suite.json"), "suite report (bench -suite) to check the model against (empty: none)")
+	fs.StringVar(&o.check, "check", filepath.Join("lab", "results", "suite.json"), "suite reports (bench -suite), comma-separated, to check the model against (empty: none)")
 	fs.StringVar(&o.system, "system", "smstorrent", "the system whose behaviour is projected")
 	fs.IntVar(&o.pcs, "pcs", 6500, "PCs in the fleet, spread evenly over the sites")
 	fs.IntVar(&o.sites, "sites", 25, "sites")
@@ -131,26 +130,25 @@ func checks(o options, calRep *bench.Report, cal fleet.Calibration) ([]fleet.Che
 	if err != nil {
 		return nil, err
 	}
-	if o.check == "" {
-		return cs, nil
-	}
-	b, err := os.ReadFile(o.check)
-	if err != nil {
-		return nil, err
-	}
-	var suite bench.SuiteReport
-	if err := json.Unmarshal(b, &suite); err != nil {
-		return nil, fmt.Errorf("%s: %w", o.check, err)
-	}
-	for _, c := range suite.Cases {
-		if c.Report == nil {
+	for _, path := range strings.Split(o.check, ",") {
+		if path == "" {
 			continue
 		}
-		more, err := fleet.CheckCase(c.Shape.Name, c.Report, o.system, cal, 0)
+		suite, err := bench.ReadSuiteReport(path)
 		if err != nil {
-			continue // the system failed in that case: nothing to hold against
+			return nil, err
 		}
-		cs = append(cs, more...)
+		when := suite.Generated.Format("15:04")
+		for _, c := range suite.Cases {
+			if c.Report == nil {
+				continue
+			}
+			more, err := fleet.CheckCase(c.Shape.Name+" ("+when+")", c.Report, o.system, cal, 0)
+			if err != nil {
+				continue // the system did not run in that case: nothing to hold against
+			}
+			cs = append(cs, more...)
+		}
 	}
 	return cs, nil
 }
