@@ -29,7 +29,9 @@ func (r *Report) why(s SystemResult) string {
 				add("the bytes explain nearly all of it")
 			}
 		}
-		if d, a, b, ok := spreadOnEqualLinks(s); ok && d >= 1 {
+		// Completion is stamped on the service's 1 s tick, so a gap up to
+		// that is no evidence of anything.
+		if d, a, b, ok := spreadOnEqualLinks(s); ok && d > 1.5 {
 			add("branches on identical links finished %.1f s apart (%s and %s), so one branch waited for something the other did not", d, a, b)
 		}
 	}
@@ -63,7 +65,9 @@ func (r *Report) why(s SystemResult) string {
 			add("hq sent %.2f copies, what the branches' WAN-in figures add up to (%.2f)", s.HQSentCopies, in)
 		}
 	}
+	originWaited := false
 	if c := s.CPU; c != nil && c.RunWaitOf("hq-service") > 0.1*s.TimeToAllS {
+		originWaited = true
 		add("the origin's threads waited %.1f s for a CPU during the %.1f s (ready to send, not running)", c.RunWaitOf("hq-service"), s.TimeToAllS)
 	}
 	if c := s.CPU; c != nil && c.CapacityS > 0 {
@@ -72,8 +76,12 @@ func (r *Report) why(s SystemResult) string {
 			add("the machine's CPU was %.0f%% busy (the system %.0f%%, the lab %.0f%%, other work %.0f%%; load %.1f → %.1f), so part of the waiting is the lab's and others' CPU",
 				100*busy, 100*c.SystemS/c.CapacityS, 100*c.LabS/c.CapacityS, 100*c.OthersS/c.CapacityS, c.LoadStart, c.LoadEnd)
 		} else {
-			add("the machine's CPU was %.0f%% busy (the system %.0f%%, the lab %.0f%%; load %.1f → %.1f): CPU was not the limit", 100*busy,
-				100*c.SystemS/c.CapacityS, 100*c.LabS/c.CapacityS, c.LoadStart, c.LoadEnd)
+			verdict := ": CPU was not the limit"
+			if originWaited {
+				verdict = ", yet not always free when the origin was ready"
+			}
+			add("the machine's CPU was %.0f%% busy (the system %.0f%%, the lab %.0f%%; load %.1f → %.1f)%s", 100*busy,
+				100*c.SystemS/c.CapacityS, 100*c.LabS/c.CapacityS, c.LoadStart, c.LoadEnd, verdict)
 		}
 	}
 	if len(out) == 0 {

@@ -88,3 +88,18 @@ func TestSuiteMarkdown(t *testing.T) {
 		}
 	}
 }
+
+func TestWhyIgnoresTickSizedSpreadAndNamesOriginWait(t *testing.T) {
+	r := &Report{PackageBytes: 48 << 20}
+	s := whyCase(48 << 20)
+	s.WAN[1].DoneS = s.WAN[0].DoneS - 1.0 // one service tick apart
+	s.CPU.OthersS = 0
+	s.CPU.SystemRunWaitS = map[string]float64{"hq-service": 9.5}
+	text := r.why(s)
+	if strings.Contains(text, "apart") {
+		t.Errorf("a 1 s spread (the completion tick) is read as a wait:\n%s", text)
+	}
+	if !strings.Contains(text, "origin's threads waited 9.5 s") || strings.Contains(text, "CPU was not the limit") {
+		t.Errorf("the origin's wait for a CPU is not weighed:\n%s", text)
+	}
+}
