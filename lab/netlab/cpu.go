@@ -86,11 +86,16 @@ func (p *Proc) CPU() time.Duration {
 	}
 	d, err := ProcCPU(p.PID())
 	if err != nil {
-		// It exited between the two looks.
-		<-p.done
-		if st := p.cmd.ProcessState; st != nil {
-			return st.UserTime() + st.SystemTime()
+		// It exited between the two looks (or /proc cannot be read: then
+		// nothing is known).
+		select {
+		case <-p.done:
+			if st := p.cmd.ProcessState; st != nil {
+				return st.UserTime() + st.SystemTime()
+			}
+		case <-time.After(time.Second):
 		}
+		return 0
 	}
 	return d
 }
