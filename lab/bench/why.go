@@ -35,6 +35,20 @@ func (r *Report) why(s SystemResult) string {
 			add("branches on identical links finished %.1f s apart (%s and %s), so one branch waited for something the other did not", d, a, b)
 		}
 	}
+	// Clients that never had a byte while their system can tell.
+	if s.FirstByteS != nil {
+		var never []string
+		for _, c := range sortedKeys(s.SourcesByClient) {
+			if _, done := s.ClientDoneS[c]; !done {
+				if _, ok := s.FirstByteS[c]; !ok {
+					never = append(never, c)
+				}
+			}
+		}
+		if len(never) > 0 {
+			add("%s never had a byte of payload within the time limit, so the time is theirs, not the links'", strings.Join(never, ", "))
+		}
+	}
 	// Copies from the origin into each branch: above one, the origin sent some
 	// pieces into a branch more than once.
 	var over, exact []string

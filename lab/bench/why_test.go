@@ -103,3 +103,17 @@ func TestWhyIgnoresTickSizedSpreadAndNamesOriginWait(t *testing.T) {
 		t.Errorf("the origin's wait for a CPU is not weighed:\n%s", text)
 	}
 }
+
+func TestWhyNamesClientsThatNeverStarted(t *testing.T) {
+	r := &Report{PackageBytes: 48 << 20}
+	s := whyCase(48 << 20)
+	s.ClientDoneS = map[string]float64{"b1c1": 30, "b2c1": 26, "b2c2": 26}
+	s.FirstByteS = map[string]float64{"b1c1": 1.2, "b2c1": 1.3, "b2c2": 1.4}
+	if text := r.why(s); !strings.Contains(text, "b1c2 never had a byte") {
+		t.Errorf("the stuck client is not named:\n%s", text)
+	}
+	s.FirstByteS["b1c2"] = 2
+	if text := r.why(s); strings.Contains(text, "never had a byte") {
+		t.Errorf("a client that had bytes is called stuck:\n%s", text)
+	}
+}
