@@ -6,6 +6,7 @@
 #               SMSTorrent and Transmission, ~20 min (root; bench -suite): lab/results/suite.json,
 #               the suite's and the fleet's sections of docs/BENCHMARKS.md
 #   make interop  the full interop matrix (Transmission, qBittorrent, opentracker; 256 MiB): docs/BENCHMARKS.md
+#   make screenshots  the window and tray pictures in docs/screenshots, under Xvfb (docs/DESKTOP.md)
 
 GO      ?= go
 BIN     := bin
@@ -21,7 +22,7 @@ CMDS := \
 	$(BIN)/smstorrent-tray:./app/cmd/smstorrent-tray \
 	$(BIN)/smstorrent-window:./app/cmd/smstorrent-window
 
-.PHONY: all build deps lint windows-check windows dist dist-check deb deb-check test test-go fuzz demo bench bench-suite interop clean
+.PHONY: all build deps lint windows-check windows dist dist-check deb deb-check test test-go fuzz demo bench bench-suite interop screenshots clean
 
 all: build
 
@@ -87,6 +88,15 @@ test: deps build lint windows-check test-go fuzz dist-check deb-check
 
 demo: deps build
 	@$(GO) run ./lab/cmd/demo
+
+# A real service for the four tabs and the tray; the demo service for the
+# read-only, dark and service-not-running pictures and the read-only menu.
+screenshots: deps build
+	@command -v trayer >/dev/null || apt-get install -y trayer xvfb xdotool imagemagick dbus-x11
+	@./app/scripts/real-service-screenshots.sh
+	@./app/scripts/screenshots.sh
+	@./app/scripts/tray-session.sh :58 read
+	@rm -f docs/screenshots/tray-window-read.png
 
 bench: deps build
 	@$(GO) run ./lab/cmd/bench

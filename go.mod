@@ -8,6 +8,7 @@ replace github.com/anacrolix/go-libutp => github.com/anacrolix/go-libutp v1.3.2
 
 require (
 	fyne.io/fyne/v2 v2.8.1
+	github.com/RoaringBitmap/roaring/v2 v2.16.0
 	github.com/anacrolix/generics v0.2.0
 	github.com/anacrolix/go-utp v0.0.0-20260908033909-9f1664acf866
 	github.com/anacrolix/torrent v1.62.0
@@ -28,7 +29,6 @@ require (
 	git.sr.ht/~sbinet/gg v0.7.0 // indirect
 	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/FyshOS/fancyfs v0.0.1 // indirect
-	github.com/RoaringBitmap/roaring/v2 v2.16.0 // indirect
 	github.com/ajstarks/svgo v0.0.0-20211024235047-1546f124cd8b // indirect
 	github.com/alecthomas/atomic v0.1.0-alpha2 // indirect
 	github.com/anacrolix/btree v0.1.1 // indirect

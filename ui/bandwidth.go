@@ -46,6 +46,7 @@ type bandwidthTab struct {
 	downSlider, upSlide *widget.Slider
 	downVal, upVal      *widget.Label
 	duration            *widget.Select
+	throttleCardW       *widget.Card
 }
 
 func newBandwidthTab(w *Window) *bandwidthTab {
@@ -63,79 +64,87 @@ func newBandwidthTab(w *Window) *bandwidthTab {
 	t.ctrlNote.SizeName = theme.SizeNameCaptionText
 	t.yieldIcon = widget.NewIcon(nil)
 
+	// The chart spans the top; the limits and the throttle sit side by side
+	// under it, so that both are in view at the window's default size.
+	lower := container.NewHSplit(container.NewVScroll(t.policyCard()), container.NewVScroll(t.throttleCard()))
+	lower.SetOffset(0.55)
+	t.content = container.NewBorder(t.chartPanel(), nil, nil, nil, lower)
+	return t
+}
+
+// chartPanel is the traffic chart with its legend and the current rates.
+func (t *bandwidthTab) chartPanel() fyne.CanvasObject {
 	legend := func(c func() color.Color, l *widget.Label, name string) fyne.CanvasObject {
 		sw := canvas.NewRectangle(c())
 		sw.SetMinSize(fyne.NewSize(14, 4))
 		return container.NewHBox(container.NewCenter(sw), widget.NewLabel(name), l)
 	}
-	chartCard := widget.NewCard("Traffic", "SMSTorrent's total download and upload over the last minutes",
-		container.NewBorder(container.NewHBox(legend(downColor, t.down, "Download"), legend(upColor, t.up, "Upload")),
-			nil, nil, nil, t.chart))
+	top := container.NewHBox(heading("Traffic"), legend(downColor, t.down, "Download"), legend(upColor, t.up, "Upload"))
+	return container.NewBorder(top, nil, nil, nil, t.chart)
+}
 
-	form := func(rows ...fyne.CanvasObject) fyne.CanvasObject {
-		return container.New(&columns{widths: []float32{150, 300}, flex: 1}, rows...)
+// policyCard shows the limits in force and why.
+func (t *bandwidthTab) policyCard() fyne.CanvasObject {
+	form := func(name string, o fyne.CanvasObject) fyne.CanvasObject {
+		return container.New(&columns{widths: []float32{140, 300}, flex: 1}, heading(name), o)
 	}
-	policy := widget.NewCard("Limits now", "", container.NewVBox(
-		form(heading("Configured"), t.limits),
-		form(heading("Background jobs"), t.effective),
-		form(heading("Why"), container.NewVBox(t.reason, t.detail)),
-		form(heading("Yielding"), container.NewBorder(nil, nil, container.NewCenter(t.yieldIcon), nil, t.yield)),
-		form(heading("Schedule"), t.schedule),
-		form(heading("Throttle"), t.override),
+	return widget.NewCard("Limits now", "", container.NewVBox(
+		form("Configured", t.limits),
+		form("Background jobs", t.effective),
+		form("Why", container.NewVBox(t.reason, t.detail)),
+		form("Yielding", container.NewBorder(nil, nil, container.NewCenter(t.yieldIcon), nil, t.yield)),
+		form("Schedule", t.schedule),
+		form("Throttle", t.override),
 	))
+}
 
+// throttleCard holds the helpdesk throttle: presets, clear and custom.
+func (t *bandwidthTab) throttleCard() fyne.CanvasObject {
+	presetGrid := container.NewGridWithColumns(2)
 	for _, p := range viewmodel.Presets {
 		req := p.Request
-		label := p.Label
-		b := widget.NewButton(label, func() { t.throttle("Setting the throttle", req) })
+		b := widget.NewButton(p.Label, func() { t.throttle("Setting the throttle", req) })
 		t.presets = append(t.presets, b)
+		presetGrid.Add(b)
 	}
 	t.clear = widget.NewButtonWithIcon(viewmodel.ClearPreset.Label, theme.ContentUndoIcon(), func() {
 		t.throttle("Clearing the throttle", viewmodel.ClearPreset.Request)
 	})
 	t.downVal, t.upVal = widget.NewLabel(""), widget.NewLabel("")
-	t.downSlider = widget.NewSlider(0, sliderMax)
-	t.downSlider.Step = 0.5
-	t.downSlider.OnChanged = func(v float64) { t.downVal.SetText(sliderText(v)) }
-	t.upSlide = widget.NewSlider(0, sliderMax)
-	t.upSlide.Step = 0.5
-	t.upSlide.OnChanged = func(v float64) { t.upVal.SetText(sliderText(v)) }
-	t.downSlider.SetValue(2)
-	t.upSlide.SetValue(1)
+	slider := func(v float64, out *widget.Label) *widget.Slider {
+		s := widget.NewSlider(0, sliderMax)
+		s.Step = 0.5
+		s.OnChanged = func(v float64) { out.SetText(sliderText(v)) }
+		s.SetValue(v)
+		return s
+	}
+	t.downSlider, t.upSlide = slider(2, t.downVal), slider(1, t.upVal)
 	opts := make([]string, len(throttleDurations))
 	for i, d := range throttleDurations {
 		opts[i] = d.label
 	}
 	t.duration = widget.NewSelect(opts, nil)
 	t.duration.SetSelectedIndex(1)
-	t.apply = widget.NewButtonWithIcon("Apply throttle", theme.ConfirmIcon(), func() {
+	t.apply = widget.NewButtonWithIcon("Apply", theme.ConfirmIcon(), func() {
 		t.throttle("Setting the throttle", t.customRequest())
 	})
 	t.apply.Importance = widget.HighImportance
 	sliderRow := func(name string, s *widget.Slider, v *widget.Label) fyne.CanvasObject {
-		return container.New(&columns{widths: []float32{90, 200, 90}, flex: 1}, widget.NewLabel(name), s, v)
+		return container.New(&columns{widths: []float32{80, 160, 80}, flex: 1}, widget.NewLabel(name), s, v)
 	}
-	presetGrid := container.NewGridWithColumns(2)
-	for _, b := range t.presets {
-		presetGrid.Add(b)
-	}
-	throttleCard := widget.NewCard("Helpdesk throttle",
-		"Overrides the configured limits and the schedule for a while",
-		container.NewVBox(
-			presetGrid,
-			t.clear,
-			widget.NewSeparator(),
-			heading("Custom"),
-			sliderRow("Download", t.downSlider, t.downVal),
-			sliderRow("Upload", t.upSlide, t.upVal),
-			container.NewBorder(nil, nil, nil, t.apply, t.duration),
-			t.ctrlNote,
-		))
-	left := container.NewVScroll(container.NewVBox(chartCard, policy))
-	t.content = container.NewHSplit(left, container.NewVScroll(throttleCard))
-	t.content.(*container.Split).SetOffset(0.62)
-	return t
+	t.throttleCardW = widget.NewCard("Helpdesk throttle", "", container.NewVBox(
+		presetGrid,
+		t.clear,
+		widget.NewSeparator(),
+		sliderRow("Download", t.downSlider, t.downVal),
+		sliderRow("Upload", t.upSlide, t.upVal),
+		container.NewBorder(nil, nil, nil, t.apply, t.duration),
+		t.ctrlNote,
+	))
+	return t.throttleCardW
 }
+
+func (t *bandwidthTab) throttleTitle() fyne.CanvasObject { return t.throttleCardW }
 
 func sliderText(v float64) string {
 	if v <= 0 {
@@ -187,16 +196,26 @@ func (t *bandwidthTab) refresh() {
 	if s.Status == nil {
 		t.yield.SetText("—")
 	}
-	if v.Yielding {
+	switch {
+	case v.YieldOff:
+		t.yieldIcon.SetResource(theme.NewWarningThemedResource(theme.InfoIcon()))
+	case v.Yielding:
 		t.yieldIcon.SetResource(theme.NewWarningThemedResource(theme.MediaPauseIcon()))
-	} else {
+	default:
 		t.yieldIcon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
 	}
 	t.schedule.SetText(orNone(v.Schedule, "No schedule configured."))
 	t.override.SetText(orNone(v.Override, "None: the configured limits and schedule apply."))
 	control := s.CanControl()
-	for _, b := range t.presets {
+	for i, b := range t.presets {
 		setEnabled(b, control)
+		// The preset in force is marked, so the helpdesk sees what is set.
+		if i == v.ActivePreset {
+			b.Importance, b.Icon = widget.HighImportance, theme.ConfirmIcon()
+		} else {
+			b.Importance, b.Icon = widget.MediumImportance, nil
+		}
+		b.Refresh()
 	}
 	setEnabled(t.clear, control && s.Status != nil && s.Status.Bandwidth.Override)
 	setEnabled(t.apply, control)
@@ -209,7 +228,8 @@ func (t *bandwidthTab) refresh() {
 	case !control:
 		t.ctrlNote.SetText(viewmodel.ReadOnlyNote)
 	default:
-		t.ctrlNote.SetText("0 means unlimited. The throttle ends by itself after the chosen time.")
+		t.ctrlNote.SetText("Overrides the configured limits and the schedule. 0 means unlimited; " +
+			"the throttle ends by itself after the chosen time.")
 	}
 	t.chart.Refresh()
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image/color"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -48,7 +49,18 @@ func (c *rateChart) CreateRenderer() fyne.WidgetRenderer {
 
 func (c *rateChart) MinSize() fyne.Size { return fyne.NewSize(320, 180) }
 
+// gridLines is the most grid lines (the axis's steps + 1).
 const gridLines = 5
+
+// gridSteps divides the axis so that every line is a round IEC figure: in
+// quarters for a power of two (1, 2, 3, 4 MiB/s), in thirds for a top of
+// 3·2^n (1, 2, 3 MiB/s; 512 KiB/s, 1, 1.5 MiB/s).
+func gridSteps(top int64) int {
+	if top&(top-1) == 0 {
+		return 4
+	}
+	return 3
+}
 
 type chartRenderer struct {
 	chart  *rateChart
@@ -102,18 +114,53 @@ func (r *chartRenderer) Refresh() {
 	canvas.Refresh(r.chart)
 }
 
-// niceMax rounds a peak rate up to 1, 2 or 5 × 10^n KiB/s-ish steps so that
-// the grid labels are round numbers.
+// minAxis is the least top of the y-axis, so that an idle line stays flat
+// at the bottom instead of magnifying noise.
+const minAxis = 256 << 10
+
+// niceMax rounds a rate up to a top for the axis whose quarters are round
+// IEC figures: 2^n or 3·2^(n-1) bytes per second (256 KiB/s, 384 KiB/s,
+// 512 KiB/s, 768 KiB/s, 1 MiB/s, 1.5 MiB/s, 2 MiB/s, 3 MiB/s, …).
 func niceMax(peak int64) int64 {
-	m := int64(256 << 10) // at least 256 KiB/s on the axis
-	for _, base := range []int64{1 << 10, 1 << 20, 1 << 30} {
-		for _, f := range []int64{1, 2, 5, 10, 20, 50, 100, 200, 500} {
-			if v := f * base; v >= peak && v >= m {
-				return v
-			}
+	top := int64(minAxis)
+	for top < peak && top < 1<<62 {
+		if three := top / 2 * 3; three >= peak {
+			return three
+		}
+		top *= 2
+	}
+	return top
+}
+
+// axisTop picks the y-axis's top for the points on screen. It follows the
+// visible data, not the whole history's peak, and a short burst (a LAN
+// transfer at 50 MiB/s for a few seconds) does not flatten the rest: the
+// top covers the 90th percentile and the last 30 seconds; a higher value
+// is drawn at the top edge and reported as clipped, so nothing is hidden.
+func axisTop(ss []viewmodel.Sample) (top, clipped int64) {
+	if len(ss) == 0 {
+		return minAxis, 0
+	}
+	vals := make([]int64, 0, 2*len(ss))
+	var peak, recent int64
+	last := ss[len(ss)-1].At
+	for _, s := range ss {
+		vals = append(vals, s.Down, s.Up)
+		peak = max(peak, s.Down, s.Up)
+		if last.Sub(s.At) <= 30*time.Second {
+			recent = max(recent, s.Down, s.Up)
 		}
 	}
-	return max(peak, m)
+	slices.Sort(vals)
+	base := max(vals[len(vals)*9/10], recent)
+	if peak <= base*2 { // no outlier worth clipping: show everything
+		return niceMax(peak), 0
+	}
+	top = niceMax(base * 5 / 4) // some headroom over the bulk
+	if peak > top {
+		clipped = peak
+	}
+	return top, clipped
 }
 
 func (r *chartRenderer) draw() {
@@ -131,23 +178,34 @@ func (r *chartRenderer) draw() {
 		return
 	}
 	h := r.chart.history
-	top := niceMax(h.Peak())
+	samples := buckets(h.Samples(), h.Span/chartPoints)
+	top, clipped := axisTop(samples)
+	steps := gridSteps(top)
 	for i := range gridLines {
-		y := plotY + plotH*float32(i)/float32(gridLines-1)
+		if i > steps {
+			r.grid[i].Hide()
+			r.labels[i].Hide()
+			continue
+		}
+		r.grid[i].Show()
+		r.labels[i].Show()
+		y := plotY + plotH*float32(i)/float32(steps)
 		r.grid[i].Position1 = fyne.NewPos(plotX, y)
 		r.grid[i].Position2 = fyne.NewPos(plotX+plotW, y)
-		v := top * int64(gridLines-1-i) / int64(gridLines-1)
+		v := top * int64(steps-i) / int64(steps)
 		r.labels[i].Text = units.Rate(v)
 		ls := r.labels[i].MinSize()
 		r.labels[i].Move(fyne.NewPos(plotX-ls.Width-theme.Padding(), y-ls.Height/2))
 		r.labels[i].Resize(ls)
 	}
 	r.span.Text = "last " + viewmodel.Duration(h.Span) + ", newest at the right"
+	if clipped > 0 {
+		r.span.Text = "peak " + units.Rate(clipped) + " above the scale · " + r.span.Text
+	}
 	ss := r.span.MinSize()
 	r.span.Move(fyne.NewPos(plotX+plotW-ss.Width, plotY+plotH+theme.Padding()))
 	r.span.Resize(ss)
 
-	samples := buckets(h.Samples(), h.Span/chartPoints)
 	var end time.Time
 	if n := len(samples); n > 0 {
 		end = samples[n-1].At
@@ -156,7 +214,7 @@ func (r *chartRenderer) draw() {
 		f := 1 - float32(end.Sub(t))/float32(h.Span)
 		return plotX + plotW*max(0, f)
 	}
-	y := func(v int64) float32 { return plotY + plotH*(1-float32(v)/float32(top)) }
+	y := func(v int64) float32 { return plotY + plotH*(1-float32(min(v, top))/float32(top)) }
 	r.down = r.series(r.down, samples, x, y, func(s viewmodel.Sample) int64 { return s.Down }, downColor())
 	r.up = r.series(r.up, samples, x, y, func(s viewmodel.Sample) int64 { return s.Up }, upColor())
 }

@@ -72,12 +72,13 @@ func newDiagnosticsTab(w *Window) *diagnosticsTab {
 	))
 	errHeader := container.New(errorCols, heading("Time"), heading("Level"), heading("Package"), heading("Message"))
 	errs := widget.NewCard("Recent warnings and errors", "", container.NewVBox(errHeader, widget.NewSeparator(), t.noErrors, t.errors))
-	actions := container.NewHBox(t.copy, t.copied)
-	hint := widget.NewLabel("Paste the copied text into the helpdesk ticket: it holds the service state, the jobs and the recent errors.")
-	hint.Wrapping = fyne.TextWrapWord
+	hint := widget.NewLabel("Paste it into the helpdesk ticket: the service state, the jobs and the recent errors.")
+	hint.Truncation = fyne.TextTruncateEllipsis
 	hint.SizeName = theme.SizeNameCaptionText
-	t.scroll = container.NewVScroll(container.NewVBox(info, errs, actions, hint))
-	t.content = t.scroll
+	// The action the helpdesk asks for stays at the top, above the scroll.
+	actions := container.NewBorder(nil, nil, t.copy, t.copied, hint)
+	t.scroll = container.NewVScroll(container.NewVBox(info, errs))
+	t.content = container.NewBorder(container.NewVBox(actions, widget.NewSeparator()), nil, nil, nil, t.scroll)
 	return t
 }
 

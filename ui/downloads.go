@@ -32,6 +32,9 @@ type downloadsTab struct {
 	pauseAll, resumeAll *widget.Button
 	rows                map[string]*jobRow
 	scroll              *container.Scroll
+	// selected is the job the detail pane shows; "" picks the busiest.
+	selected string
+	detail   *jobDetail
 }
 
 func newDownloadsTab(w *Window) *downloadsTab {
@@ -51,10 +54,37 @@ func newDownloadsTab(w *Window) *downloadsTab {
 		heading("Rate"), heading("Time left"), heading("Peers"), heading("Priority"), heading(""))
 	t.scroll = container.NewVScroll(container.NewVBox(t.empty, t.list))
 	toolbar := container.NewBorder(nil, nil, t.summary, container.NewHBox(t.pauseAll, t.resumeAll), t.note)
-	t.content = container.NewBorder(
+	t.detail = newJobDetail()
+	list := container.NewBorder(
 		container.NewVBox(toolbar, widget.NewSeparator(), header, widget.NewSeparator()), nil, nil, nil,
 		t.scroll)
+	split := container.NewVSplit(list, t.detail.content)
+	split.SetOffset(0.56)
+	t.content = split
 	return t
+}
+
+// selectJob shows a job in the detail pane.
+func (t *downloadsTab) selectJob(id string) {
+	t.selected = id
+	t.refresh()
+}
+
+// shownJob is the job of the detail pane: the selected one while it is
+// listed, else the busiest download, else the first.
+func shownJob(jobs []api.Job, selected string) (api.Job, bool) {
+	var best api.Job
+	found := false
+	for _, j := range jobs {
+		if j.ID == selected {
+			return j, true
+		}
+		if !found || (j.State == api.StateTransferring &&
+			(best.State != api.StateTransferring || j.DownRate > best.DownRate)) {
+			best, found = j, true
+		}
+	}
+	return best, found
 }
 
 func (t *downloadsTab) refresh() {
@@ -93,6 +123,15 @@ func (t *downloadsTab) refresh() {
 			delete(t.rows, id)
 		}
 	}
+	shown, ok := shownJob(jobs, t.selected)
+	for id, row := range t.rows {
+		row.content.setSelected(ok && id == shown.ID)
+	}
+	if ok {
+		t.detail.show(viewmodel.NewJobDetail(shown, viewmodel.NewJobRow(shown, now)))
+	} else {
+		t.detail.clear()
+	}
 	t.list.Objects = objs
 	t.list.Refresh()
 	if !s.EverConnected {
@@ -123,26 +162,30 @@ func (t *downloadsTab) refresh() {
 type jobRow struct {
 	w       *Window
 	id      string
-	content *fyne.Container
+	content *selectable
 
-	title, state, rate, eta, peers *widget.Label
-	stateIcon                      *widget.Icon
-	progress                       *meter
-	priority                       *widget.Select
-	pauseResume, cancel            *widget.Button
-	message                        *widget.Label
-	row                            viewmodel.JobRow
-	updating                       bool
+	title, sub, state, rate, eta, peers *widget.Label
+	stateIcon                           *widget.Icon
+	progress                            *meter
+	priority                            *widget.Select
+	pauseResume, cancel                 *widget.Button
+	message                             *widget.Label
+	row                                 viewmodel.JobRow
+	updating                            bool
 }
 
 func newJobRow(w *Window, id string) *jobRow {
 	r := &jobRow{w: w, id: id,
 		title: widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		sub:   widget.NewLabel(""),
 		state: widget.NewLabel(""), rate: widget.NewLabel(""), eta: widget.NewLabel(""),
 		peers: widget.NewLabel(""), stateIcon: widget.NewIcon(nil), progress: newMeter(),
 		message: widget.NewLabel(""),
 	}
+	// Long names end in an ellipsis; the detail pane shows the whole title.
 	r.title.Truncation = fyne.TextTruncateEllipsis
+	r.sub.Truncation = fyne.TextTruncateEllipsis
+	r.sub.SizeName = theme.SizeNameCaptionText
 	r.message.Wrapping = fyne.TextWrapWord
 	r.message.SizeName = theme.SizeNameCaptionText
 	r.priority = widget.NewSelect(viewmodel.PriorityTexts(), func(s string) {
@@ -161,9 +204,10 @@ func newJobRow(w *Window, id string) *jobRow {
 	r.cancel = widget.NewButtonWithIcon("", theme.CancelIcon(), r.tapCancel)
 	r.cancel.Importance = widget.LowImportance
 	cells := container.New(downloadCols,
-		r.title, container.NewHBox(r.stateIcon, r.state), r.progress, r.rate, r.eta, r.peers, r.priority,
+		container.New(&tightVBox{}, r.title, r.sub), container.NewHBox(r.stateIcon, r.state), r.progress, r.rate, r.eta, r.peers, r.priority,
 		container.NewHBox(r.pauseResume, r.cancel))
-	r.content = container.NewVBox(cells, r.message, widget.NewSeparator())
+	r.content = newSelectable(container.NewVBox(cells, r.message, widget.NewSeparator()),
+		func() { w.downloads.selectJob(id) })
 	return r
 }
 
@@ -190,7 +234,8 @@ func (r *jobRow) tapCancel() {
 
 func (r *jobRow) update(v viewmodel.JobRow, control bool) {
 	r.row = v
-	r.title.SetText(v.Title)
+	r.title.SetText(v.Name)
+	r.sub.SetText(v.Sub)
 	r.state.SetText(v.StateText)
 	r.stateIcon.SetResource(stateIcon(v.State))
 	r.progress.set(v.Progress, v.ProgressText, progressColor(v.State))

@@ -10,7 +10,8 @@ import (
 // their cells line up. Objects are centred vertically.
 type columns struct {
 	widths []float32
-	flex   int // index of the column that stretches
+	flex   int  // index of the column that stretches
+	top    bool // align cells at the top instead of centring them
 }
 
 func (c *columns) pad() float32 { return theme.Padding() }
@@ -49,8 +50,42 @@ func (c *columns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 			w = flexW
 		}
 		h := min(o.MinSize().Height, size.Height)
-		o.Move(fyne.NewPos(x, (size.Height-h)/2))
+		y := (size.Height - h) / 2
+		if c.top {
+			y = 0
+		}
+		o.Move(fyne.NewPos(x, y))
 		o.Resize(fyne.NewSize(w, h))
 		x += w + c.pad()
+	}
+}
+
+// tightVBox stacks objects without padding between them: a name and the
+// caption under it read as one cell.
+type tightVBox struct{}
+
+func (tightVBox) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var w, h float32
+	for _, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		m := o.MinSize()
+		w = max(w, m.Width)
+		h += m.Height - 2*theme.Padding()
+	}
+	return fyne.NewSize(w, h+2*theme.Padding())
+}
+
+func (tightVBox) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	y := float32(0)
+	for _, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		m := o.MinSize()
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, m.Height))
+		y += m.Height - 2*theme.Padding()
 	}
 }

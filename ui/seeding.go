@@ -59,7 +59,7 @@ func (t *seedingTab) refresh() {
 	for i, j := range jobs {
 		r := rows[i]
 		title := widget.NewLabelWithStyle(r.Title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-		title.Truncation = fyne.TextTruncateEllipsis
+		title.Wrapping = fyne.TextWrapWord // long names wrap: nothing else shows them whole
 		left := widget.NewLabel(r.SeedLeft)
 		if j.Assigned {
 			left.Importance = widget.SuccessImportance

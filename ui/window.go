@@ -19,7 +19,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/smstorrent/smstorrent/icons"
-	"github.com/smstorrent/smstorrent/internal/units"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui/viewmodel"
 )
@@ -200,8 +199,10 @@ func (w *Window) Apply(evs ...api.Event) {
 		w.refresh()
 		return
 	}
-	if status {
+	if jobs || status { // the header says what the jobs do
 		w.refreshHeader()
+	}
+	if status {
 		w.refreshBanner() // the access may change with the token
 		w.bandwidth.refresh()
 	}
@@ -242,12 +243,7 @@ func (w *Window) refreshHeader() {
 	s := w.store
 	switch {
 	case s.Connected && s.Status != nil:
-		site := s.Status.Site
-		if site == "" {
-			site = "no site"
-		}
-		w.header.SetText(fmt.Sprintf("%s  ·  down %s  ·  up %s", site,
-			units.Rate(s.Status.DownRate), units.Rate(s.Status.UpRate)))
+		w.header.SetText(viewmodel.Header(s))
 	case s.Connected:
 		w.header.SetText("Connected")
 	case s.EverConnected || s.LastError != "":

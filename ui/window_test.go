@@ -387,7 +387,8 @@ func TestCopyDiagnostics(t *testing.T) {
 	test.Tap(w.diagnostic.copy)
 	got := w.app.Clipboard().Content()
 	for _, s := range []string{"SMSTorrent diagnostics", "0.9.0-demo", "Branch Tallinn-03", "PS100050",
-		"no space left on device", "/var/log/smstorrent"} {
+		"no space left on device", "/var/log/smstorrent", "sources: from colleagues 1.7 GiB (83%)",
+		"gateway: Through the site's gateway 192.0.2.15:6881", "limit: Business-hours schedule · 6 MiB/s: Business hours"} {
 		if !strings.Contains(got, s) {
 			t.Errorf("diagnostics lack %q:\n%s", s, got)
 		}

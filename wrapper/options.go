@@ -108,113 +108,129 @@ func parseFlags(args []string) (Options, int, error) {
 			break
 		}
 		name, val, hasVal := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
-		// value returns the flag's value: after "=", or the next argument.
-		value := func() (string, error) {
-			if hasVal {
-				return val, nil
-			}
-			if i+1 >= len(args) {
-				return "", usageErr("flag --%s needs a value", name)
-			}
-			i++
-			return args[i], nil
+		f := &flagArg{args: args, i: i, name: name, val: val, hasVal: hasVal}
+		if err := o.apply(f); err != nil {
+			return o, 0, err
 		}
-		switch strings.ToLower(name) {
-		case "package":
-			v, err := value()
-			if err != nil {
-				return o, 0, err
-			}
-			if err := pkgid.ValidID(v); err != nil {
-				return o, 0, usageErr("--package: %v", err)
-			}
-			o.Package = v
-		case "priority":
-			v, err := value()
-			if err != nil {
-				return o, 0, err
-			}
-			p, err := api.ParsePriority(v)
-			if err != nil {
-				return o, 0, usageErr("--priority: %v", err)
-			}
-			o.Priority = p
-		case "retry-code":
-			v, err := value()
-			if err != nil {
-				return o, 0, err
-			}
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 || n > 0xFFFFFFFF {
-				return o, 0, usageErr("--retry-code: %q is not an exit code", v)
-			}
-			o.RetryCode = int(n)
-		case "wait":
-			o.Wait = DefaultWait
-			v := val
-			if !hasVal && i+1 < len(args) && looksLikeDuration(args[i+1]) {
-				i++
-				v, hasVal = args[i], true
-			}
-			if hasVal {
-				d, err := time.ParseDuration(v)
-				if err != nil || d <= 0 {
-					return o, 0, usageErr("--wait: %q is not a positive duration like 30m or 2h", v)
-				}
-				o.Wait = d
-			}
-		case "map-errors-to-retry":
-			v, err := value()
-			if err != nil {
-				return o, 0, err
-			}
-			if o.MapToRetry, err = parseRetryMap(v); err != nil {
-				return o, 0, usageErr("%v", err)
-			}
-		case "version":
-			if !hasVal && (i+1 >= len(args) || strings.HasPrefix(args[i+1], "-")) {
-				o.Version = true // --version alone prints the wrapper's version
-				break
-			}
-			v, err := value()
-			if err != nil {
-				return o, 0, err
-			}
-			if err := validVersion(v); err != nil {
-				return o, 0, usageErr("--version: %v", err)
-			}
-			o.PinVersion = v
-		case "if-repository-down":
-			v, err := value()
-			if err != nil {
-				return o, 0, err
-			}
-			switch strings.ToLower(v) {
-			case RunCached, Retry:
-				o.IfRepositoryDown = strings.ToLower(v)
-			default:
-				return o, 0, usageErr("--if-repository-down: %q is not run-cached or retry", v)
-			}
-		case "log":
-			v, err := value()
-			if err != nil {
-				return o, 0, err
-			}
-			o.Log = v
-		case "data-dir":
-			v, err := value()
-			if err != nil {
-				return o, 0, err
-			}
-			o.DataDir = v
-		case "help", "h", "?":
-			o.Help = true
-		default:
-			return o, 0, usageErr("unknown flag %s (put \"--\" before a command that starts with '-')", a)
-		}
-		i++
+		i = f.i + 1
 	}
 	return o, i, nil
+}
+
+// flagArg is one flag being parsed: args[i] is the flag itself, as
+// --name or --name=val.
+type flagArg struct {
+	args   []string
+	i      int
+	name   string
+	val    string
+	hasVal bool
+}
+
+// value returns the flag's value: after "=", or the next argument (which
+// it then consumes).
+func (f *flagArg) value() (string, error) {
+	if f.hasVal {
+		return f.val, nil
+	}
+	if f.i+1 >= len(f.args) {
+		return "", usageErr("flag --%s needs a value", f.name)
+	}
+	f.i++
+	return f.args[f.i], nil
+}
+
+// apply sets the option that flag f names.
+func (o *Options) apply(f *flagArg) error {
+	name := strings.ToLower(f.name)
+	if set, ok := valueFlags[name]; ok {
+		v, err := f.value()
+		if err != nil {
+			return err
+		}
+		return set(o, v)
+	}
+	switch name {
+	case "wait":
+		// The duration is optional: "--wait 30m cmd" and "--wait cmd".
+		o.Wait = DefaultWait
+		v, hasVal := f.val, f.hasVal
+		if !hasVal && f.i+1 < len(f.args) && looksLikeDuration(f.args[f.i+1]) {
+			f.i++
+			v, hasVal = f.args[f.i], true
+		}
+		if hasVal {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return usageErr("--wait: %q is not a positive duration like 30m or 2h", v)
+			}
+			o.Wait = d
+		}
+	case "version":
+		if !f.hasVal && (f.i+1 >= len(f.args) || strings.HasPrefix(f.args[f.i+1], "-")) {
+			o.Version = true // --version alone prints the wrapper's version
+			return nil
+		}
+		v, err := f.value()
+		if err != nil {
+			return err
+		}
+		if err := validVersion(v); err != nil {
+			return usageErr("--version: %v", err)
+		}
+		o.PinVersion = v
+	case "help", "h", "?":
+		o.Help = true
+	default:
+		return usageErr("unknown flag %s (put \"--\" before a command that starts with '-')", f.args[f.i])
+	}
+	return nil
+}
+
+// valueFlags are the flags that always take a value, by lower-case name:
+// each checks the value and sets its option.
+var valueFlags = map[string]func(o *Options, v string) error{
+	"package": func(o *Options, v string) error {
+		if err := pkgid.ValidID(v); err != nil {
+			return usageErr("--package: %v", err)
+		}
+		o.Package = v
+		return nil
+	},
+	"priority": func(o *Options, v string) error {
+		p, err := api.ParsePriority(v)
+		if err != nil {
+			return usageErr("--priority: %v", err)
+		}
+		o.Priority = p
+		return nil
+	},
+	"retry-code": func(o *Options, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > 0xFFFFFFFF {
+			return usageErr("--retry-code: %q is not an exit code", v)
+		}
+		o.RetryCode = int(n)
+		return nil
+	},
+	"map-errors-to-retry": func(o *Options, v string) error {
+		m, err := parseRetryMap(v)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		o.MapToRetry = m
+		return nil
+	},
+	"if-repository-down": func(o *Options, v string) error {
+		switch strings.ToLower(v) {
+		case RunCached, Retry:
+			o.IfRepositoryDown = strings.ToLower(v)
+			return nil
+		}
+		return usageErr("--if-repository-down: %q is not run-cached or retry", v)
+	},
+	"log":      func(o *Options, v string) error { o.Log = v; return nil },
+	"data-dir": func(o *Options, v string) error { o.DataDir = v; return nil },
 }
 
 // validVersion checks a pinned version string: 1-64 printable characters

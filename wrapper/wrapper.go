@@ -309,27 +309,7 @@ func (r *runner) wait(ctx context.Context, job *api.Job) (_ *api.Job, code int, 
 		cancel()
 		wg.Wait()
 	}()
-	wg.Go(func() {
-		r.client.Watch(wctx, func(ev api.Event) {
-			var js []api.Job
-			switch ev.Type {
-			case api.EventSnapshot:
-				js = ev.Jobs
-			case api.EventJob, api.EventJobTransferred, api.EventJobError:
-				if ev.Job != nil {
-					js = []api.Job{*ev.Job}
-				}
-			}
-			for _, j := range js {
-				if j.ID == r.id {
-					select {
-					case updates <- j:
-					default: // the poll below catches up
-					}
-				}
-			}
-		})
-	})
+	wg.Go(func() { r.watchJob(wctx, updates) })
 	poll := time.NewTicker(2 * time.Second)
 	defer poll.Stop()
 	p := &progress{w: r.inv.Stdout}
@@ -349,42 +329,88 @@ func (r *runner) wait(ctx context.Context, job *api.Job) (_ *api.Job, code int, 
 		case u := <-updates:
 			j = &u
 		case <-poll.C:
-			pctx, pcancel := context.WithTimeout(wctx, callTimeout)
-			u, err := r.client.Job(pctx, r.id)
-			pcancel()
-			switch {
-			case err == nil:
-				j = u
-			case wctx.Err() != nil:
-				continue
-			case api.IsNotFound(err):
-				return nil, r.fail(FailDownload, "the download of package %s was removed from the service while waiting", r.id), true
-			default:
-				if !warned {
-					r.log.Warnf("while waiting for package %s: %v (still waiting)", r.id, err)
-					warned = true
-				}
+			var code int
+			if j, code = r.pollJob(wctx, &warned); code != 0 {
+				return nil, code, true
+			}
+			if j == nil {
 				continue
 			}
 		}
 		job = j
 		p.show(job)
-		switch job.State {
-		case api.StateTransferred:
-			// Events may carry a trimmed job: fetch the whole one.
-			fctx, fcancel := context.WithTimeout(ctx, callTimeout)
-			full, err := r.client.Job(fctx, r.id)
-			fcancel()
-			if err != nil {
-				return nil, r.apiFail(fmt.Sprintf("asking the service about package %s", r.id), err), true
-			}
-			return full, 0, false
-		case api.StateError:
-			return nil, r.fail(FailDownload, "the download of package %s failed: %s", r.id, job.Error), true
-		case api.StateCancelled:
-			return nil, r.fail(FailDownload, "the download of package %s was cancelled on this PC", r.id), true
+		if full, code, done, settled := r.settled(ctx, job); settled {
+			return full, code, done
 		}
 	}
+}
+
+// watchJob sends the job's updates from the service's event stream to
+// updates until ctx ends; when updates is full, an update is dropped (the
+// poll catches up).
+func (r *runner) watchJob(ctx context.Context, updates chan<- api.Job) {
+	r.client.Watch(ctx, func(ev api.Event) {
+		var js []api.Job
+		switch ev.Type {
+		case api.EventSnapshot:
+			js = ev.Jobs
+		case api.EventJob, api.EventJobTransferred, api.EventJobError:
+			if ev.Job != nil {
+				js = []api.Job{*ev.Job}
+			}
+		}
+		for _, j := range js {
+			if j.ID == r.id {
+				select {
+				case updates <- j:
+				default:
+				}
+			}
+		}
+	})
+}
+
+// pollJob asks the service for the job: the job, or nil to keep waiting
+// (a failed call is logged once, in *warned), or a non-zero exit code when
+// the job is gone.
+func (r *runner) pollJob(ctx context.Context, warned *bool) (*api.Job, int) {
+	pctx, cancel := context.WithTimeout(ctx, callTimeout)
+	j, err := r.client.Job(pctx, r.id)
+	cancel()
+	switch {
+	case err == nil:
+		return j, 0
+	case ctx.Err() != nil:
+		return nil, 0
+	case api.IsNotFound(err):
+		return nil, r.fail(FailDownload, "the download of package %s was removed from the service while waiting", r.id)
+	}
+	if !*warned {
+		r.log.Warnf("while waiting for package %s: %v (still waiting)", r.id, err)
+		*warned = true
+	}
+	return nil, 0
+}
+
+// settled reports whether the wait ends with job's state, and how: the
+// whole job when it is transferred, or the exit code (done) when it failed.
+func (r *runner) settled(ctx context.Context, job *api.Job) (full *api.Job, code int, done, settled bool) {
+	switch job.State {
+	case api.StateTransferred:
+		// Events may carry a trimmed job: fetch the whole one.
+		fctx, cancel := context.WithTimeout(ctx, callTimeout)
+		full, err := r.client.Job(fctx, r.id)
+		cancel()
+		if err != nil {
+			return nil, r.apiFail(fmt.Sprintf("asking the service about package %s", r.id), err), true, true
+		}
+		return full, 0, false, true
+	case api.StateError:
+		return nil, r.fail(FailDownload, "the download of package %s failed: %s", r.id, job.Error), true, true
+	case api.StateCancelled:
+		return nil, r.fail(FailDownload, "the download of package %s was cancelled on this PC", r.id), true, true
+	}
+	return nil, 0, false, false
 }
 
 // runCommand checks the package folder, runs the command in it and

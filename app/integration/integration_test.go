@@ -141,6 +141,10 @@ func TestDesktopAgainstRealService(t *testing.T) {
 	if r := viewmodel.NewSeedRow(j, time.Now()); r.Size != "4 MiB" || r.Title != "PS100012 16.0" {
 		t.Errorf("seed row %+v", r)
 	}
+	// Everything came from the origin: the window's and the tray's texts say so.
+	if j.Sources == nil || j.Sources.Origin <= 0 || viewmodel.SourceShare(j) != "all from the server" {
+		t.Errorf("sources %+v: %q", j.Sources, viewmodel.SourceShare(j))
+	}
 	if len(f.store.Seeding()) != 1 || len(f.store.Downloads()) != 0 {
 		t.Errorf("seeding %d, downloads %d", len(f.store.Seeding()), len(f.store.Downloads()))
 	}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Takes the window screenshots in docs/screenshots under Xvfb, with the
-# window's in-memory demo service (--demo-fake): every tab in the light
-# theme, the Downloads tab in the dark theme and as a read-only user, and the
-# window with no service running.
+# Takes the demo window screenshots in docs/screenshots under Xvfb, with the
+# window's in-memory demo service (--demo-fake): the Downloads tab in the dark
+# theme and as a read-only user, and the window with no service running.
+# The four tabs against a real service: real-service-screenshots.sh.
 # Usage: app/scripts/screenshots.sh [display]   (run from the repository root
 # after `make build`; needs xvfb, xdotool, imagemagick, dbus-x11).
 set -euo pipefail
@@ -38,10 +38,6 @@ shoot() { # theme access page file; access "offline" runs without a service
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done # it holds the single-instance lock
 	wait "$session" 2>/dev/null || true
 }
-shoot light control downloads downloads.png
-shoot light control seeding seeding.png
-shoot light control bandwidth bandwidth.png
-shoot light control diagnostics diagnostics.png
 shoot light read downloads downloads-readonly.png
 shoot dark control downloads downloads-dark.png
 shoot light offline downloads service-not-running.png

@@ -2,7 +2,9 @@
 # Runs the tray in a virtual X session with an XEmbed tray (trayer), opens
 # its menu and the throttle submenu, clicks "Open SMSTorrent", and measures
 # both processes' memory (VmRSS after the window has run for a while).
-# Writes docs/screenshots/tray-menu.png, tray-window.png and prints the RSS.
+# Writes docs/screenshots/tray-menu-ACCESS.png, tray-window-ACCESS.png and
+# prints the RSS. (The control pictures in the docs are the real service's:
+# real-service-screenshots.sh; run this one with "read".)
 # Usage: app/scripts/tray-session.sh [display] [access]   (after make build;
 # needs xvfb, trayer, xdotool, imagemagick, dbus-x11). Uses the demo service.
 set -euo pipefail
@@ -23,12 +25,12 @@ sleep 1
 sleep 5
 # The icon sits at the right end of the 32-px panel.
 xdotool mousemove 1263 16 click 1; sleep 1.5
-xdotool mousemove 1100 148; sleep 1.5        # hover "Bandwidth throttle" (control access)
+xdotool mousemove 1150 148; sleep 1.5        # hover "Throttle" (control access)
 /usr/bin/import -window root "$RT/menu.png"
 /usr/bin/convert "$RT/menu.png" -crop 820x260+460+0 +repage "$OUT/tray-menu-$ACCESS.png"
 xdotool key Escape; sleep 0.3; xdotool key Escape; sleep 0.5
 xdotool mousemove 1263 16 click 1; sleep 1.5
-xdotool mousemove 1100 72 click 1             # "Open SMSTorrent"
+xdotool mousemove 1150 72 click 1             # "Open SMSTorrent"
 for _ in $(seq 100); do xdotool search --name "^SMSTorrent\$" >/dev/null 2>&1 && break; sleep 0.1; done
 sleep 15
 win=$(pgrep -P $tray -f smstorrent-window | head -1)

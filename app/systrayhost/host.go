@@ -30,9 +30,10 @@ type Host struct {
 }
 
 type entry struct {
-	mi   *systray.MenuItem
-	last tray.Item
-	set  bool
+	mi    *systray.MenuItem
+	last  tray.Item
+	set   bool
+	check bool // a checkbox entry (the presets)
 }
 
 // New creates the menu (all entries, in their final order).
@@ -62,7 +63,10 @@ func New() *Host {
 	h.resumeAll = add(systray.AddMenuItem("Resume all", ""), &tray.Click{Action: tray.ActResumeAll})
 	h.throttle = add(systray.AddMenuItem("Bandwidth throttle", ""), nil)
 	for i := range viewmodel.Presets {
-		h.presets = append(h.presets, add(h.throttle.mi.AddSubMenuItem("", ""), &tray.Click{Action: tray.ActPreset, Preset: i}))
+		h.presets = append(h.presets, add(h.throttle.mi.AddSubMenuItemCheckbox("", "", false), &tray.Click{Action: tray.ActPreset, Preset: i}))
+	}
+	for _, e := range h.presets {
+		e.check = true
 	}
 	h.clear = add(h.throttle.mi.AddSubMenuItem("", ""), &tray.Click{Action: tray.ActClear})
 	systray.AddSeparator()
@@ -111,6 +115,13 @@ func (e *entry) apply(it tray.Item) {
 	}
 	if first || it.Tooltip != e.last.Tooltip {
 		e.mi.SetTooltip(it.Tooltip)
+	}
+	if e.check && (first || it.Checked != e.last.Checked) {
+		if it.Checked {
+			e.mi.Check()
+		} else {
+			e.mi.Uncheck()
+		}
 	}
 	if first || it.Enabled != e.last.Enabled {
 		if it.Enabled {

@@ -2,6 +2,10 @@ package tray
 
 import (
 	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +14,7 @@ import (
 
 	"github.com/smstorrent/smstorrent/icons"
 	"github.com/smstorrent/smstorrent/internal/units"
+	"github.com/smstorrent/smstorrent/internal/units/unitstest"
 	"github.com/smstorrent/smstorrent/service/api"
 	"github.com/smstorrent/smstorrent/ui/demo"
 	"github.com/smstorrent/smstorrent/ui/viewmodel"
@@ -31,40 +36,134 @@ func j(id string, s api.State) api.Job {
 func TestStateIconTooltip(t *testing.T) {
 	offline := viewmodel.NewStore(time.Minute)
 	offline.Apply(api.Event{Type: api.EventDisconnected, Error: "connection refused"})
+	office := j("PS100012", api.StateTransferring)
+	office.Name, office.BytesTotal, office.BytesDone, office.ETASeconds = "Office 2024", 100, 63, 14*60
+	office.DownRate = 4 << 20
+	office.Sources = &api.Sources{Site: 80 << 20, Origin: 20 << 20}
+	slow := j("PS2", api.StateTransferring)
+	slow.DownRate = 1 << 10
+	long := j("PS3", api.StateError)
+	long.Name = "AutoCAD LT 2025 with the Architecture toolset and the Express Tools add-ins"
 	for _, c := range []struct {
-		name    string
-		s       *viewmodel.Store
-		state   State
-		icon    icons.Name
-		tooltip string
+		name           string
+		s              *viewmodel.Store
+		state          State
+		icon           icons.Name
+		tooltip, entry string
 	}{
-		{"starting", viewmodel.NewStore(time.Minute), Offline, icons.Offline, "connecting to the service"},
-		{"offline", offline, Offline, icons.Offline, "the service is not running"},
-		{"idle", store(api.AccessRead), Idle, icons.Idle, "up to date"},
-		{"seeding", store(api.AccessRead, j("A", api.StateTransferred), j("B", api.StateTransferred)), Seeding, icons.Seeding, "sharing 2 packages"},
-		{"paused", store(api.AccessRead, j("A", api.StateTransferred), j("B", api.StateSuspended)), Paused, icons.Paused, "1 download paused"},
-		{"downloading", store(api.AccessRead, j("A", api.StateQueued), j("B", api.StateTransferring), j("C", api.StateSuspended)),
-			Downloading, icons.Downloading, "downloading B 42%, 10 min left (+1 more)"},
-		{"connecting", store(api.AccessRead, j("A", api.StateConnecting)), Downloading, icons.Downloading, "downloading A 42%, finding peers"},
-		{"retrying counts as downloading", store(api.AccessRead, j("A", api.StateTransientError)), Downloading, icons.Downloading, "retrying"},
-		{"error wins", store(api.AccessRead, j("A", api.StateTransferring), j("B", api.StateError)), Error, icons.Error, "B failed: disk full"},
-		{"demo", store(api.AccessControl, demo.Jobs(now)...), Error, icons.Error, "PS100050 failed"},
+		{"starting", viewmodel.NewStore(time.Minute), Offline, icons.Offline,
+			"SMSTorrent: connecting to the service…", "Connecting to the service…"},
+		{"offline", offline, Offline, icons.Offline, "SMSTorrent: the service is not running", "The service is not running"},
+		{"idle", store(api.AccessRead), Idle, icons.Idle, "SMSTorrent: idle, everything is up to date", "Idle, everything is up to date"},
+		{"seeding", store(api.AccessRead, j("A", api.StateTransferred), j("B", api.StateTransferred)), Seeding, icons.Seeding,
+			"SMSTorrent: sharing 2 packages with this site · 2.4 MiB/s up", "Sharing 2 packages · 2.4 MiB/s up"},
+		{"paused", store(api.AccessRead, j("A", api.StateTransferred), j("B", api.StateSuspended)), Paused, icons.Paused,
+			"SMSTorrent: 1 download paused", "1 download paused"},
+		{"one download", store(api.AccessRead, office), Downloading, icons.Downloading,
+			"SMSTorrent: Office 2024 · 63% · about 14 min · 80% from colleagues", "Office 2024 · 63%"},
+		{"the busiest of several", store(api.AccessRead, j("A", api.StateQueued), slow, office, j("C", api.StateSuspended)),
+			Downloading, icons.Downloading, "SMSTorrent: Office 2024 · 63% · about 14 min · 80% from colleagues · +2 more",
+			"3 downloads · Office 2024 · 63%"},
+		{"connecting", store(api.AccessRead, j("A", api.StateConnecting)), Downloading, icons.Downloading,
+			"SMSTorrent: A · 42% · finding peers", "A · 42%"},
+		{"retrying counts as downloading", store(api.AccessRead, j("A", api.StateTransientError)), Downloading, icons.Downloading,
+			"SMSTorrent: A · 42% · retrying", "A · 42%"},
+		{"error wins", store(api.AccessRead, j("A", api.StateTransferring), j("B", api.StateError)), Error, icons.Error,
+			"SMSTorrent: B failed: disk full", "B failed"},
+		{"two errors, a long name", store(api.AccessRead, long, j("B", api.StateError)), Error, icons.Error,
+			"SMSTorrent: 2 downloads failed · B: disk full", "2 downloads failed"},
+		{"one error, a long name", store(api.AccessRead, long), Error, icons.Error,
+			"SMSTorrent: AutoCAD LT 2025 with the Architecture t… failed: disk full", "AutoCAD LT 2025 with the Archite… failed"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := Compute(c.s, now)
-			if v.State != c.state || v.Icon != c.icon || !strings.Contains(v.Tooltip, c.tooltip) {
-				t.Errorf("got %v %v %q, want %v %v ~%q", v.State, v.Icon, v.Tooltip, c.state, c.icon, c.tooltip)
+			if v.State != c.state || v.Icon != c.icon || v.Tooltip != c.tooltip {
+				t.Errorf("got %v %v %q,\nwant %v %v %q", v.State, v.Icon, v.Tooltip, c.state, c.icon, c.tooltip)
 			}
-			if n := len([]rune(v.Tooltip)); n > maxTooltip {
-				t.Errorf("tooltip has %d characters", n)
-			}
-			if v.Menu.Status.Enabled || !v.Menu.Status.Visible || !strings.Contains(strings.ToLower(v.Menu.Status.Title), strings.ToLower(c.tooltip)) {
-				t.Errorf("status entry %+v", v.Menu.Status)
+			if v.Menu.Status.Enabled || !v.Menu.Status.Visible || v.Menu.Status.Title != c.entry ||
+				v.Menu.Status.Tooltip != strings.TrimPrefix(c.tooltip, "SMSTorrent: ") {
+				t.Errorf("status entry %+v, want %q", v.Menu.Status, c.entry)
 			}
 			if len(icons.Tray(v.Icon)) == 0 {
 				t.Errorf("no icon %s", v.Icon)
 			}
 		})
+	}
+}
+
+// TestTextsStayShort checks every title of the menu and the tooltip in the
+// demo's states: the menu opens beside the icon at the screen's edge, and a
+// long title once made it run off the screen.
+func TestTextsStayShort(t *testing.T) {
+	jobs := demo.Jobs(now)
+	for i := range jobs {
+		s := store(api.AccessControl, jobs[i:]...)
+		v := Compute(s, now)
+		if n := len([]rune(v.Tooltip)); n > maxTooltip {
+			t.Errorf("tooltip has %d characters: %q", n, v.Tooltip)
+		}
+		m := v.Menu
+		for _, it := range append([]Item{m.Status, m.Open, m.Notice, m.PauseAll, m.ResumeAll, m.Throttle, m.Clear, m.About, m.Quit}, m.Presets...) {
+			if n := len([]rune(it.Title)); n > maxItem {
+				t.Errorf("menu title of %d characters: %q", n, it.Title)
+			}
+		}
+	}
+}
+
+// TestGoldenViews compares the tray's texts in the demo's states with
+// testdata/views.txt (go test -update rewrites it).
+func TestGoldenViews(t *testing.T) {
+	var b strings.Builder
+	jobs := demo.Jobs(now)
+	show := func(name string, s *viewmodel.Store) {
+		v := Compute(s, now)
+		fmt.Fprintf(&b, "== %s\nicon: %s\ntooltip: %s\n", name, v.Icon, v.Tooltip)
+		m := v.Menu
+		for _, it := range append([]Item{m.Status, m.Open, m.Notice, m.PauseAll, m.ResumeAll, m.Throttle}, append(m.Presets, m.Clear, m.About, m.Quit)...) {
+			if !it.Visible {
+				continue
+			}
+			mark := "  "
+			switch {
+			case it.Checked:
+				mark = "✓ "
+			case !it.Enabled:
+				mark = "- "
+			}
+			fmt.Fprintf(&b, "%s%s\n", mark, it.Title)
+		}
+	}
+	show("demo, control", store(api.AccessControl, jobs...))
+	show("demo without the failed job, read-only", store(api.AccessRead, slices.DeleteFunc(slices.Clone(jobs),
+		func(j api.Job) bool { return j.State == api.StateError })...))
+	throttled := store(api.AccessControl, jobs[6:]...)
+	st := *throttled.Status
+	st.Bandwidth.Override, st.Bandwidth.Reason = true, "override"
+	st.Bandwidth.EffectiveDown, st.Bandwidth.EffectiveUp = viewmodel.Presets[2].Request.Down, viewmodel.Presets[2].Request.Up
+	throttled.Apply(api.Event{Type: api.EventStatus, Time: now, Status: &st})
+	show("seeding, the 1 MiB/s preset in force", throttled)
+	golden(t, "testdata/views.txt", b.String())
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update writes it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs (go test -update rewrites it); got:\n%s", path, got)
 	}
 }
 
@@ -97,7 +196,7 @@ func TestMenuFollowsAccess(t *testing.T) {
 	st := *s.Status
 	st.Bandwidth.Override = true
 	s.Apply(api.Event{Type: api.EventStatus, Time: now, Status: &st})
-	if m := Compute(s, now).Menu; !m.Clear.Enabled || !strings.Contains(m.Throttle.Title, "active") {
+	if m := Compute(s, now).Menu; !m.Clear.Enabled || !strings.Contains(m.Throttle.Title, "on") {
 		t.Errorf("override menu %+v %+v", m.Throttle, m.Clear)
 	}
 	off := viewmodel.NewStore(time.Minute)
@@ -248,5 +347,38 @@ func TestControllerDrivesHostAndBackend(t *testing.T) {
 	}
 	if got := h.last(); !slices.Contains([]State{Offline}, got.State) {
 		t.Errorf("final state %v", got.State)
+	}
+}
+
+// TestUnitForms runs the shared table of unit forms through the tray's
+// texts: rates print as everywhere else.
+func TestUnitForms(t *testing.T) {
+	for _, c := range unitstest.Formats {
+		if c.N == 0 {
+			continue
+		}
+		s := store(api.AccessRead, j("A", api.StateTransferred))
+		st := *s.Status
+		st.UpRate = c.N
+		s.Apply(api.Event{Type: api.EventStatus, Time: now, Status: &st})
+		v := Compute(s, now)
+		if want := "SMSTorrent: sharing 1 package with this site · " + c.Rate + " up"; v.Tooltip != want {
+			t.Errorf("%d B/s: tooltip %q, want %q", c.N, v.Tooltip, want)
+		}
+		if want := "Sharing 1 package · " + c.Rate + " up"; v.Menu.Status.Title != want {
+			t.Errorf("%d B/s: status entry %q, want %q", c.N, v.Menu.Status.Title, want)
+		}
+	}
+}
+
+func TestCutCountsUTF16(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"short", 10, "short"}, {"abcdefghij", 5, "abcd…"}, {"ab😀cd", 4, "ab…"}, {"ab😀cd", 5, "ab😀…"}} {
+		if got := cut(c.in, c.n); got != c.want {
+			t.Errorf("cut(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
 	}
 }

@@ -45,6 +45,8 @@ func pkg(t testing.TB, files map[string]int, pieceLength int64) (string, *metain
 	return dir, &info
 }
 
+const symlinkCase = "file replaced by a symbolic link"
+
 func TestFolder(t *testing.T) {
 	files := map[string]int{"setup.exe": 100_000, "data/cab1.cab": 40_000, "data/deep/x.dll": 17, "empty.txt": 0}
 	tests := []struct {
@@ -61,10 +63,7 @@ func TestFolder(t *testing.T) {
 		{"changed in the last short piece", func(t *testing.T, dir string) { flip(t, dir, "data/deep/x.dll", 3) }, false},
 		{"file grown", func(t *testing.T, dir string) { appendTo(t, dir, "setup.exe") }, false},
 		{"file missing", func(t *testing.T, dir string) { rm(t, dir, "data/cab1.cab") }, false},
-		{"file replaced by a symbolic link", func(t *testing.T, dir string) {
-			if runtime.GOOS == "windows" {
-				t.Skip("symbolic links need a privilege on Windows")
-			}
+		{symlinkCase, func(t *testing.T, dir string) {
 			rm(t, dir, "data/deep/x.dll")
 			if err := os.Symlink(filepath.Join(dir, "setup.exe"), filepath.Join(dir, "data", "deep", "x.dll")); err != nil {
 				t.Fatal(err)
@@ -73,6 +72,10 @@ func TestFolder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == symlinkCase && runtime.GOOS == "windows" {
+				// Before any TempDir: wine cannot remove one (check.sh).
+				t.Skip("symbolic links need a privilege on Windows")
+			}
 			dir, info := pkg(t, files, 16<<10)
 			tt.change(t, dir)
 			res, err := Folder(context.Background(), dir, info)
@@ -88,7 +91,6 @@ func TestFolder(t *testing.T) {
 			if !errors.Is(err, ErrMismatch) {
 				t.Fatalf("want a mismatch, got %v", err)
 			}
-			t.Log(err)
 		})
 	}
 }

@@ -206,3 +206,15 @@ func (e *Tracker) Start() {
 	e.Server, e.cancel, e.done = srv, cancel, make(chan error, 1)
 	go func() { e.done <- srv.Serve(ctx) }()
 }
+
+// ShareWith is a StartSiteTracker change: site's peers may also receive
+// the peers of others (share_with).
+func ShareWith(site string, others ...string) func(*config.Config) {
+	return func(c *config.Config) {
+		for i := range c.Sites {
+			if c.Sites[i].Name == site {
+				c.Sites[i].ShareWith = append(c.Sites[i].ShareWith, others...)
+			}
+		}
+	}
+}

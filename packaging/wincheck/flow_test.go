@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -77,6 +78,9 @@ func TestWineInstallRunUninstall(t *testing.T) {
 
 	cfgPath := p.c(dataDir + `\config.json`)
 	marker := p.c(dataDir + `\cache\PS999999\kept.txt`)
+	jobsPath := p.c(dataDir + `\state\jobs.json`)
+	const jobsState = `{"version": 1, "jobs": [{"id": "PS999999", "assigned": true}]}`
+	var tray <-chan struct{} // closed when the tray started by the test has exited
 	ok := t.Run("refused properties fail the install", func(t *testing.T) {
 		// The launch condition refuses it. (Windows logs the condition's
 		// message; wine 8's msiexec logs only that LaunchConditions failed.)
@@ -85,11 +89,29 @@ func TestWineInstallRunUninstall(t *testing.T) {
 			t.Fatalf("install without TRUSTED_KEY succeeded")
 		}
 		mustContain(t, "the MSI log", log, "LaunchConditions")
-		code, out, _ := p.msiexec("/i", z(msi1), "REPOSITORY_URL=http://127.0.0.2:7390", "TRUSTED_KEY="+key.Pub, "LIMIT_DOWN=fast")
-		if code == 0 {
-			t.Fatalf("install with LIMIT_DOWN=fast succeeded")
+		// A refused value fails the install, and the setup step's message,
+		// naming the property, is in the MSI log (smstorrent-setupca.dll).
+		for _, c := range []struct{ prop, value, want string }{
+			{"LIMIT_DOWN", "fast", `SMSTorrent setup failed: LIMIT_DOWN="fast"`},
+			{"REPOSITORY_URL", "tracker.example", `SMSTorrent setup failed: REPOSITORY_URL`},
+		} {
+			props := map[string]string{"REPOSITORY_URL": "http://127.0.0.2:7390", "TRUSTED_KEY": key.Pub, c.prop: c.value}
+			args := []string{"/i", z(msi1)}
+			for _, k := range []string{"REPOSITORY_URL", "TRUSTED_KEY", "LIMIT_DOWN"} {
+				if v, ok := props[k]; ok {
+					args = append(args, k+"="+v)
+				}
+			}
+			code, _, log = p.msiexec(args...)
+			if code == 0 {
+				t.Fatalf("install with %s=%s succeeded", c.prop, c.value)
+			}
+			line := logLine(log, c.want)
+			if line == "" || !strings.Contains(line, c.value) {
+				t.Fatalf("the MSI log lacks %q:\n%s", c.want, tail(log, 30))
+			}
+			t.Logf("%s=%s: exit code %d; the MSI log says: %s", c.prop, c.value, code, line)
 		}
-		mustContain(t, "the setup step's output", out, `LIMIT_DOWN="fast"`)
 		b, _ := os.ReadFile(p.c(dataDir + `\logs\setup.log`))
 		mustContain(t, "setup.log", string(b), `setup failed: LIMIT_DOWN="fast"`)
 		if exists(p.c(programDir + `\smstorrent-service.exe`)) {
@@ -98,7 +120,6 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		if exists(cfgPath) {
 			t.Errorf("a failed install wrote a configuration")
 		}
-		t.Logf("exit codes: %d; setup's message: %s", code, strings.TrimSpace(string(b)))
 	})
 	ok = ok && t.Run("install with every property", func(t *testing.T) {
 		code, out, log := p.msiexec("/i", z(msi1), "REPOSITORY_URL=http://127.0.0.2:7390", "TRUSTED_KEY="+key.Pub,
@@ -107,6 +128,8 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("msiexec /i: exit code %d\n%s\n%s", code, out, tail(log, 40))
 		}
+		// The setup step's own output reaches the MSI log too.
+		mustContain(t, "the MSI log", log, `setup: configuration written to C:\ProgramData\SMSTorrent\config.json`)
 		for _, exe := range programs {
 			if !exists(p.c(programDir + `\` + exe.name + ".exe")) {
 				t.Errorf("%s.exe not installed", exe.name)
@@ -129,6 +152,15 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		}
 		out, _ = p.run(time.Minute, "", "reg", "query", `HKLM\Software\Microsoft\Windows\CurrentVersion\Run`, "/v", "SMSTorrent")
 		mustContain(t, "the Run key", out, `"C:\Program Files\SMSTorrent\smstorrent-tray.exe"`)
+		if n := p.pathEntries(); n != 1 {
+			t.Errorf("the program folder is %d times on the system Path, want once", n)
+		}
+		// A new console finds the wrapper by its name (wine starts each
+		// program from Linux with the registry's environment).
+		out, code = p.exitCodeOf(time.Minute, "", "P2PWrapper.exe --version")
+		if code != 0 || !strings.Contains(out, version) {
+			t.Errorf("P2PWrapper.exe by name from PATH: exit %d\n%s", code, out)
+		}
 		out, _ = p.run(time.Minute, "", "reg", "query", `HKLM\Software\SMSTorrent`, "/v", "Config")
 		mustContain(t, `HKLM\Software\SMSTorrent`, out, dataDir+`\config.json`)
 		out, _ = p.run(time.Minute, "", "reg", "query", `HKLM\System\CurrentControlSet\Services\SMSTorrent`)
@@ -143,6 +175,9 @@ func TestWineInstallRunUninstall(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.WriteFile(marker, []byte("seeded"), 0o644)
+		// The seeding state: what a service that ran here would have saved.
+		os.WriteFile(jobsPath, []byte(jobsState), 0o644)
+		tray = p.startTray()
 		os.MkdirAll(p.c(`C:\SMSTorrentCache\PS100099`), 0o755)
 	})
 	ok = ok && t.Run("console programs print the version", func(t *testing.T) {
@@ -160,11 +195,19 @@ func TestWineInstallRunUninstall(t *testing.T) {
 			t.Fatalf("upgrade: exit code %d\n%s\n%s", code, out, tail(log, 40))
 		}
 		mustContain(t, "the upgrade's MSI log", log, "RemoveExistingProducts")
+		if n := p.pathEntries(); n != 1 {
+			t.Errorf("after the upgrade the program folder is %d times on the system Path, want once", n)
+		}
 		b, _ := os.ReadFile(cfgPath)
 		mustContain(t, "the configuration after the upgrade", string(b), "Branch-12", "6990", key.Pub)
 		if !exists(marker) || !exists(p.c(programDir+`\smstorrent-service.exe`)) {
 			t.Errorf("upgrade lost the cache or the program")
 		}
+		if b, err := os.ReadFile(jobsPath); err != nil || string(b) != jobsState {
+			t.Errorf("upgrade lost or changed the job state: %v %q", err, b)
+		}
+		p.mustExit(tray, "the tray, at the upgrade")
+		tray = p.startTray()
 	})
 	ok = ok && t.Run("uninstall keeps the data by default", func(t *testing.T) {
 		code, out, log := p.msiexec("/x", z(msi2))
@@ -183,6 +226,10 @@ func TestWineInstallRunUninstall(t *testing.T) {
 		if !exists(cfgPath) || !exists(marker) {
 			t.Errorf("uninstall without REMOVE_CACHE=1 removed the data")
 		}
+		if n := p.pathEntries(); n != 0 {
+			t.Errorf("after the uninstall the program folder is %d times on the system Path", n)
+		}
+		p.mustExit(tray, "the tray, at the uninstall")
 	})
 	ok = ok && t.Run("reinstall over a kept configuration needs no properties", func(t *testing.T) {
 		if code, out, log := p.msiexec("/i", z(msi2)); code != 0 {
@@ -207,6 +254,84 @@ func TestWineInstallRunUninstall(t *testing.T) {
 	})
 }
 
+// startTray starts the installed tray (as a user's logon would), waits
+// until it runs (it publishes its single-instance address), and returns a
+// channel closed when it exits. It runs without a display: its icon fails,
+// the process stays.
+func (p *prefix) startTray() <-chan struct{} {
+	p.t.Helper()
+	u, err := user.Current() // wine's user is the Linux user
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	addr := p.c(`C:\users\` + u.Username + `\AppData\Local\SMSTorrent\tray.addr`)
+	os.Remove(addr)
+	cmd := exec.Command("wine", programDir+`\smstorrent-tray.exe`)
+	cmd.Dir = filepath.Join(p.root, "drive_c")
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	p.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	deadline := time.Now().Add(time.Minute)
+	for !exists(addr) {
+		select {
+		case <-done:
+			p.t.Fatalf("the tray exited at start")
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the tray did not publish %s within a minute", addr)
+		}
+		time.Sleep(200 * time.Millisecond) // polling interval
+	}
+	return done
+}
+
+// mustExit fails the test unless the process behind done has exited, or
+// exits within 30 s (the teardown step terminates it; wine then ends the
+// Linux process).
+func (p *prefix) mustExit(done <-chan struct{}, what string) {
+	p.t.Helper()
+	if done == nil {
+		p.t.Errorf("%s was not started", what)
+		return
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		p.t.Errorf("%s is still running", what)
+	}
+}
+
+// pathEntries counts the program folder's entries in the system Path, and
+// checks that the value is still REG_EXPAND_SZ.
+func (p *prefix) pathEntries() int {
+	p.t.Helper()
+	out, _ := p.run(time.Minute, "", "reg", "query", `HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment`, "/v", "Path")
+	if !strings.Contains(out, "REG_EXPAND_SZ") {
+		p.t.Errorf("the system Path is not REG_EXPAND_SZ:\n%s", out)
+	}
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		if _, v, ok := strings.Cut(line, "REG_EXPAND_SZ"); ok {
+			for _, e := range strings.Split(strings.TrimSpace(v), ";") {
+				if strings.EqualFold(strings.TrimRight(e, `\`), programDir) {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
 // uninstallAll removes every installed SMSTorrent product (an earlier run
 // that stopped half-way leaves some).
 func (p *prefix) uninstallAll() {
@@ -221,6 +346,16 @@ func (p *prefix) uninstallAll() {
 			p.msiexec("/x", key)
 		}
 	}
+}
+
+// logLine is the first line of log that contains s, or "".
+func logLine(log, s string) string {
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, s) {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
 }
 
 func tail(s string, n int) string {
@@ -242,6 +377,8 @@ func serviceAndWrapper(t *testing.T, p *prefix, key testbed.Key, version string)
 	if err := os.WriteFile(filepath.Join(src, "install.cmd"), []byte("@echo installing %CD%\r\n@exit /b 42\r\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	setupExe(t, filepath.Join(src, "setup.exe"))
+	appMSI(t, filepath.Join(src, "app.msi"))
 	pkg := testbed.MakePackage(t, key, "PS100012", "1", src, tr.Announce, 256<<10)
 	tr.Publish(pkg)
 	testbed.StartOrigin(t, key, tr, pkg)
@@ -292,33 +429,105 @@ func serviceAndWrapper(t *testing.T, p *prefix, key testbed.Key, version string)
 	}
 	t.Logf("ctl status under wine:\n%s", out)
 
-	// SCCM runs the program from the package's source folder. The command is
-	// "cmd.exe /c install.cmd", not "install.cmd": the service keeps the
-	// package's files open for writing after the download, and CreateProcess
-	// of a file with a writer fails with a sharing violation (seen under wine
-	// with install.cmd; see docs/INSTALL.md, known issues).
+	// SCCM runs the program from the package's source folder. The
+	// package's own programs run directly, as any command does: the engine
+	// holds a complete package's files read-only, so CreateProcess of a file
+	// in the cache does not meet a writer (a sharing violation on Windows).
 	pkgDir := check + `\dp01\SMSPKGD$\PS100012`
 	if err := os.MkdirAll(p.c(pkgDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	wrapper := fmt.Sprintf(`cd /d "%s"`+"\r\n"+`"%s\P2PWrapper.exe" --data-dir %s cmd.exe /c install.cmd`, pkgDir, programDir, data)
-	out, code = p.exitCodeOf(time.Minute, "", wrapper)
+	wrapper := func(command string) string {
+		return fmt.Sprintf(`cd /d "%s"`+"\r\n"+`"%s\P2PWrapper.exe" --data-dir %s %s`, pkgDir, programDir, data, command)
+	}
+	out, code = p.exitCodeOf(time.Minute, "", wrapper("install.cmd"))
 	if code != 1618 {
 		t.Fatalf("first run: exit code %d, want 1618 (retry)\n%s", code, out)
 	}
 	for {
-		out, code = p.exitCodeOf(time.Minute, "", wrapper)
+		out, code = p.exitCodeOf(time.Minute, "", wrapper("install.cmd"))
 		if code != 1618 {
 			break
 		}
 		if time.Now().After(deadline.Add(time.Minute)) {
 			t.Fatalf("the package never completed:\n%s", out)
 		}
-		time.Sleep(2 * time.Second)
+		time.Sleep(2 * time.Second) // SCCM's retry interval, shortened
 	}
 	if code != 42 {
 		t.Fatalf("complete package: exit code %d, want install.cmd's 42\n%s", code, out)
 	}
 	mustContain(t, "the wrapper's output", out, `installing C:\smstorrent-check\data\cache\PS100012`)
-	t.Logf("wrapper: 1618 while downloading, then install.cmd ran and its exit code 42 came through")
+	out, code = p.exitCodeOf(time.Minute, "", wrapper("setup.exe /S"))
+	if code != 43 {
+		t.Fatalf("setup.exe from the cache: exit code %d, want 43\n%s", code, out)
+	}
+	mustContain(t, "setup.exe's output", out, `setup.exe /S in C:\smstorrent-check\data\cache\PS100012`)
+	// The commonest SCCM program: msiexec installing an MSI of the package.
+	out, code = p.exitCodeOf(2*time.Minute, "", wrapper("msiexec.exe /i app.msi /qn"))
+	installed := p.c(`C:\Program Files\SMSTorrentCheckApp\hello.txt`)
+	t.Cleanup(func() { p.msiexec("/x", data+`\cache\PS100012\app.msi`) })
+	if code != 0 || !exists(installed) {
+		t.Fatalf("msiexec /i app.msi from the cache: exit code %d, installed %v\n%s", code, exists(installed), out)
+	}
+	t.Logf("wrapper: 1618 while downloading, then install.cmd (exit 42), setup.exe (exit 43) and msiexec /i app.msi (exit 0) ran from the cache, codes passed through")
+}
+
+// appMSI builds a small MSI at path that installs one file,
+// C:\Program Files\SMSTorrentCheckApp\hello.txt: a package's own MSI.
+func appMSI(t *testing.T, path string) {
+	t.Helper()
+	dir := t.TempDir()
+	const wxs = `<?xml version="1.0" encoding="utf-8"?>
+<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
+  <Product Id="*" Name="SMSTorrent check app" Language="1033" Version="1.0.0" Manufacturer="SMSTorrent"
+           UpgradeCode="0B7E4C1A-6D2F-4E83-9A15-C3D8F2B7E604">
+    <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine"/>
+    <Media Id="1" Cabinet="app.cab" EmbedCab="yes"/>
+    <Directory Id="TARGETDIR" Name="SourceDir">
+      <Directory Id="ProgramFiles64Folder">
+        <Directory Id="APPDIR" Name="SMSTorrentCheckApp">
+          <Component Id="Hello" Guid="5C2A9E17-3F4B-4D86-B1E0-7A9C6D3F2E58" Win64="yes">
+            <File Id="Hello" Name="hello.txt" Source="hello.txt" KeyPath="yes"/>
+          </Component>
+        </Directory>
+      </Directory>
+    </Directory>
+    <Feature Id="All" Level="1"><ComponentRef Id="Hello"/></Feature>
+  </Product>
+</Wix>
+`
+	if err := os.WriteFile(filepath.Join(dir, "app.wxs"), []byte(wxs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello from the cache\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("wixl", "-a", "x64", "-o", path, "app.wxs")
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("wixl app.msi: %v\n%s", err, b)
+	}
+}
+
+// setupExe builds a small Windows program at path that prints its command
+// line and folder and exits with 43: a package's own setup.exe.
+func setupExe(t *testing.T, path string) {
+	t.Helper()
+	c := filepath.Join(t.TempDir(), "setup.c")
+	const prog = `#include <windows.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+	char dir[MAX_PATH];
+	GetCurrentDirectoryA(sizeof dir, dir);
+	printf("setup.exe %s in %s\n", argc > 1 ? argv[1] : "", dir);
+	return 43;
+}
+`
+	if err := os.WriteFile(c, []byte(prog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("x86_64-w64-mingw32-gcc", "-O2", "-o", path, c).CombinedOutput(); err != nil {
+		t.Fatalf("building setup.exe: %v\n%s", err, b)
+	}
 }

@@ -11,7 +11,9 @@ import (
 // three header lines).
 func msiTable(t *testing.T, msi, table string) string {
 	t.Helper()
-	out, err := exec.Command("msiinfo", "export", msi, table).CombinedOutput()
+	cmd := exec.Command("msiinfo", "export", msi, table)
+	cmd.Dir = t.TempDir() // exporting Binary writes its streams into Binary/ there
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("msiinfo export %s: %v\n%s", table, err, out)
 	}
@@ -31,11 +33,15 @@ func TestMSITables(t *testing.T) {
 		"ServiceControl": {"SMSTorrent\t163\t\t1\tService"},
 		"Registry":       {"Software\\Microsoft\\Windows\\CurrentVersion\\Run\tSMSTorrent\t\"[INSTALLDIR]smstorrent-tray.exe\"\tTray"},
 		"Shortcut":       {"WindowShortcut\tProgramMenuDir\tSMSTorrent\tStartMenu\t[INSTALLDIR]smstorrent-window.exe"},
-		// 3090 = exe from an installed file, deferred, not impersonated (SYSTEM); 3154 ignores the exit code.
-		"CustomAction": {"SMSTorrentSetup\t3090\tServiceExe\tsetup --repository_url \"[REPOSITORY_URL]\" --trusted_key \"[TRUSTED_KEY]\"",
+		// 3073 = a DLL from the Binary table, deferred, not impersonated (SYSTEM); 51 (+2048, which
+		// wixl adds and Windows ignores for an immediate action) sets its CustomActionData;
+		// 3154 = exe from an installed file, deferred, SYSTEM, exit code ignored.
+		"Binary": {"SetupCA\t"},
+		"CustomAction": {"SMSTorrentSetup\t3073\tSetupCA\tRunSetup",
+			"SMSTorrentSetupData\t2099\tSMSTorrentSetup\t\"[#ServiceExe]\" setup --repository_url \"[REPOSITORY_URL]\" --trusted_key \"[TRUSTED_KEY]\"",
 			"--site \"[SITE]\" --cache_dir \"[CACHE_DIR]\" --cache_max \"[CACHE_MAX]\" --limit_down \"[LIMIT_DOWN]\" --limit_up \"[LIMIT_UP]\" --schedule \"[SCHEDULE]\" --listen_port \"[LISTEN_PORT]\" --firewall \"[FIREWALL]\"",
 			"SMSTorrentTeardown\t3154\tServiceExe\tteardown", "SMSTorrentTeardownPurge\t3154\tServiceExe\tteardown --purge"},
-		"InstallExecuteSequence": {"SMSTorrentSetup\tNOT REMOVE~=\"ALL\"\t5850", "InstallServices\tVersionNT\t5800", "StartServices\tVersionNT\t5900",
+		"InstallExecuteSequence": {"SMSTorrentSetupData\tNOT REMOVE~=\"ALL\"\t5849", "SMSTorrentSetup\tNOT REMOVE~=\"ALL\"\t5850", "InstallServices\tVersionNT\t5800", "StartServices\tVersionNT\t5900",
 			"SMSTorrentTeardown\tREMOVE~=\"ALL\" AND NOT (REMOVE_CACHE=\"1\" AND NOT UPGRADINGPRODUCTCODE)\t1950", "StopServices\tVersionNT\t1900",
 			"SMSTorrentTeardownPurge\tREMOVE~=\"ALL\" AND REMOVE_CACHE=\"1\" AND NOT UPGRADINGPRODUCTCODE\t1951",
 			"DeleteServices\tVersionNT\t2000", "InstallValidate\t\t1400", "RemoveExistingProducts\t\t1401"},

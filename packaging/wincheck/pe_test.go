@@ -36,6 +36,7 @@ var systemDLLs = map[string]bool{
 	"dnsapi.dll": true, "version.dll": true, "comctl32.dll": true, "uxtheme.dll": true,
 	"setupapi.dll": true, "bcrypt.dll": true, "powrprof.dll": true, "oleaut32.dll": true,
 	"netapi32.dll": true, "wtsapi32.dll": true, "rpcrt4.dll": true, "shcore.dll": true,
+	"msi.dll": true,
 }
 
 func distDir(t *testing.T) string {
@@ -191,4 +192,39 @@ func verify(t *testing.T, path string) {
 	if err != nil || !bytes.Contains(out, []byte("Signature verification: ok")) {
 		t.Errorf("osslsigncode verify %s: %v\n%s", filepath.Base(path), err, out)
 	}
+}
+
+// The MSI's custom action DLL: PE32+ amd64, a DLL exporting RunSetup (the
+// wxs's DllEntry), system DLLs only, the version resource, signed.
+func TestSetupCustomActionDLL(t *testing.T) {
+	dir := distDir(t)
+	path := filepath.Join(dir, "smstorrent-setupca.dll")
+	f, err := pe.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, ok := f.OptionalHeader.(*pe.OptionalHeader64)
+	if !ok || f.Machine != pe.IMAGE_FILE_MACHINE_AMD64 || f.Characteristics&pe.IMAGE_FILE_DLL == 0 {
+		t.Fatalf("not a PE32+ amd64 DLL (machine %#x, characteristics %#x)", f.Machine, f.Characteristics)
+	}
+	for _, l := range importedDLLs(t, path) {
+		if !systemDLLs[strings.ToLower(l)] {
+			t.Errorf("imports %s, which is not a system DLL", l)
+		}
+	}
+	out, err := exec.Command("x86_64-w64-mingw32-objdump", "-p", path).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "RunSetup") {
+		t.Errorf("RunSetup is not exported: %v", err)
+	}
+	_, data, err := resourceTypes(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"FileVersion", distVersion(t, dir), "smstorrent-setupca.dll"} {
+		if !bytes.Contains(data, utf16le(s)) {
+			t.Errorf("version resource lacks %q", s)
+		}
+	}
+	verify(t, path)
 }

@@ -8,6 +8,7 @@
 #   - the Windows test binaries of the pure-Go packages under wine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+ROOT=$PWD
 GO=${GO:-go}
 export WINEPREFIX=$PWD/build/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
 export SMSTORRENT_DIST=$(realpath "${OUT:-dist}")
@@ -28,9 +29,13 @@ echo "== dist-check: executables, MSI, wine"
 
 # The pure-Go packages' tests, as Windows programs under wine.
 echo "== dist-check: Windows test binaries under wine"
-pkgs=(./internal/version ./internal/pkgid ./internal/pkgsign ./internal/units ./internal/atomicfile ./internal/cmdline
+# Every package with tests that builds for Windows without cgo (the rest need
+# libutp or Fyne; internal/layers runs the go command).
+pkgs=(./internal/version ./internal/pkgid ./internal/pkgsign ./internal/pkgverify ./internal/units
+  ./internal/atomicfile ./internal/cmdline ./internal/procmem ./internal/logfile ./internal/repoapi ./internal/secfs
   ./service/api ./service/config ./service/localapi
-  ./wrapper ./app/tray ./app/instance)
+  ./wrapper ./wrapper/cmtrace ./wrapper/winargs ./app/tray ./app/instance ./icons ./ui/viewmodel ./ui/demo
+  ./tracker/addrlimit ./tracker/announce ./tracker/config ./tracker/repo ./tracker/store ./tracker/swarm)
 mkdir -p build/wintest
 fail=0
 for p in "${pkgs[@]}"; do
@@ -38,7 +43,8 @@ for p in "${pkgs[@]}"; do
   GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" test -c -o "$exe" "$p"
   [ -f "$exe" ] || { echo "ok (no tests) $p"; continue; }
   log="$exe.log"
-  (cd "$(dirname "$exe")" && timeout 300 wine "$(basename "$exe")" -test.short -test.v -test.timeout 240s >"$(basename "$log")" 2>&1) || true
+  # In the package's folder, as go test runs it (testdata/, golden files).
+  (cd "$p" && timeout 300 wine "$ROOT/$exe" -test.short -test.v -test.timeout 240s >"$ROOT/$log" 2>&1) || true
   # Wine 8 lacks FileDispositionInformationEx, which Go 1.26's os.RemoveAll
   # uses, so t.TempDir's cleanup fails ("Invalid function") in every test that
   # wrote a file; the awk script reports only failures with other messages.

@@ -95,6 +95,40 @@ for p in "${programs[@]}"; do
   env "${env[@]}" "$GO" build -ldflags "$ld" -o "$WORK/bin/$name.exe" "$pkg"
 done
 
+# The MSI's custom action DLL (packaging/windows/setupca.c): plain C, system DLLs only, with a
+# VERSIONINFO; it runs from the MSI's Binary table, never from Program Files.
+echo "dist: smstorrent-setupca.dll"
+mkdir -p "$WORK/rc/setupca"
+cat >"$WORK/rc/setupca/setupca.rc" <<RC
+#include <winver.h>
+1 VERSIONINFO
+FILEVERSION ${NUMERIC//./,}
+PRODUCTVERSION ${NUMERIC//./,}
+FILEOS VOS_NT_WINDOWS32
+FILETYPE VFT_DLL
+BEGIN
+  BLOCK "StringFileInfo"
+  BEGIN
+    BLOCK "040904B0"
+    BEGIN
+      VALUE "CompanyName", "SMSTorrent"
+      VALUE "FileDescription", "SMSTorrent installer custom action"
+      VALUE "FileVersion", "$VERSION"
+      VALUE "OriginalFilename", "smstorrent-setupca.dll"
+      VALUE "ProductName", "SMSTorrent"
+      VALUE "ProductVersion", "$VERSION"
+    END
+  END
+  BLOCK "VarFileInfo"
+  BEGIN
+    VALUE "Translation", 0x409, 1200
+  END
+END
+RC
+x86_64-w64-mingw32-windres -O coff -i "$WORK/rc/setupca/setupca.rc" -o "$WORK/rc/setupca/setupca.res.o"
+x86_64-w64-mingw32-gcc -shared -O2 -Wall -Werror -s -o "$WORK/bin/smstorrent-setupca.dll" \
+  packaging/windows/setupca.c "$WORK/rc/setupca/setupca.res.o" -lmsi
+
 # Signing: the certificate from the environment, or a throwaway one.
 sign_args=()
 if [ -n "${SMSTORRENT_SIGN_PFX:-}" ]; then
@@ -130,6 +164,7 @@ for p in "${programs[@]}"; do
   name=${p%%|*}
   sign "$WORK/bin/$name.exe" "$OUT/$name.exe"
 done
+sign "$WORK/bin/smstorrent-setupca.dll" "$OUT/smstorrent-setupca.dll"
 
 msi="smstorrent-$VERSION-x64.msi"
 echo "dist: wixl $msi (ProductVersion $MSIVERSION)"
@@ -138,4 +173,4 @@ wixl -a x64 -D ServiceStart=yes -D Version="$MSIVERSION" -D BinDir="$(realpath -
 sign "$WORK/$msi" "$OUT/$msi"
 ln -sf "$msi" "$OUT/smstorrent.msi"
 echo "$VERSION" >"$OUT/VERSION"
-echo "dist: $OUT/: $(cd "$OUT" && ls *.exe *.msi | tr '\n' ' ')"
+echo "dist: $OUT/: $(cd "$OUT" && ls *.exe *.dll *.msi | tr '\n' ' ')"

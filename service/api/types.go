@@ -205,8 +205,9 @@ type JobPeer struct {
 	Client   string `json:"client,omitempty"`
 	DownRate int64  `json:"down_rate"` // bytes per second from this peer
 	UpRate   int64  `json:"up_rate"`
-	// Throttled is true when the peer said (through the tracker or its
-	// handshake) that a helpdesk throttle or schedule limits its upload.
+	// Throttled is true when the peer said (in its role message, a
+	// BitTorrent extension of ours) that a helpdesk throttle or schedule
+	// limits its upload. A peer may lie: it only changes this label.
 	Throttled bool `json:"throttled,omitempty"`
 }
 
@@ -353,6 +354,14 @@ type Status struct {
 	// BannedPeers are the peers banned for sending data that failed the
 	// piece hash check, oldest first (at most MaxBannedPeers).
 	BannedPeers []BannedPeer `json:"banned_peers,omitempty"`
+	// MemoryResident is the service process's resident memory in bytes
+	// (Windows: its working set), shared pages included; 0: unknown.
+	MemoryResident int64 `json:"memory_resident"`
+	// MemoryPrivate is the part of it that is the process's alone and
+	// backed by no file: heap and stacks (Windows: the private working
+	// set, Task Manager's "Memory" column; Linux: RssAnon); 0: unknown. Package files are not memory-mapped, so neither figure
+	// grows with the cache.
+	MemoryPrivate int64 `json:"memory_private"`
 }
 
 // MaxBannedPeers bounds Status.BannedPeers.

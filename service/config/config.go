@@ -49,6 +49,11 @@ type Config struct {
 	TrustedKeys []string `json:"trusted_keys"`
 	// ServerNetworks lists CIDRs whose peers count as servers (origin seeders), not site peers.
 	ServerNetworks []string `json:"server_networks,omitempty"`
+	// SiteNetworks lists the CIDRs of this PC's own site; a peer outside
+	// them (and not a server) counts as a PC of another site. Empty: every
+	// peer that is not a server counts as this site's (the tracker keeps
+	// sites apart unless share_with lets them mix).
+	SiteNetworks []string `json:"site_networks,omitempty"`
 	// LimitDown and LimitUp cap the whole service; 0 is unlimited.
 	LimitDown Rate `json:"limit_down"`
 	LimitUp   Rate `json:"limit_up"`
@@ -245,6 +250,9 @@ func (c *Config) Validate() error {
 	if _, err := c.Servers(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := c.SiteNets(); err != nil {
+		errs = append(errs, err)
+	}
 	for i, w := range c.Schedule {
 		if err := w.validate(); err != nil {
 			add(fmt.Sprintf("schedule[%d]", i), "%v", err)
@@ -343,14 +351,24 @@ func (c *Config) Keys() ([]pkgsign.PublicKey, error) {
 
 // Servers parses ServerNetworks.
 func (c *Config) Servers() ([]netip.Prefix, error) {
+	return parseNetworks("server_networks", c.ServerNetworks)
+}
+
+// SiteNets parses SiteNetworks.
+func (c *Config) SiteNets() ([]netip.Prefix, error) {
+	return parseNetworks("site_networks", c.SiteNetworks)
+}
+
+// parseNetworks parses CIDRs (or single addresses) of the list named key.
+func parseNetworks(key string, list []string) ([]netip.Prefix, error) {
 	var ps []netip.Prefix
-	for i, s := range c.ServerNetworks {
+	for i, s := range list {
 		p, err := netip.ParsePrefix(strings.TrimSpace(s))
 		if err != nil {
 			if a, err2 := netip.ParseAddr(strings.TrimSpace(s)); err2 == nil {
 				p = netip.PrefixFrom(a, a.BitLen())
 			} else {
-				return nil, ferr(fmt.Sprintf("server_networks[%d]", i), "%q is not a CIDR like 10.0.0.0/24", s)
+				return nil, ferr(fmt.Sprintf("%s[%d]", key, i), "%q is not a CIDR like 10.0.0.0/24", s)
 			}
 		}
 		ps = append(ps, p.Masked())

@@ -64,6 +64,8 @@ type bandwidthPolicy struct {
 	log    *slog.Logger
 	yield  bool          // yield is configured (it may still be off: no probe address)
 	target time.Duration // yield_target
+	// yieldOff says why the yield controller does not run; "" when it does.
+	yieldOff string
 
 	// down and up limit the whole engine (the policy); wanDown and wanUp
 	// hold back traffic that crosses the WAN (servers, other sites) while
@@ -71,6 +73,9 @@ type bandwidthPolicy struct {
 	down, up, wanDown, wanUp *rate.Limiter
 	// wanRead and wanWritten count the bytes of connections across the WAN.
 	wanRead, wanWritten atomic.Int64
+	// wake is closed (and replaced) whenever a limit moves, so that a
+	// connection asleep on the old limit wakes at once (limitedConn).
+	wake atomic.Pointer[chan struct{}]
 
 	mu sync.Mutex
 	bw bandwidth
@@ -82,7 +87,12 @@ type bandwidthPolicy struct {
 
 func newBandwidthPolicy(cfg config.Config, now func() time.Time, log *slog.Logger) *bandwidthPolicy {
 	// Our own limiters: the library's default upload limiter is shared
-	// package state, and a nil download limiter cannot be changed later.
+	// package state. The engine gets the upload limiter (it reserves a
+	// chunk, and if it must wait, sets a timer and moves on); the download
+	// limiters apply in our sockets (limitedConn), because the engine's
+	// reader sleeps for the old limit's time after each read, where a
+	// cleared 2 B/s throttle kept a transfer stuck for minutes. Web seeds
+	// (HTTP) use the engine's reader with the policy's limiter.
 	// Bursts stay at least one chunk (16 KiB) or peer connections fail.
 	b := &bandwidthPolicy{
 		now: now, log: log, yield: cfg.Yield, target: cfg.YieldTarget.D(),
@@ -94,11 +104,30 @@ func newBandwidthPolicy(cfg config.Config, now func() time.Time, log *slog.Logge
 	b.bw.cfgDown, b.bw.cfgUp = int64(cfg.LimitDown), int64(cfg.LimitUp)
 	b.bw.schedule = cfg.Schedule
 	b.y.limDown, b.y.limUp = math.Inf(1), math.Inf(1)
-	if cfg.Yield && cfg.ProbeAddr() != "" && !loopbackAddr(cfg.ProbeAddr()) {
+	w := make(chan struct{})
+	b.wake.Store(&w)
+	switch probe := cfg.ProbeAddr(); {
+	case !cfg.Yield:
+		b.yieldOff = "yield is off in the configuration (yield: false)"
+	case probe == "":
+		b.yieldOff = "nothing to measure the path to hq by: neither repository nor yield_probe is configured"
+	case loopbackAddr(probe):
+		b.yieldOff = "the path to hq (" + probe + ") is on this machine: no shared link to give way on"
+	default:
 		b.y.down = newDelayController(cfg.YieldTarget.D())
 		b.y.up = newDelayController(cfg.YieldTarget.D())
 	}
 	return b
+}
+
+// upLimited reports whether a helpdesk throttle or the schedule limits the
+// upload now, and to what (bytes per second): what the role message tells
+// peers (roles.go).
+func (b *bandwidthPolicy) upLimited() (bool, int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, up, reason, _ := b.bw.policy(b.now())
+	return up > 0 && (reason == "override" || reason == "schedule"), up
 }
 
 // yielding reports whether the yield controller runs (yield is on and there
@@ -163,6 +192,12 @@ func (b *bandwidthPolicy) describeLocked(now time.Time) api.Bandwidth {
 	if y.probeErr != "" && b.yield {
 		out.Detail += "; cannot measure the path to hq (" + y.probeErr + "), so not yielding"
 	}
+	switch {
+	case b.yieldOff != "":
+		out.YieldOff, out.YieldOffReason = true, b.yieldOff
+	case y.probeErr != "":
+		out.YieldOff, out.YieldOffReason = true, "cannot measure the path to hq ("+y.probeErr+")"
+	}
 	return out
 }
 
@@ -203,12 +238,14 @@ func minLimit(a, b int64) int64 {
 
 func rateText(n int64) string { return config.Rate(n).String() }
 
-func setLimit(l *rate.Limiter, bps int64) {
+// setLimit moves a limiter; it reports whether the limit changed.
+func setLimit(l *rate.Limiter, bps int64) bool {
 	want := rate.Inf
 	if bps > 0 {
 		want = rate.Limit(bps)
 	}
-	if l.Limit() != want {
+	changed := l.Limit() != want
+	if changed {
 		l.SetLimit(want)
 	}
 	// Keep bursts small against the limit so a cap shows within a second,
@@ -220,28 +257,41 @@ func setLimit(l *rate.Limiter, bps int64) {
 	if l.Burst() != burst {
 		l.SetBurst(burst)
 	}
+	return changed
 }
 
 // applyLocked moves the engine's limiters to the policy and the WAN
 // limiters to the delay controller. Called with b.mu.
 func (b *bandwidthPolicy) applyLocked(now time.Time) {
 	d, u := b.effective(now)
-	setLimit(b.down, d)
-	setLimit(b.up, u)
+	changed := setLimit(b.down, d)
+	changed = setLimit(b.up, u) || changed
 	wd, wu := b.wanLimits()
-	setLimit(b.wanDown, wd)
-	setLimit(b.wanUp, wu)
+	changed = setLimit(b.wanDown, wd) || changed
+	changed = setLimit(b.wanUp, wu) || changed
+	if changed {
+		w := make(chan struct{})
+		close(*b.wake.Swap(&w))
+	}
 }
+
+// changed returns a channel that is closed when a limit next moves.
+func (b *bandwidthPolicy) changed() <-chan struct{} { return *b.wake.Load() }
 
 // downLimited reports whether any download limit is in force.
 func (b *bandwidthPolicy) downLimited() bool {
 	return b.down.Limit() != rate.Inf || b.wanDown.Limit() != rate.Inf
 }
 
-// wrapWAN puts a connection that crosses the WAN under the WAN (yield)
-// limiters and counters.
-func (b *bandwidthPolicy) wrapWAN(c net.Conn) net.Conn {
-	return &wanConn{Conn: c, down: b.wanDown, up: b.wanUp, read: &b.wanRead, written: &b.wanWritten}
+// wrapPeer puts a peer connection under the policy's download limiter
+// and, if it crosses the WAN, under the WAN (yield) limiters and counters.
+func (b *bandwidthPolicy) wrapPeer(c net.Conn, wan bool) net.Conn {
+	lc := &limitedConn{Conn: c, down: []*rate.Limiter{b.down}, wake: b.changed}
+	if wan {
+		lc.down = append(lc.down, b.wanDown)
+		lc.up, lc.read, lc.written = b.wanUp, &b.wanRead, &b.wanWritten
+	}
+	return lc
 }
 
 // throttle sets or clears the helpdesk throttle. It takes effect at once.
@@ -278,4 +328,30 @@ func (s *Service) Throttle(r api.ThrottleRequest) (api.Bandwidth, error) {
 		s.poke()
 	}
 	return out, err
+}
+
+// limitsNow is what the bandwidth policy holds back right now, for the
+// jobs' limiting reasons (explain.go).
+type limitsNow struct {
+	down         int64  // the policy's download limit; 0: none
+	reason       string // "override", "schedule", "limit" or "unlimited"
+	detail       string
+	yielding     bool  // the yield controller holds WAN traffic back
+	wanDown      int64 // its download limit across the WAN; 0: none
+	foreground   bool  // a foreground job moves data (background jobs wait)
+	queueDelayMS int64
+}
+
+func (b *bandwidthPolicy) limitsNow() limitsNow {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	d, _, reason, detail := b.bw.policy(now)
+	out := limitsNow{down: d, reason: reason, detail: detail, foreground: b.foregroundMoving}
+	if y := &b.y; y.down != nil && !b.foregroundMoving && (y.down.Yielding(now) || y.up.Yielding(now)) {
+		out.yielding = true
+		out.wanDown, _ = b.wanLimits()
+		out.queueDelayMS = y.qd.Milliseconds()
+	}
+	return out
 }

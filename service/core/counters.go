@@ -1,7 +1,7 @@
 package core
 
 // The lifetime byte counters of a job (downloaded, uploaded, from the site,
-// from servers) grow every tick but reach the job database every few
+// from servers: origins and other sites) grow every tick but reach the job database every few
 // seconds. The API shows them as last written, so a value once shown is on
 // disk and a kill -9 cannot make it go backwards; and a job shows as
 // transferred only once its completion (with its final counters) is
@@ -10,11 +10,13 @@ package core
 // counters are a job's lifetime byte counters, and whether it had completed.
 type counters struct {
 	Down, Up, Site, Server int64
+	Origin, Other          int64 // Server split (store.go)
 	Completed              bool
 }
 
 func countersOf(r *record) counters {
-	return counters{r.Downloaded, r.Uploaded, r.DownloadedSite, r.DownloadedServer, !r.Completed.IsZero()}
+	return counters{r.Downloaded, r.Uploaded, r.DownloadedSite, r.DownloadedServer,
+		r.DownloadedOrigin, r.DownloadedOther, !r.Completed.IsZero()}
 }
 
 // durableCounters are the counters as last written to the job database, by

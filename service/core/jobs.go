@@ -221,7 +221,7 @@ func (s *Service) addTorrent(j *job, pkg *pkgsign.Package) error {
 	t.SetOnWriteChunkError(func(err error) { s.onWriteError(id, err) })
 	t.DownloadAll()
 	j.t, j.pkg = t, pkg
-	j.lastRead, j.lastWrit, j.lastSite, j.lastSrv = 0, 0, 0, 0
+	j.lastRead, j.lastWrit, j.lastSrc = 0, 0, sourceBytes{}
 	s.peers.forget(pkg.InfoHash)
 	return nil
 }

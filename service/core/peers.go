@@ -15,18 +15,22 @@ import (
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
-// peerCounters counts payload bytes received per torrent, split into bytes
-// from site peers and from servers. The engine calls received with its locks
-// held, so it only touches atomics and a sync.Map.
+// peerCounters counts payload bytes received per torrent, split by the kind
+// of peer they came from (site peers, origins, other sites). The engine
+// calls received with its locks held, so it only touches atomics, a
+// sync.Map and the classifier (which never calls the engine).
 type peerCounters struct {
-	m sync.Map // metainfo.Hash -> *siteServer
+	m sync.Map // metainfo.Hash -> *bySource
 }
 
-type siteServer struct{ site, server atomic.Int64 }
+type bySource struct{ site, origin, other atomic.Int64 }
+
+// sourceBytes are a torrent's bytes by source, as counted this session.
+type sourceBytes struct{ site, origin, other int64 }
 
 func newPeerCounters() *peerCounters { return &peerCounters{} }
 
-func (p *peerCounters) received(ev torrent.ReceivedUsefulDataEvent, isServer func(any) bool) {
+func (p *peerCounters) received(ev torrent.ReceivedUsefulDataEvent, kindOf func(*torrent.Peer) peerKind) {
 	if ev.Peer == nil || ev.Message == nil {
 		return
 	}
@@ -34,23 +38,26 @@ func (p *peerCounters) received(ev torrent.ReceivedUsefulDataEvent, isServer fun
 	if t == nil {
 		return
 	}
-	v, _ := p.m.LoadOrStore(t.InfoHash(), &siteServer{})
-	c := v.(*siteServer)
+	v, _ := p.m.LoadOrStore(t.InfoHash(), &bySource{})
+	c := v.(*bySource)
 	n := int64(len(ev.Message.Piece))
-	if isServer(ev.Peer.RemoteAddr) {
-		c.server.Add(n)
-	} else {
+	switch kindOf(ev.Peer) {
+	case kindOrigin:
+		c.origin.Add(n)
+	case kindOtherSite:
+		c.other.Add(n)
+	default:
 		c.site.Add(n)
 	}
 }
 
-func (p *peerCounters) get(ih metainfo.Hash) (site, server int64) {
+func (p *peerCounters) get(ih metainfo.Hash) sourceBytes {
 	v, ok := p.m.Load(ih)
 	if !ok {
-		return 0, 0
+		return sourceBytes{}
 	}
-	c := v.(*siteServer)
-	return c.site.Load(), c.server.Load()
+	c := v.(*bySource)
+	return sourceBytes{c.site.Load(), c.origin.Load(), c.other.Load()}
 }
 
 func (p *peerCounters) forget(ih metainfo.Hash) { p.m.Delete(ih) }

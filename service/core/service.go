@@ -69,6 +69,9 @@ type Options struct {
 //   - the event hub (events.go): the API's subscribers;
 //   - the engine's piece-completion store (completion.go) and counters
 //     (peers.go);
+//   - the explanations (explain.go): sources, peers, the gateway and the
+//     limiting reason of each job, from per-job samples under the job lock
+//     and the peers' role messages (roles.go) under the roleBook's lock;
 //   - the request watch (requests.go): requests to peers, their number and
 //     their answers, under its own lock.
 //
@@ -93,6 +96,7 @@ type Service struct {
 	paths    *pathClassifier
 	trackers *trackerHealth
 	peers    *peerCounters
+	roles    *roleBook     // what peers say they are, what we told them (roles.go)
 	reqs     *requestWatch // requests to peers: their number and their answers (requests.go)
 	repo     *repository
 	events   *eventHub
@@ -125,6 +129,9 @@ type job struct {
 	nextRetry time.Time
 	retries   int
 	writeErr  string
+	// released is the torrent whose write handles were released since it
+	// last became complete (filestorage.go); nil: none.
+	released *torrent.Torrent
 
 	state    api.State
 	queued   bool
@@ -135,8 +142,10 @@ type job struct {
 	upRate   float64
 	lastRead int64 // engine session counters at the last tick
 	lastWrit int64
-	lastSite int64
-	lastSrv  int64
+	lastSrc  sourceBytes                   // the engine session's bytes by source at the last tick
+	conns    map[*torrent.Peer]*connSample // per-connection samples (explain.go)
+	// view is what the explanations (explain.go) saw at the last tick.
+	view jobView
 }
 
 // New opens the engine and the job database and re-adds the saved jobs.
@@ -156,6 +165,7 @@ func New(opts Options) (*Service, error) {
 		wake:     make(chan struct{}, 1),
 		trackers: newTrackerHealth(cfg.ListenHost),
 		peers:    newPeerCounters(),
+		roles:    newRoleBook(),
 		events:   newEventHub(),
 	}
 	if s.log == nil {
@@ -177,7 +187,11 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.paths = &pathClassifier{listenHost: cfg.ListenHost, servers: servers, trackers: s.trackers}
+	siteNets, err := cfg.SiteNets()
+	if err != nil {
+		return nil, err
+	}
+	s.paths = &pathClassifier{listenHost: cfg.ListenHost, servers: servers, trackers: s.trackers, siteNets: siteNets, siteName: cfg.Site}
 	s.repo = newRepository(cfg.Repository, opts.HTTPClient, s.keys, s.now)
 	if len(s.keys) == 0 {
 		s.log.Warn("no trusted_keys configured: every torrent will be refused until a publisher key is added")
@@ -250,7 +264,7 @@ func (s *Service) openEngine() error {
 		return err
 	}
 	s.pc = pc
-	s.stor = storage.NewFileOpts(storage.NewFileClientOpts{
+	s.stor = fileStorage(storage.NewFileClientOpts{
 		ClientBaseDir:   cfg.CacheDir,
 		PieceCompletion: pc,
 		UsePartFiles:    g.Some(false),
@@ -267,6 +281,8 @@ func (s *Service) openEngine() error {
 	cc.LocalServiceDiscovery = nil
 	cc.DisableWebtorrent = true
 	cc.NoDefaultPortForwarding = true
+	// What peers see as our client (ctl job shows theirs).
+	cc.ExtendedHandshakeClientVersion = strings.TrimSpace("SMSTorrent " + s.version)
 	cc.ListenPort = cfg.ListenPort
 	host := cfg.ListenHost
 	cc.ListenHost = func(string) string { return host }
@@ -287,15 +303,18 @@ func (s *Service) openEngine() error {
 			useUTP = true
 		}
 	}
-	cc.DownloadRateLimiter = s.bw.down
+	// Downloads are limited in our sockets (bandwidth.go): the engine's
+	// own download limiter stays off.
+	cc.DownloadRateLimiter = nil
 	cc.UploadRateLimiter = s.bw.up
 	// The engine logs every failed piece hash at INFO; keep warnings only.
 	cc.Slogger = slog.New(minLevel{s.log.Handler(), slog.LevelWarn}).With("part", "engine")
 	cc.TrackerDialContext = s.trackers.dial
 	cc.FailedAnnounceMinInterval, cc.FailedAnnounceMaxInterval = announceBackoff(cfg.RetryMin.D(), cfg.RetryMax.D())
 	s.reqs.install(&cc.Callbacks)
+	s.roles.install(&cc.Callbacks)
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
-		s.peers.received(ev, s.paths.isServer)
+		s.peers.received(ev, s.kindOf)
 	})
 	cl, err := torrent.NewClient(cc)
 	if err != nil {
@@ -445,9 +464,13 @@ func (s *Service) step() {
 func (s *Service) collect() {
 	dt := s.tick.Seconds()
 	var totDown, totUp float64
+	upLimited, upLimit := s.bw.upLimited()
+	live := map[*torrent.PeerConn]bool{}
+	defer s.roles.prune(live)
 	for _, j := range s.jobs {
 		if j.t == nil {
 			j.downRate, j.upRate, j.active, j.peersS, j.peersO = 0, 0, 0, 0, 0
+			j.view, j.conns = jobView{}, nil
 			continue
 		}
 		st := j.t.Stats()
@@ -463,10 +486,7 @@ func (s *Service) collect() {
 		j.lastRead, j.lastWrit = read, writ
 		j.rec.Downloaded += dr
 		j.rec.Uploaded += dw
-		site, srv := s.peers.get(j.t.InfoHash())
-		j.rec.DownloadedSite += site - j.lastSite
-		j.rec.DownloadedServer += srv - j.lastSrv
-		j.lastSite, j.lastSrv = site, srv
+		s.addSources(j)
 		if dr > 0 || dw > 0 {
 			s.dirty = true
 		}
@@ -494,13 +514,16 @@ func (s *Service) collect() {
 			j.peersO++
 		}
 		j.active = st.ActivePeers
+		s.observe(j, dt, upLimited, upLimit, live)
 		if j.rec.Completed.IsZero() && j.t.Info() != nil && j.t.Complete().Bool() {
 			j.rec.Completed = s.now()
 			s.dirty = true
 			s.lastSave = timeZero // save at once: the API shows counters as saved
 			s.log.Info("package transferred", "job", j.rec.ID, "bytes", j.rec.Size,
-				"from_site", j.rec.DownloadedSite, "from_server", j.rec.DownloadedServer, "reused", j.reused)
+				"from_site", j.rec.DownloadedSite, "from_origin", j.rec.DownloadedOrigin,
+				"from_other_sites", j.rec.DownloadedOther, "reused", j.reused)
 		}
+		s.releaseWriters(j)
 		s.checkSource(j)
 	}
 	s.downRate, s.upRate = totDown, totUp
@@ -604,6 +627,7 @@ func (s *Service) stateOf(j *job) api.State {
 	case j.t == nil:
 		return api.StateConnecting
 	case j.t.Info() != nil && j.t.Complete().Bool() && s.store.completionWritten(j.rec.ID):
+		s.releaseWriters(j) // before anyone sees it transferred and runs its files
 		return api.StateTransferred
 	case j.queued:
 		return api.StateQueued
@@ -667,15 +691,12 @@ func loopbackAddr(hostport string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// wrapPeerConn puts connections that cross the WAN under the WAN (yield)
-// limiters.
+// wrapPeerConn puts peer connections under the download limit and those
+// that cross the WAN under the WAN (yield) limiters.
 func (s *Service) wrapPeerConn(c net.Conn) net.Conn {
 	wan := s.paths.crossesWAN(c.RemoteAddr())
 	if traceYield {
 		s.log.Info("peer connection", "remote", c.RemoteAddr(), "wan", wan)
 	}
-	if !wan {
-		return c
-	}
-	return s.bw.wrapWAN(c)
+	return s.bw.wrapPeer(c, wan)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
+	"github.com/smstorrent/smstorrent/internal/procmem"
 	"github.com/smstorrent/smstorrent/service/api"
 )
 
@@ -46,6 +47,7 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 	// As written to the job database (counters.go).
 	c := s.store.shown(r.ID)
 	out.Downloaded, out.Uploaded, out.DownloadedSite, out.DownloadedServer = c.Down, c.Up, c.Site, c.Server
+	out.Sources = sourcesOf(c, &j.view)
 	switch {
 	case r.Fatal != "":
 		out.Error = r.Fatal
@@ -71,6 +73,7 @@ func (s *Service) snapshotJob(j *job, files bool) api.Job {
 			out.SeedUntil = s.seedUntil(r)
 		}
 	}
+	out.Limit = s.limitOf(j, state, out.Error, s.bw.limitsNow())
 	if left := out.BytesTotal - out.BytesDone; left > 0 && out.DownRate > 0 {
 		out.ETASeconds = left / out.DownRate
 	} else if state == api.StateTransferred {
@@ -157,6 +160,10 @@ func (s *Service) statusLocked(access api.Access) api.Status {
 	for _, j := range s.jobs {
 		st.Jobs[s.stateOf(j)]++
 		st.CacheBytes += j.rec.Size + oldSize(j.rec)
+	}
+	// A few microseconds (one small read of /proc, or one system call).
+	if m, err := procmem.Read(); err == nil {
+		st.MemoryResident, st.MemoryPrivate = m.Resident, m.Private
 	}
 	return st
 }

@@ -46,7 +46,7 @@ func (s *Service) sourceStorage(pkg *pkgsign.Package, src string) (storage.Clien
 		r, _ := filepath.Rel(root, filepath.Join(append([]string{base}, comps...)...))
 		return r
 	}
-	return storage.NewFileOpts(storage.NewFileClientOpts{
+	return fileStorage(storage.NewFileClientOpts{
 		ClientBaseDir:   root,
 		PieceCompletion: sharedCompletion{s.pc},
 		UsePartFiles:    g.Some(false),

@@ -45,6 +45,25 @@ type record struct {
 	Uploaded         int64 `json:"uploaded,omitempty"`
 	DownloadedSite   int64 `json:"downloaded_site,omitempty"`
 	DownloadedServer int64 `json:"downloaded_server,omitempty"`
+	// DownloadedServer split: origin seeders and web seeds, other sites'
+	// PCs. Jobs saved before the split have server bytes in neither; load
+	// counts them as origin bytes (splitServer).
+	DownloadedOrigin int64 `json:"downloaded_origin,omitempty"`
+	DownloadedOther  int64 `json:"downloaded_other_sites,omitempty"`
+}
+
+// splitServer makes a record saved before the origin / other sites split
+// (or damaged by hand) consistent: server bytes in neither column count as
+// origin bytes, and a split never exceeds the server total. Counters only
+// grow, so nothing shown goes backwards.
+func (r *record) splitServer() {
+	r.DownloadedOrigin = max(r.DownloadedOrigin, 0)
+	r.DownloadedOther = max(r.DownloadedOther, 0)
+	if sum := r.DownloadedOrigin + r.DownloadedOther; sum < r.DownloadedServer {
+		r.DownloadedOrigin += r.DownloadedServer - sum
+	} else if sum > r.DownloadedServer {
+		r.DownloadedServer = sum
+	}
 }
 
 type stateFile struct {
@@ -84,6 +103,11 @@ func (s *jobStore) load() ([]*record, error) {
 		bad := s.path + ".damaged-" + time.Now().UTC().Format("20060102T150405")
 		_ = os.Rename(s.path, bad)
 		return nil, fmt.Errorf("job database %s was damaged (%v); moved it to %s and started with no jobs", s.path, err, bad)
+	}
+	for _, r := range f.Jobs {
+		if r != nil {
+			r.splitServer()
+		}
 	}
 	s.mu.Lock()
 	s.written.setPtrs(f.Jobs)

@@ -90,23 +90,27 @@ func listenTCP(host string, port int) (net.Listener, error) {
 	return lc.Listen(context.Background(), network, net.JoinHostPort(host, strconv.Itoa(port)))
 }
 
-// wanConn limits a connection to a server or another site (traffic that
-// crosses the branch's WAN link) by the yield limiters; connections inside
-// the site are never held back by yielding.
-type wanConn struct {
+// limitedConn limits a peer connection's reads by the policy's download
+// limiter and, for a connection to a server or another site (traffic that
+// crosses the branch's WAN link), by the yield limiters too, which also
+// limit its writes and count its bytes; connections inside the site are
+// never held back by yielding. A wait for a limiter ends early when any
+// limit moves (wake), so a raised or cleared limit applies at once.
+type limitedConn struct {
 	net.Conn
-	down, up *rate.Limiter
-	read     *atomic.Int64
-	written  *atomic.Int64
+	down    []*rate.Limiter // every one must grant a read
+	up      *rate.Limiter   // nil: writes are not limited here
+	read    *atomic.Int64   // nil: not counted
+	written *atomic.Int64
+	wake    func() <-chan struct{}
 }
 
-// limitedChunk is the most a wanConn moves at once under a finite limit:
-// about 50 ms at the limit (at least 1 KiB, at most the burst). Reading a
-// large buffered block (a uTP connection hands over up to its window) at a
-// low limit would otherwise sleep for seconds, and a raised limit would not
-// reach a goroutine already asleep.
+// limitedChunk is the most a limitedConn moves at once under a finite
+// limit: about 50 ms at the limit (at least 1 KiB, at most the burst).
+// Reading a large buffered block (a uTP connection hands over up to its
+// window) at a low limit would otherwise sleep for seconds.
 func limitedChunk(l *rate.Limiter, n int) int {
-	c := int(float64(l.Limit()) / 20)
+	c := int(min(float64(l.Limit())/20, 1<<30))
 	c = max(c, 1<<10)
 	if b := l.Burst(); b > 0 {
 		c = min(c, b)
@@ -114,31 +118,60 @@ func limitedChunk(l *rate.Limiter, n int) int {
 	return min(c, n)
 }
 
-func (c *wanConn) Read(b []byte) (int, error) {
-	limited := c.down.Limit() != rate.Inf
-	if limited {
-		b = b[:limitedChunk(c.down, len(b))]
+// sleep waits d, or until a limit moves.
+func (c *limitedConn) sleep(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	wake := c.wake()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-wake:
+	}
+}
+
+func (c *limitedConn) Read(b []byte) (int, error) {
+	limited := false
+	for _, l := range c.down {
+		if l.Limit() != rate.Inf {
+			limited = true
+			b = b[:limitedChunk(l, len(b))]
+		}
 	}
 	n, err := c.Conn.Read(b)
 	if n > 0 {
-		c.read.Add(int64(n))
+		if c.read != nil {
+			c.read.Add(int64(n))
+		}
 		if limited {
-			if r := c.down.ReserveN(time.Now(), n); r.OK() {
-				time.Sleep(r.Delay())
+			now, wait := time.Now(), time.Duration(0)
+			for _, l := range c.down {
+				if l.Limit() == rate.Inf {
+					continue
+				}
+				if r := l.ReserveN(now, n); r.OK() {
+					wait = max(wait, r.DelayFrom(now))
+				}
 			}
+			c.sleep(wait)
 		}
 	}
 	return n, err
 }
 
-func (c *wanConn) Write(b []byte) (int, error) {
+func (c *limitedConn) Write(b []byte) (int, error) {
+	if c.up == nil {
+		return c.Conn.Write(b)
+	}
 	total := 0
 	for len(b) > 0 {
 		chunk := b
 		if c.up.Limit() != rate.Inf {
 			chunk = chunk[:limitedChunk(c.up, len(chunk))]
 			if r := c.up.ReserveN(time.Now(), len(chunk)); r.OK() {
-				time.Sleep(r.Delay())
+				c.sleep(r.Delay())
 			}
 		}
 		n, err := c.Conn.Write(chunk)

@@ -78,6 +78,10 @@ type pathClassifier struct {
 	listenHost string
 	servers    []netip.Prefix
 	trackers   *trackerHealth
+	// siteNets (site_networks) and siteName (site) tell this site's peers
+	// from other sites' (explain.go); both may be empty.
+	siteNets []netip.Prefix
+	siteName string
 }
 
 // isServer reports whether a peer address is a server (origin, web seed,

@@ -159,7 +159,7 @@ func (s *Service) engineAdd(pkg *pkgsign.Package, dir, source string) (*torrent.
 		t.AddTrackers(trackers)
 	}
 	if len(pkg.WebSeeds) > 0 {
-		t.AddWebSeeds(pkg.WebSeeds)
+		t.AddWebSeeds(pkg.WebSeeds, torrent.WebSeedResponseBodyRateLimiter(s.bw.down))
 	}
 	return t, nil
 }
@@ -212,7 +212,7 @@ func (s *Service) promoteLocked(j *job, o *oldVersion) {
 	j.t, j.pkg = o.t, o.pkg
 	st := j.t.Stats()
 	j.lastRead, j.lastWrit = st.BytesReadUsefulData.Int64(), st.BytesWrittenData.Int64()
-	j.lastSite, j.lastSrv = s.peers.get(j.t.InfoHash())
+	j.lastSrc = s.peers.get(j.t.InfoHash())
 	s.log.Info("switched to a cached version", "job", r.ID, "version", r.Version)
 }
 

@@ -394,6 +394,7 @@ func printJob(w io.Writer, j *api.Job) {
 	if !j.SeedUntil.IsZero() {
 		fmt.Fprintf(w, "seeded until\t%s\n", j.SeedUntil.Local().Format(time.DateTime))
 	}
+	printSources(w, j)
 	fmt.Fprintf(w, "\nFILE\tSIZE\tDONE\n")
 	for _, f := range j.Files {
 		mark := ""
@@ -430,12 +431,16 @@ func printStatus(w io.Writer, st *api.Status) {
 	}
 	fmt.Fprintf(w, "rates\tdown %s, up %s\n", rate(st.DownRate), rate(st.UpRate))
 	printBandwidth(w, st.Bandwidth)
+	printYield(w, st.Bandwidth)
 	cacheCap := "no cap"
 	if st.CacheLimit > 0 {
 		cacheCap = "cap " + units.Bytes(st.CacheLimit)
 	}
 	fmt.Fprintf(w, "cache\t%s in %s (%s)\n", units.Bytes(st.CacheBytes), st.CacheDir, cacheCap)
 	fmt.Fprintf(w, "logs\t%s\n", st.LogDir)
+	if st.MemoryResident > 0 {
+		fmt.Fprintf(w, "memory\t%s resident, %s private\n", units.Bytes(st.MemoryResident), units.Bytes(st.MemoryPrivate))
+	}
 	var parts []string
 	for _, s := range []api.State{api.StateTransferring, api.StateConnecting, api.StateQueued, api.StateSuspended, api.StateTransientError, api.StateError, api.StateTransferred} {
 		if n := st.Jobs[s]; n > 0 {
@@ -460,7 +465,7 @@ func printEvent(w io.Writer, ev api.Event) {
 	switch {
 	case ev.Job != nil:
 		j := ev.Job
-		fmt.Fprintf(w, "%s %s %s %s %.1f%% down %s up %s peers %d/%d\n", ts, ev.Type, j.ID, j.State, 100*j.Progress(), rate(j.DownRate), rate(j.UpRate), j.PeersSite, j.PeersServer)
+		fmt.Fprintf(w, "%s %s %s %s %.1f%% down %s up %s peers %d/%d%s\n", ts, ev.Type, j.ID, j.State, 100*j.Progress(), rate(j.DownRate), rate(j.UpRate), j.PeersSite, j.PeersServer, limitNote(j))
 	case ev.Type == api.EventSnapshot:
 		fmt.Fprintf(w, "%s snapshot: %d jobs\n", ts, len(ev.Jobs))
 	case ev.Type == api.EventStatus && ev.Status != nil:

@@ -20,12 +20,16 @@ import (
 // platformSetup finishes the service registration that the MSI's
 // ServiceInstall row began: failure actions (restart after 5 s, three times,
 // counter reset after a day) and delayed automatic start, which wixl cannot
-// write; then the firewall rules for the peer port, scoped to this program.
+// write; puts the program folder on the system PATH (syspath.go); then the
+// firewall rules for the peer port, scoped to this program.
 func platformSetup(cfg config.Config, cfgPath string, firewall bool) error {
 	if err := setRecovery(); err != nil {
 		return err
 	}
 	if err := rememberConfig(cfgPath); err != nil {
+		return err
+	}
+	if err := addToSystemPath(); err != nil {
 		return err
 	}
 	exe, err := os.Executable()
@@ -38,10 +42,12 @@ func platformSetup(cfg config.Config, cfgPath string, firewall bool) error {
 	return addFirewallRules(exe, cfg.ListenPort)
 }
 
-// platformTeardown removes the firewall rules and stops the tray and window
-// of every session, so that the uninstall leaves no process running.
+// platformTeardown removes the firewall rules and the program folder's
+// PATH entry, and stops the tray and window of every session, so that the
+// uninstall leaves no process running.
 func platformTeardown() error {
 	err := removeFirewallRules()
+	err = errors.Join(err, removeFromSystemPath())
 	return errors.Join(err, stopDesktopProcesses())
 }
 

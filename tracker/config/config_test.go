@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -76,8 +77,9 @@ func TestNetMap(t *testing.T) {
 	if err := os.WriteFile(tok, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	tokJSON, _ := json.Marshal(tok) // a Windows path has backslashes
 	c, err := Parse([]byte(`{
-		"admin_token_file": "` + tok + `",
+		"admin_token_file": ` + string(tokJSON) + `,
 		"allow_networks": ["10.0.0.0/8", "fd00::/8"],
 		"sites": [
 			{"name": "hq", "networks": ["10.0.0.0/8"]},

@@ -21,46 +21,71 @@ const (
 )
 
 // Jobs returns one job in every state (several transferred ones), as the
-// service would report them at the moment now.
+// service would report them at the moment now. The addresses are from the
+// documentation ranges (RFC 5737).
 func Jobs(now time.Time) []api.Job {
 	return []api.Job{
-		{ID: "PS100012", Version: "Office 2024 16.0.17928", State: api.StateTransferring, Priority: api.High,
+		{ID: "PS100012", Name: "Office 2024", Version: "16.0.17928", State: api.StateTransferring, Priority: api.High,
 			BytesTotal: 3480 * mb, BytesDone: 2162 * mb, FilesTotal: 412, FilesDone: 260,
 			DownRate: 4600 << 10, UpRate: 900 << 10, Downloaded: 2162 * mb, Uploaded: 310 * mb,
-			DownloadedSite: 1790 * mb, DownloadedServer: 372 * mb, PeersSite: 6, PeersServer: 1,
+			DownloadedSite: 1790 * mb, DownloadedServer: 372 * mb, PeersSite: 3, PeersServer: 1,
+			Sources: &api.Sources{Site: 1790 * mb, Origin: 300 * mb, OtherSites: 72 * mb, Gateway: "192.0.2.15:6881",
+				Peers: officePeers(4600 << 10)},
+			Limit: &api.JobLimit{Reason: api.LimitSchedule, Rate: 6 * mb,
+				Detail: "Business hours (Mon–Fri 08:00–17:00): background downloads are limited to 6 MiB/s."},
 			ETASeconds: 287, Added: now.Add(-25 * time.Minute)},
-		{ID: "PS100031", Version: "KB5048667 2024-12", State: api.StateConnecting, Priority: api.Foreground,
-			BytesTotal: 812 * mb, FilesTotal: 1, ETASeconds: -1, Added: now.Add(-2 * time.Minute)},
-		{ID: "PS100060", Version: "Teams 24335", State: api.StateQueued, Priority: api.Low,
-			BytesTotal: 146 * mb, FilesTotal: 3, ETASeconds: -1, Added: now.Add(-4 * time.Minute)},
-		{ID: "PS100007", Version: "Acrobat Reader 24.005", State: api.StateSuspended, Priority: api.Normal,
+		{ID: "PS100031", Name: "Windows security update KB5048667", Version: "2024-12", State: api.StateConnecting,
+			Priority: api.Foreground, BytesTotal: 812 * mb, FilesTotal: 1, ETASeconds: -1, Added: now.Add(-2 * time.Minute),
+			Limit: &api.JobLimit{Reason: api.LimitWaitingPeers,
+				Detail: "No peer has the package yet: the tracker has not answered with a colleague or the server."}},
+		{ID: "PS100060", Name: "Microsoft Teams", Version: "24335", State: api.StateQueued, Priority: api.Low,
+			BytesTotal: 146 * mb, FilesTotal: 3, ETASeconds: -1, Added: now.Add(-4 * time.Minute),
+			Limit: &api.JobLimit{Reason: api.LimitQueued, Detail: "Waits while downloads of a higher priority run."}},
+		{ID: "PS100007", Name: "Adobe Acrobat Reader", Version: "24.005", State: api.StateSuspended, Priority: api.Normal,
 			BytesTotal: 688 * mb, BytesDone: 241 * mb, FilesTotal: 7, FilesDone: 2, Downloaded: 241 * mb,
-			DownloadedSite: 241 * mb, ETASeconds: -1, Added: now.Add(-3 * time.Hour)},
-		{ID: "PS100044", Version: "SAP GUI 8.00 PL6", State: api.StateTransientError, Priority: api.Low,
+			DownloadedSite: 241 * mb, Sources: &api.Sources{Site: 241 * mb}, ETASeconds: -1, Added: now.Add(-3 * time.Hour),
+			Limit: &api.JobLimit{Reason: api.LimitSuspended, Detail: "Paused by a user; Resume starts it again."}},
+		{ID: "PS100044", Name: "SAP GUI for Windows", Version: "8.00 PL6", State: api.StateTransientError, Priority: api.Low,
 			Error:     "tracker https://tracker.hq.example.com unreachable: connection timed out",
 			NextRetry: now.Add(40 * time.Second), BytesTotal: 1210 * mb, BytesDone: 530 * mb,
 			Downloaded: 530 * mb, DownloadedSite: 490 * mb, DownloadedServer: 40 * mb, ETASeconds: -1,
-			Added: now.Add(-50 * time.Minute)},
-		{ID: "PS100050", Version: "AutoCAD LT 2025", State: api.StateError, Priority: api.Normal,
+			Sources: &api.Sources{Site: 490 * mb, Origin: 40 * mb, IsGateway: true},
+			Limit:   &api.JobLimit{Reason: api.LimitError, Detail: "Waits for the tracker; the next try is automatic."},
+			Added:   now.Add(-50 * time.Minute)},
+		{ID: "PS100050", Name: "AutoCAD LT 2025 with the Architecture toolset and the Express Tools add-ins",
+			Version: "2025.1.1", State: api.StateError, Priority: api.Normal,
 			Error:      "disk full: the cache folder needs 6.2 GiB more. Free space on D: or lower the cache cap, then click Retry",
 			BytesTotal: 7100 * mb, BytesDone: 920 * mb, Downloaded: 920 * mb, DownloadedSite: 800 * mb,
-			DownloadedServer: 120 * mb, ETASeconds: -1, Added: now.Add(-5 * time.Hour)},
-		{ID: "PS100001", Version: "7-Zip 24.08", State: api.StateTransferred, Priority: api.Normal,
+			DownloadedServer: 120 * mb, Sources: &api.Sources{Site: 800 * mb, Origin: 120 * mb},
+			Limit:      &api.JobLimit{Reason: api.LimitError, Detail: "Stopped: the disk is full."},
+			ETASeconds: -1, Added: now.Add(-5 * time.Hour)},
+		{ID: "PS100001", Name: "7-Zip", Version: "24.08", State: api.StateTransferred, Priority: api.Normal,
 			BytesTotal: 2 * mb, BytesDone: 2 * mb, Uploaded: 31 * mb, Downloaded: 2 * mb, UpRate: 0,
 			Added: now.Add(-9 * 24 * time.Hour), Completed: now.Add(-9 * 24 * time.Hour),
 			LastUsed: now.Add(-9 * 24 * time.Hour), Assigned: true},
-		{ID: "PS100003", Version: "Firefox ESR 128.5", State: api.StateTransferred, Priority: api.Normal,
+		{ID: "PS100003", Name: "Firefox ESR", Version: "128.5", State: api.StateTransferred, Priority: api.Normal,
 			BytesTotal: 96 * mb, BytesDone: 96 * mb, Uploaded: 402 * mb, UpRate: 310 << 10,
 			Added: now.Add(-30 * time.Hour), Completed: now.Add(-29 * time.Hour),
 			LastUsed: now.Add(-29 * time.Hour), SeedUntil: now.Add(43 * time.Hour)},
-		{ID: "PS100009", Version: "Citrix Workspace 2409", State: api.StateTransferred, Priority: api.Normal,
+		{ID: "PS100009", Name: "Citrix Workspace", Version: "2409", State: api.StateTransferred, Priority: api.Normal,
 			BytesTotal: 321 * mb, BytesDone: 321 * mb, Uploaded: 190 * mb, UpRate: 0,
 			Added: now.Add(-80 * time.Hour), Completed: now.Add(-79 * time.Hour),
 			LastUsed: now.Add(-70 * time.Hour), SeedUntil: now.Add(2 * time.Hour)},
-		{ID: "PS100021", Version: "Windows 11 24H2 feature update", State: api.StateTransferred, Priority: api.High,
-			BytesTotal: 4 * gb, BytesDone: 4 * gb, Uploaded: 9 * gb, UpRate: 1200 << 10,
+		{ID: "PS100021", Name: "Windows 11 24H2 feature update", Version: "26100.2605", State: api.StateTransferred,
+			Priority: api.High, BytesTotal: 4 * gb, BytesDone: 4 * gb, Uploaded: 9 * gb, UpRate: 1200 << 10,
 			Added: now.Add(-6 * 24 * time.Hour), Completed: now.Add(-6 * 24 * time.Hour),
 			LastUsed: now.Add(-20 * time.Hour), Assigned: true},
+	}
+}
+
+// officePeers are the peers of the demo's running download at a total rate:
+// the site's gateway, two colleagues and the server.
+func officePeers(total int64) []api.JobPeer {
+	return []api.JobPeer{
+		{Address: "192.0.2.15:6881", Kind: api.PeerGateway, Client: "SMSTorrent 0.9", DownRate: total * 45 / 100, UpRate: 0},
+		{Address: "192.0.2.41:6881", Kind: api.PeerSite, Client: "SMSTorrent 0.9", DownRate: total * 25 / 100, UpRate: 300 << 10},
+		{Address: "192.0.2.67:6881", Kind: api.PeerSite, Client: "SMSTorrent 0.9", DownRate: total * 15 / 100, UpRate: 600 << 10},
+		{Address: "198.51.100.20:6881", Kind: api.PeerOrigin, Client: "SMSTorrent 0.9", DownRate: total - total*85/100},
 	}
 }
 
@@ -194,8 +219,15 @@ func (b *Backend) step(now time.Time) []api.Event {
 			j.DownRate = total
 			j.BytesDone = min(j.BytesTotal, j.BytesDone+j.DownRate)
 			j.Downloaded += j.DownRate
-			j.DownloadedSite += j.DownRate * 8 / 10
-			j.DownloadedServer += j.DownRate * 2 / 10
+			j.DownloadedSite += j.DownRate * 85 / 100
+			j.DownloadedServer += j.DownRate - j.DownRate*85/100
+			if s := j.Sources; s != nil {
+				src := *s
+				src.Site += j.DownRate * 85 / 100
+				src.Origin += j.DownRate - j.DownRate*85/100
+				src.Peers = officePeers(j.DownRate)
+				j.Sources = &src
+			}
 			if j.DownRate > 0 {
 				j.ETASeconds = (j.BytesTotal - j.BytesDone) / j.DownRate
 			}

@@ -95,8 +95,12 @@ func Label(j api.Job) string {
 
 // JobRow is one row of the Downloads tab.
 type JobRow struct {
-	ID        string
-	Title     string
+	ID    string
+	Title string
+	// Name is the package's display name (ShortName) and Sub the rest of
+	// the title: "PS100012 · 16.0.17928", or the version alone when the
+	// name is the ID.
+	Name, Sub string
 	State     api.State
 	StateText string
 	Progress  float64
@@ -104,9 +108,9 @@ type JobRow struct {
 	ProgressText string
 	Rate         string
 	ETA          string
-	// Peers is like "4 in site · 1 server".
+	// Peers is like "4 in site · 1 server" (PeerCounts).
 	Peers string
-	// Source is like "82% from this site" once data arrived.
+	// Source is like "82% from colleagues" once data arrived (SourceShare).
 	Source   string
 	Priority api.Priority
 	// Message is the job's error and when it is retried, empty otherwise.
@@ -124,9 +128,18 @@ func NewJobRow(j api.Job, now time.Time) JobRow {
 	r := JobRow{
 		ID: j.ID, Title: Title(j), State: j.State, StateText: StateText(j.State),
 		Progress: j.Progress(), Priority: j.Priority,
-		Peers:      fmt.Sprintf("%d in site · %d server", j.PeersSite, j.PeersServer),
+		Peers:      PeerCounts(j.PeersSite, j.PeersServer),
 		ResumeText: "Resume",
 	}
+	r.Name = ShortName(j)
+	subs := []string{j.ID}
+	if r.Name == j.ID {
+		subs = nil
+	}
+	if v := Clean(j.Version, 40); v != "" {
+		subs = append(subs, v)
+	}
+	r.Sub = strings.Join(subs, " · ")
 	r.ProgressText = fmt.Sprintf("%s · %s of %s", Percent(r.Progress), units.Bytes(j.BytesDone), units.Bytes(j.BytesTotal))
 	switch j.State {
 	case api.StateTransferring, api.StateConnecting:
@@ -135,9 +148,7 @@ func NewJobRow(j api.Job, now time.Time) JobRow {
 	default:
 		r.Rate, r.ETA = "—", "—"
 	}
-	if got := j.DownloadedSite + j.DownloadedServer; got > 0 {
-		r.Source = Percent(float64(j.DownloadedSite)/float64(got)) + " from this site"
-	}
+	r.Source = SourceShare(j)
 	switch j.State {
 	case api.StateQueued, api.StateConnecting, api.StateTransferring:
 		r.CanPause, r.CanCancel, r.CanPriority = true, true, true
@@ -211,24 +222,31 @@ type BandwidthView struct {
 	Reason string
 	Detail string
 	// Yielding is true while background jobs give way to other traffic.
-	Yielding  bool
+	Yielding bool
+	// YieldOff is true when the service does not yield at all.
+	YieldOff  bool
 	YieldText string
 	Schedule  string
 	// Override describes a helpdesk throttle, empty if none.
 	Override string
+	// ActivePreset is the index in Presets of the throttle in force, -1
+	// when none is (no throttle, a custom one, or one that cannot be told
+	// apart while yielding).
+	ActivePreset int
 }
 
 // NewBandwidthView describes a status at the moment now.
 func NewBandwidthView(st *api.Status, now time.Time) BandwidthView {
 	if st == nil {
-		return BandwidthView{Down: "—", Up: "—", Limits: "—", Effective: "—", Reason: "Not connected"}
+		return BandwidthView{Down: "—", Up: "—", Limits: "—", Effective: "—", Reason: "Not connected", ActivePreset: -1}
 	}
 	b := st.Bandwidth
 	v := BandwidthView{
 		Down: units.Rate(st.DownRate), Up: units.Rate(st.UpRate),
 		Limits:    fmt.Sprintf("%s down · %s up", units.Limit(b.LimitDown), units.Limit(b.LimitUp)),
 		Effective: fmt.Sprintf("%s down · %s up", units.Limit(b.EffectiveDown), units.Limit(b.EffectiveUp)),
-		Detail:    b.Detail, Yielding: b.Yielding, Schedule: b.Schedule,
+		Detail:    b.Detail, Yielding: b.Yielding, YieldOff: b.YieldOff, Schedule: b.Schedule,
+		ActivePreset: ActivePreset(b),
 	}
 	switch b.Reason {
 	case "limit":
@@ -244,13 +262,22 @@ func NewBandwidthView(st *api.Status, now time.Time) BandwidthView {
 	default:
 		v.Reason = b.Reason
 	}
-	if b.Yielding {
+	switch {
+	case b.YieldOff:
+		v.YieldText = "Background downloads do not give way to other traffic: yielding is off."
+		if r := strings.TrimSuffix(Clean(b.YieldOffReason, 200), "."); r != "" {
+			v.YieldText = "Background downloads do not give way to other traffic: " + r + "."
+		}
+	case b.Yielding:
 		v.YieldText = "Background downloads are giving way to other traffic on the network right now."
-	} else {
+	default:
 		v.YieldText = "Background downloads are not giving way right now: the network is idle enough."
 	}
 	if b.Override {
 		v.Override = "Helpdesk throttle active"
+		if v.ActivePreset >= 0 {
+			v.Override += " (preset “" + Presets[v.ActivePreset].Label + "”)"
+		}
 		if !b.OverrideUntil.IsZero() {
 			v.Override += fmt.Sprintf(" until %s (%s left)", b.OverrideUntil.Local().Format("15:04"), Duration(b.OverrideUntil.Sub(now)))
 		} else {
@@ -275,7 +302,22 @@ var Presets = []Preset{
 }
 
 // ClearPreset removes the helpdesk throttle.
-var ClearPreset = Preset{"Clear throttle (back to policy)", api.ThrottleRequest{Clear: true}}
+var ClearPreset = Preset{"Clear throttle", api.ThrottleRequest{Clear: true}}
+
+// ActivePreset returns the index in Presets of the helpdesk throttle in
+// force, or -1. A preset is told by its rates, so it shows only while the
+// throttle sets the effective limits (not while yielding lowers them).
+func ActivePreset(b api.Bandwidth) int {
+	if !b.Override || b.Reason != "override" {
+		return -1
+	}
+	for i, p := range Presets {
+		if p.Request.Down == b.EffectiveDown && p.Request.Up == b.EffectiveUp {
+			return i
+		}
+	}
+	return -1
+}
 
 // Diagnostics is the text block the helpdesk pastes into a ticket.
 func Diagnostics(s *Store, client string, now time.Time) string {
@@ -321,19 +363,15 @@ func Diagnostics(s *Store, client string, now time.Time) string {
 	if bw.Override != "" {
 		line("Throttle", bw.Override)
 	}
-	line("Yielding", fmt.Sprint(bw.Yielding))
+	if bw.YieldOff {
+		line("Yielding", bw.YieldText)
+	} else {
+		line("Yielding", fmt.Sprint(bw.Yielding))
+	}
 	if s.Reconnects > 0 {
 		line("Reconnects", fmt.Sprint(s.Reconnects))
 	}
-	b.WriteString("\nJobs:\n")
-	for _, j := range s.Jobs() {
-		fmt.Fprintf(&b, "  %-24s %-13s %-10s %s of %s  site %d server %d",
-			Title(j), j.State, j.Priority, units.Bytes(j.BytesDone), units.Bytes(j.BytesTotal), j.PeersSite, j.PeersServer)
-		if j.Error != "" {
-			fmt.Fprintf(&b, "  error: %s", j.Error)
-		}
-		b.WriteString("\n")
-	}
+	diagnosticJobs(&b, s.Jobs())
 	if len(st.RecentErrors) > 0 {
 		b.WriteString("\nRecent errors:\n")
 		for _, e := range st.RecentErrors {
@@ -345,6 +383,29 @@ func Diagnostics(s *Store, client string, now time.Time) string {
 		}
 	}
 	return b.String()
+}
+
+// diagnosticJobs writes the jobs section of Diagnostics: every job with its
+// error, where its bytes came from, its gateway and what holds it back.
+func diagnosticJobs(b *strings.Builder, jobs []api.Job) {
+	b.WriteString("\nJobs:\n")
+	for _, j := range jobs {
+		fmt.Fprintf(b, "  %-24s %-13s %-10s %s of %s  peers: %s",
+			Title(j), j.State, j.Priority, units.Bytes(j.BytesDone), units.Bytes(j.BytesTotal), PeerCounts(j.PeersSite, j.PeersServer))
+		if j.Error != "" {
+			fmt.Fprintf(b, "  error: %s", j.Error)
+		}
+		b.WriteString("\n")
+		if src := SourcesText(j); src != "" {
+			fmt.Fprintf(b, "    sources: %s\n", src)
+		}
+		if g := GatewayText(j); g != "" {
+			fmt.Fprintf(b, "    gateway: %s\n", g)
+		}
+		if h, d := LimitText(j); h != "" {
+			fmt.Fprintf(b, "    limit: %s: %s\n", h, d)
+		}
+	}
 }
 
 func reach(r api.Reachability, now time.Time) string {

@@ -251,3 +251,17 @@ func TestTitleShowsDisplayName(t *testing.T) {
 		t.Errorf("Title without name %q", got)
 	}
 }
+
+// The yield row says when yielding is off, and why, instead of "the
+// network is idle enough".
+func TestBandwidthViewYieldOff(t *testing.T) {
+	st := &api.Status{Bandwidth: api.Bandwidth{Reason: "unlimited", YieldOff: true, YieldOffReason: "yield is off in the configuration (yield: false)"}}
+	v := NewBandwidthView(st, now)
+	if v.YieldText != "Background downloads do not give way to other traffic: yield is off in the configuration (yield: false)." {
+		t.Errorf("yield off: %q", v.YieldText)
+	}
+	st.Bandwidth = api.Bandwidth{Reason: "unlimited"}
+	if v := NewBandwidthView(st, now); !strings.Contains(v.YieldText, "not giving way right now") {
+		t.Errorf("yield on, idle: %q", v.YieldText)
+	}
+}

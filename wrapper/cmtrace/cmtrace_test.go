@@ -135,6 +135,12 @@ func TestLoggerRollsOver(t *testing.T) {
 }
 
 func TestLoggerConcurrentWriters(t *testing.T) {
+	if underWine() {
+		// Seen under wine 8: entries overwrite each other. Windows appends
+		// each write atomically to a file opened for FILE_APPEND_DATA (Go's
+		// O_APPEND); wine seeks to the end and writes, per handle.
+		t.Skip("wine's appends are not atomic across handles")
+	}
 	path := filepath.Join(t.TempDir(), "w.log")
 	// Two loggers on one file stand for two wrapper processes.
 	a, err := Open(path, Options{Component: "a", MaxSize: -1})

@@ -100,7 +100,11 @@ func (d *demo) close() {
 		fmt.Fprintf(d.out, "\nThe demo's folder is kept: %s\n", d.root)
 		return
 	}
-	_ = os.RemoveAll(d.root)
+	if err := os.RemoveAll(d.root); err != nil {
+		fmt.Fprintf(d.out, "\nCould not remove the demo's folder %s: %v\n", d.root, err)
+		return
+	}
+	fmt.Fprintf(d.out, "\nRemoved the demo's folder %s (with the logs and configurations above); run with --keep to keep it.\n", d.root)
 }
 
 func (d *demo) say(format string, args ...any) {
@@ -115,6 +119,9 @@ func (d *demo) run(ctx context.Context) error {
 	fmt.Fprintf(d.out, "SMSTorrent demo: a tracker with its repository, an origin server and two branch-office PCs\n")
 	fmt.Fprintf(d.out, "on this machine (loopback only), and SCCM running P2PWrapper on both branches.\n")
 	fmt.Fprintf(d.out, "Working folder: %s (logs in %s)\n", d.root, d.logDir)
+	if !d.o.keep {
+		fmt.Fprintf(d.out, "The folder is removed at the end; --keep keeps it.\n")
+	}
 
 	steps := []func(context.Context) error{
 		d.findBinaries, d.startTracker, d.publishPackage, d.startOrigin, d.startBranches,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -37,6 +38,32 @@ func TestDemo(t *testing.T) {
 		row := regexp.MustCompile(`(?m)^\s+` + b + `\s.*\s` + rc + `(, ` + rc + `)*, 0$`)
 		if !row.MatchString(s) {
 			t.Errorf("summary row of %s does not show retry codes then 0:\n%s", b, s)
+		}
+	}
+}
+
+// TestCloseSaysWhatHappensToTheFolder checks that the demo, which prints
+// paths into its working folder, says at the end that the folder is gone
+// and how to keep it, or that it was kept.
+func TestCloseSaysWhatHappensToTheFolder(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		var out bytes.Buffer
+		d, err := newDemo(options{keep: keep}, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.close()
+		_, statErr := os.Stat(d.root)
+		s := out.String()
+		if keep {
+			if statErr != nil || !strings.Contains(s, "kept: "+d.root) {
+				t.Errorf("--keep: folder %v, output %q", statErr, s)
+			}
+			_ = os.RemoveAll(d.root)
+			continue
+		}
+		if !os.IsNotExist(statErr) || !strings.Contains(s, "Removed the demo's folder "+d.root) || !strings.Contains(s, "--keep") {
+			t.Errorf("without --keep: folder %v, output %q", statErr, s)
 		}
 	}
 }

@@ -1,0 +1,5 @@
+//go:build !windows
+
+package cmtrace
+
+func underWine() bool { return false }
