@@ -2,6 +2,9 @@
 #   make demo   a local swarm distributes a package end to end (tracker, origin, two branches, wrapper)
 #   make test   installs what it needs (Debian packages, linters), then runs every check and test
 #   make bench  the network lab benchmark (root): writes lab/results/latest.json and docs/BENCHMARKS.md
+#   make bench-suite  the lab's shapes (2x12, 5x4, 10x2, 50 and 100 Mbit/s, 5/20/50 Mbit/s) with
+#               SMSTorrent and Transmission, ~20 min (root; bench -suite): lab/results/suite.json,
+#               the suite's and the fleet's sections of docs/BENCHMARKS.md
 #   make interop  the full interop matrix (Transmission, qBittorrent, opentracker; 256 MiB): docs/BENCHMARKS.md
 #   make screenshots  the window and tray pictures in docs/screenshots, under Xvfb (docs/DESKTOP.md)
 
@@ -19,7 +22,7 @@ CMDS := \
 	$(BIN)/smstorrent-tray:./app/cmd/smstorrent-tray \
 	$(BIN)/smstorrent-window:./app/cmd/smstorrent-window
 
-.PHONY: all build deps lint windows-check windows dist dist-check deb deb-check test test-go fuzz demo bench interop screenshots clean
+.PHONY: all build deps lint windows-check windows dist dist-check deb deb-check test test-go fuzz demo bench bench-suite interop screenshots clean
 
 all: build
 
@@ -99,6 +102,12 @@ bench: deps build
 	@$(GO) run ./lab/cmd/bench
 	@$(GO) run ./lab/cmd/bench -delta
 	@$(GO) run ./lab/cmd/yield
+
+# Not part of bench or test: about 20 minutes. The fleet projection (no root)
+# is calibrated from lab/results/latest.json and checked against the suite.
+bench-suite: deps build
+	@$(GO) run ./lab/cmd/bench -suite
+	@$(GO) run ./lab/cmd/fleet
 
 # The short matrix (4 MiB) runs in make test; this is the full one, unlimited
 # and with a 20 Mbit/s branch link on our leeching service.

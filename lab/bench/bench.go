@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/smstorrent/smstorrent/lab/netlab"
@@ -51,6 +52,9 @@ type Config struct {
 	Faults *Faults
 	// Keep leaves the work folder (with the package copies) in place.
 	Keep bool
+	// PollCtl follows SMSTorrent's clients with a `ctl job` per client per
+	// second, as the lab did before it used `ctl watch` (for comparison).
+	PollCtl bool
 	// Delta runs the delta scenario (see delta.go): every client holds
 	// version 1 of a package of many files, then version 2 with about 10 %
 	// of its bytes changed is distributed; Transmission gets version 2 as a
@@ -90,6 +94,18 @@ type system interface {
 	// close stops what the system runs in this process (lab processes are
 	// stopped by the lab).
 	close()
+}
+
+// firstByter is a system that can tell when each client's first payload
+// arrived (optional).
+type firstByter interface {
+	firstBytes(t0 time.Time) map[string]float64
+}
+
+// diagnoser is a system that can describe a client that is not done
+// (optional, for the error of a run that ran out of time).
+type diagnoser interface {
+	diagnose(h *netlab.Host) string
 }
 
 // env is what a system gets to work with.
@@ -206,26 +222,9 @@ func BoundSeconds(pkgBytes, wanRateBits int64) float64 {
 // returns the report. A system that fails is reported with its error; Run
 // returns an error only if nothing could run (or ctx ended).
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
-	if err := cfg.Topo.Validate(); err != nil {
+	cfg, err := prepare(ctx, cfg)
+	if err != nil {
 		return nil, err
-	}
-	if cfg.PackageBytes <= 0 {
-		return nil, errors.New("bench: package size must be positive")
-	}
-	if err := netlab.Check(); err != nil {
-		return nil, err
-	}
-	if removed, err := netlab.SweepStale(ctx); err != nil {
-		cfg.Log.Warn("sweeping stale lab namespaces", "err", err)
-	} else if len(removed) > 0 {
-		cfg.Log.Info("removed stale lab namespaces", "names", removed)
-	}
-	bound := BoundSeconds(cfg.PackageBytes, cfg.Topo.WANRateBits)
-	if cfg.Timeout == 0 {
-		cfg.Timeout = max(time.Duration(8*bound*float64(time.Second)), 90*time.Second)
 	}
 	// Programs get absolute paths: they run in other working directories.
 	workDir, err := filepath.Abs(cfg.WorkDir)
@@ -237,21 +236,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	failed := false
-	defer func() {
-		switch {
-		case failed && !cfg.Keep:
-			// Keep logs and configurations for a look; drop the package copies.
-			_ = filepath.WalkDir(runDir, func(p string, d os.DirEntry, err error) error {
-				if err == nil && !d.IsDir() && d.Name() == payloadName {
-					os.Remove(p)
-				}
-				return nil
-			})
-			cfg.Log.Info("a system failed: its logs are kept", "dir", runDir)
-		case !cfg.Keep:
-			os.RemoveAll(runDir)
-		}
-	}()
+	defer func() { cleanRunDir(cfg, runDir, failed) }()
 	var pkg *pkgFile
 	if cfg.Delta {
 		cfg.prev, pkg, err = makeVersions(filepath.Join(runDir, "src"), "LAB00001", cfg.PackageBytes)
@@ -261,42 +246,97 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: making the package: %w", err)
 	}
-	rep := &Report{
+	rep := newReport(cfg, pkg)
+	for _, name := range cfg.Systems {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		res := runRepeated(ctx, cfg, name, pkg, runDir)
+		failed = failed || !res.OK
+		rep.Systems = append(rep.Systems, res)
+	}
+	return rep, ctx.Err()
+}
+
+// prepare checks the configuration and the machine, sweeps what killed runs
+// left and fills in defaults.
+func prepare(ctx context.Context, cfg Config) (Config, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if err := cfg.Topo.Validate(); err != nil {
+		return cfg, err
+	}
+	if cfg.PackageBytes <= 0 {
+		return cfg, errors.New("bench: package size must be positive")
+	}
+	if err := netlab.Check(); err != nil {
+		return cfg, err
+	}
+	if removed, err := netlab.SweepStale(ctx); err != nil {
+		cfg.Log.Warn("sweeping stale lab namespaces", "err", err)
+	} else if len(removed) > 0 {
+		cfg.Log.Info("removed stale lab namespaces", "names", removed)
+	}
+	if cfg.Timeout == 0 {
+		bound := BoundSeconds(cfg.PackageBytes, cfg.Topo.SlowestRate())
+		cfg.Timeout = max(time.Duration(8*bound*float64(time.Second)), 90*time.Second)
+	}
+	return cfg, nil
+}
+
+// cleanRunDir removes the run's folder, or after a failure only the package
+// copies (the logs and configurations stay for a look); -keep keeps all.
+func cleanRunDir(cfg Config, runDir string, failed bool) {
+	switch {
+	case failed && !cfg.Keep:
+		_ = filepath.WalkDir(runDir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && d.Name() == payloadName {
+				os.Remove(p)
+			}
+			return nil
+		})
+		cfg.Log.Info("a system failed: its logs are kept", "dir", runDir)
+	case !cfg.Keep:
+		os.RemoveAll(runDir)
+	}
+}
+
+func newReport(cfg Config, pkg *pkgFile) *Report {
+	return &Report{
 		Generated:        time.Now().UTC(),
 		Branches:         cfg.Topo.Branches,
 		ClientsPerBranch: cfg.Topo.ClientsPerBranch,
 		WANRateBits:      cfg.Topo.WANRateBits,
+		WANRatesBits:     cfg.Topo.WANRates,
 		WANDelay:         delayText(cfg.Topo.WANDelay),
 		WANDelayMS:       float64(cfg.Topo.WANDelay) / float64(time.Millisecond),
 		PackageBytes:     pkg.Size,
 		Delta:            cfg.Delta,
 		ServiceConfig:    cfg.ServiceConfig,
 		Priority:         cfg.Priority,
-		BoundSeconds:     bound,
+		BoundSeconds:     BoundSeconds(pkg.Size, cfg.Topo.SlowestRate()),
 	}
-	for _, name := range cfg.Systems {
-		if err := ctx.Err(); err != nil {
-			return rep, err
+}
+
+// runRepeated runs one system cfg.Repeat times and returns the median run.
+func runRepeated(ctx context.Context, cfg Config, name string, pkg *pkgFile, runDir string) SystemResult {
+	var runs []SystemResult
+	for i := range max(cfg.Repeat, 1) {
+		cfg.Log.Info("system: start", "system", name, "run", i+1)
+		runs = append(runs, runSystem(ctx, cfg, name, pkg, filepath.Join(runDir, fmt.Sprintf("%s-%d", name, i+1))))
+		if ctx.Err() != nil {
+			break
 		}
-		var runs []SystemResult
-		for i := range max(cfg.Repeat, 1) {
-			cfg.Log.Info("system: start", "system", name, "run", i+1)
-			runs = append(runs, runSystem(ctx, cfg, name, pkg, filepath.Join(runDir, fmt.Sprintf("%s-%d", name, i+1))))
-			if ctx.Err() != nil {
-				break
-			}
-		}
-		res := medianRun(runs)
-		failed = failed || !res.OK
-		if res.Error != "" {
-			cfg.Log.Error("system: failed", "system", name, "err", res.Error)
-		} else {
-			cfg.Log.Info("system: done", "system", name, "seconds", fmt.Sprintf("%.1f", res.TimeToAllS),
-				"ratio", fmt.Sprintf("%.2f", res.RatioToBound))
-		}
-		rep.Systems = append(rep.Systems, res)
 	}
-	return rep, ctx.Err()
+	res := medianRun(runs)
+	if res.Error != "" {
+		cfg.Log.Error("system: failed", "system", name, "err", res.Error)
+	} else {
+		cfg.Log.Info("system: done", "system", name, "seconds", fmt.Sprintf("%.1f", res.TimeToAllS),
+			"ratio", fmt.Sprintf("%.2f", res.RatioToBound))
+	}
+	return res
 }
 
 // medianRun picks the successful run with the median time (the first
@@ -376,60 +416,118 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 	}()
 	defer sys.close()
 	e := &env{cfg: cfg, lab: lab, pkg: pkg, dir: dir, log: cfg.Log.With("system", name), bins: bins}
+	if err := setupSystem(ctx, e, sys); err != nil {
+		return fail(err)
+	}
+	if err := measure(ctx, e, sys, &res); err != nil {
+		return fail(err)
+	}
+	res.OK = true
+	return res
+}
 
-	setupTime := 3 * time.Minute
-	if cfg.Delta {
-		setupTime = 8 * time.Minute // the first version goes everywhere first
-	}
-	setupCtx, cancel := context.WithTimeout(ctx, setupTime)
-	err = sys.setup(setupCtx, e)
-	cancel()
-	if err != nil {
-		return fail(fmt.Errorf("setup: %w", err))
-	}
+// measure starts the distribution, injects the faults, waits for every
+// client, fills res with the figures (also when the time limit ends the
+// run) and checks every client's copy.
+func measure(ctx context.Context, e *env, sys system, res *SystemResult) (err error) {
+	lab, cfg, pkg := e.lab, e.cfg, e.pkg
 	before, err := lab.Counters(ctx)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
+	cpu0 := lab.CPU()
 	t0 := time.Now()
 	if err := sys.start(runCtx, e); err != nil {
-		return fail(fmt.Errorf("start: %w", err))
+		return fmt.Errorf("start: %w", err)
 	}
 	if cfg.Faults != nil {
 		faultsDone := injectFaults(runCtx, e, sys, cfg.Faults, t0)
 		defer func() {
-			notes, err := faultsDone()
+			notes, ferr := faultsDone()
 			res.Faults = notes
-			if err != nil && res.OK {
-				res.OK, res.Error = false, err.Error()
+			if ferr != nil && err == nil {
+				err = ferr
 			}
 		}()
 	}
+	doneAt, werr := waitAll(ctx, runCtx, e, sys, t0)
+	cpu := lab.CPU().Sub(cpu0)
+	after, err := lab.Counters(ctx)
+	if err != nil {
+		return errors.Join(werr, err)
+	}
+	last := t0
+	for _, at := range doneAt {
+		if at.After(last) {
+			last = at
+		}
+	}
+	if werr != nil {
+		// Keep what was measured up to the time limit, for the notes.
+		last = time.Now()
+	}
+	res.fill(cfg, pkg.Size, last.Sub(t0), secondsSince(t0, doneAt), after.Sub(before), lab)
+	res.CPU = cpuFigures(cpu, pkg.Size*int64(len(lab.Clients())))
+	res.SourcesByClient = sys.peers(ctx, e)
+	if fb, ok := sys.(firstByter); ok {
+		res.setFirstBytes(fb.firstBytes(t0), lab)
+	}
+	if werr != nil {
+		return werr
+	}
+	// Correctness: every client's file is the package, byte for byte.
+	for _, h := range lab.Clients() {
+		if err := pkg.verify(sys.file(e, h)); err != nil {
+			return fmt.Errorf("%s: verifying: %w", h.Name, err)
+		}
+	}
+	return nil
+}
+
+// setupSystem runs the system's setup under its own time limit.
+func setupSystem(ctx context.Context, e *env, sys system) error {
+	setupTime := 3 * time.Minute
+	if e.cfg.Delta {
+		setupTime = 8 * time.Minute // the first version goes everywhere first
+	}
+	setupCtx, cancel := context.WithTimeout(ctx, setupTime)
+	defer cancel()
+	if err := sys.setup(setupCtx, e); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	return nil
+}
+
+// waitAll polls every client until each has the package, and returns when
+// each was done. It fails when runCtx ends first (the time limit: with the
+// clients still missing) or a client's poll keeps failing for 30 s.
+func waitAll(ctx, runCtx context.Context, e *env, sys system, t0 time.Time) (map[string]time.Time, error) {
 	doneAt := map[string]time.Time{}
 	errSince := map[string]time.Time{}
-	clients := lab.Clients()
+	clients := e.lab.Clients()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for len(doneAt) < len(clients) {
 		select {
 		case <-runCtx.Done():
 			if ctx.Err() != nil {
-				return fail(fmt.Errorf("interrupted: %w", ctx.Err()))
+				return doneAt, fmt.Errorf("interrupted: %w", ctx.Err())
 			}
-			var missing []string
+			var missing, why []string
 			for _, h := range clients {
 				if _, ok := doneAt[h.Name]; !ok {
 					missing = append(missing, h.Name)
+					if d, ok := sys.(diagnoser); ok {
+						why = append(why, d.diagnose(h))
+					}
 				}
 			}
-			// Keep what was measured up to the time limit, for the notes.
-			if after, err := lab.Counters(ctx); err == nil {
-				res.fill(cfg, pkg.Size, time.Since(t0), secondsSince(t0, doneAt), after.Sub(before), lab)
-				res.SourcesByClient = sys.peers(ctx, e)
+			if len(why) > 0 {
+				return doneAt, fmt.Errorf("not complete after %s: %v (%s)", e.cfg.Timeout, missing, strings.Join(why, "; "))
 			}
-			return fail(fmt.Errorf("not complete after %s: %v", cfg.Timeout, missing))
+			return doneAt, fmt.Errorf("not complete after %s: %v", e.cfg.Timeout, missing)
 		case <-tick.C:
 		}
 		for _, h := range clients {
@@ -438,7 +536,7 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 			}
 			at, ok, err := sys.done(runCtx, e, h)
 			if err != nil && ctx.Err() != nil {
-				return fail(fmt.Errorf("interrupted: %w", ctx.Err()))
+				return doneAt, fmt.Errorf("interrupted: %w", ctx.Err())
 			}
 			if err != nil {
 				// A poll can fail on a busy machine; only a lasting failure counts.
@@ -449,7 +547,7 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 				if time.Since(errSince[h.Name]) < 30*time.Second {
 					continue
 				}
-				return fail(fmt.Errorf("%s: %w", h.Name, err))
+				return doneAt, fmt.Errorf("%s: %w", h.Name, err)
 			}
 			delete(errSince, h.Name)
 			if ok {
@@ -458,26 +556,7 @@ func runSystem(ctx context.Context, cfg Config, name string, pkg *pkgFile, dir s
 			}
 		}
 	}
-	after, err := lab.Counters(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	last := t0
-	for _, at := range doneAt {
-		if at.After(last) {
-			last = at
-		}
-	}
-	res.fill(cfg, pkg.Size, last.Sub(t0), secondsSince(t0, doneAt), after.Sub(before), lab)
-	res.SourcesByClient = sys.peers(ctx, e)
-	// Correctness: every client's file is the package, byte for byte.
-	for _, h := range clients {
-		if err := pkg.verify(sys.file(e, h)); err != nil {
-			return fail(fmt.Errorf("%s: verifying: %w", h.Name, err))
-		}
-	}
-	res.OK = true
-	return res
+	return doneAt, nil
 }
 
 func secondsSince(t0 time.Time, m map[string]time.Time) map[string]float64 {

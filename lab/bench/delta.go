@@ -226,10 +226,10 @@ func (r *Report) DeltaMarkdown() string {
 		"Transmission 3.00 gets version 2 as a fresh download. Copies are WAN bytes into a branch (shaper counters) / version 2's size. "+
 		"Target (issue 14): ≤ 0.12 into each branch.\n\n",
 		r.Generated.Format("2006-01-02 15:04 UTC"), r.Branches, r.ClientsPerBranch, float64(r.WANRateBits)/1e6, float64(r.PackageBytes)/(1<<20))
-	b.WriteString("| system | time to all (s) | WAN into each branch (copies) | hq sent (copies) | target ≤ 0.12 |\n|---|---|---|---|---|\n")
+	b.WriteString("| system | time to all (s) | WAN into each branch (copies) | hq sent (copies) | target ≤ 0.12 | CPU s/GiB (system; lab) |\n|---|---|---|---|---|---|\n")
 	for _, s := range r.Systems {
 		if !s.OK {
-			fmt.Fprintf(&b, "| %s | failed: %s | | | |\n", s.Label, oneLine(s.Error))
+			fmt.Fprintf(&b, "| %s | failed: %s | | | | |\n", s.Label, oneLine(s.Error))
 			continue
 		}
 		var per []string
@@ -240,7 +240,7 @@ func (r *Report) DeltaMarkdown() string {
 		if s.MaxWANInCopies <= 0.12 {
 			met = "yes"
 		}
-		fmt.Fprintf(&b, "| %s | %.1f | %s | %.3f | %s |\n", s.Label, s.TimeToAllS, strings.Join(per, ", "), s.HQSentCopies, met)
+		fmt.Fprintf(&b, "| %s | %.1f | %s | %.3f | %s | %s |\n", s.Label, s.TimeToAllS, strings.Join(per, ", "), s.HQSentCopies, met, cpuCell(s.CPU))
 	}
 	return b.String()
 }

@@ -13,11 +13,9 @@ import (
 )
 
 // httpSystem is the client–server baseline: hq serves the file over plain
-// HTTP (a Go file server listening inside hq's namespace) and every client
-// fetches it with curl, then checks its SHA-256.
+// HTTP (a Go file server in its own process inside hq's namespace) and every
+// client fetches it with curl, then checks its SHA-256.
 type httpSystem struct {
-	srv *http.Server
-
 	mu     sync.Mutex
 	doneAt map[string]time.Time
 	errs   map[string]error
@@ -29,18 +27,54 @@ func (s *httpSystem) setup(ctx context.Context, e *env) error {
 	if _, err := lookPath("curl"); err != nil {
 		return err
 	}
-	ln, err := netlab.Listen(e.lab.HQ.NS, "tcp", fmt.Sprintf("%s:%d", e.lab.HQ.Addr, httpPort))
+	// The server is this executable started again (see init), so that its
+	// CPU time is its own and not the lab's.
+	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	s.srv = &http.Server{
-		Handler:           http.FileServer(http.Dir(e.pkg.Dir)),
-		ReadHeaderTimeout: 10 * time.Second,
+	addr := fmt.Sprintf("%s:%d", e.lab.HQ.Addr, httpPort)
+	srv, err := e.lab.Start(netlab.Cmd{NS: e.lab.HQ.NS, Label: "hq-http", Path: self,
+		Env: []string{httpServeAddrEnv + "=" + addr, httpServeDirEnv + "=" + e.pkg.Dir}})
+	if err != nil {
+		return err
 	}
-	go func() { _ = s.srv.Serve(ln) }()
+	if err := netlab.Retry(ctx, 30*time.Second, func() error {
+		if err := srv.Exited(); err != nil {
+			return netlab.Permanent(err)
+		}
+		c, err := netlab.DialContext(ctx, e.lab.HQ.NS, "tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}); err != nil {
+		return fmt.Errorf("http server: %w", err)
+	}
 	s.doneAt = map[string]time.Time{}
 	s.errs = map[string]error{}
 	return nil
+}
+
+// The HTTP baseline's file server: the bench's executable (or the test
+// binary) started with these two variables set serves the folder on the
+// address and nothing else, until it is stopped.
+const (
+	httpServeAddrEnv = "SMSLAB_HTTP_SERVE_ADDR"
+	httpServeDirEnv  = "SMSLAB_HTTP_SERVE_DIR"
+)
+
+func init() {
+	if addr := os.Getenv(httpServeAddrEnv); addr != "" {
+		os.Exit(serveFiles(addr, os.Getenv(httpServeDirEnv)))
+	}
+}
+
+// serveFiles serves dir on addr; it returns only on an error (exit code 1).
+func serveFiles(addr, dir string) int {
+	srv := &http.Server{Addr: addr, Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintln(os.Stderr, "lab http server:", srv.ListenAndServe())
+	return 1
 }
 
 func (s *httpSystem) file(e *env, h *netlab.Host) string {
@@ -93,8 +127,4 @@ func (s *httpSystem) done(ctx context.Context, e *env, h *netlab.Host) (time.Tim
 
 func (s *httpSystem) peers(ctx context.Context, e *env) map[string]map[string]int64 { return nil }
 
-func (s *httpSystem) close() {
-	if s.srv != nil {
-		_ = s.srv.Close()
-	}
-}
+func (s *httpSystem) close() {}

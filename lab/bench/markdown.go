@@ -20,9 +20,34 @@ const (
 func (r *Report) Markdown(chart string) string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	r.mdHeader(p, chart)
+	r.mdTable(p)
+	p("\nTargets for SMSTorrent: time ≤ 1.25 × bound; WAN into each branch ≤ 1.05 copies; between branches ≈ 0; sent by hq ≤ 1.1 × branches = %.2f copies. ", 1.1*float64(r.Branches))
+	p("Copies count Ethernet frames at the WAN shapers, so TCP/IP and Ethernet headers alone (about 4.5%% on full-size segments) put the floor near 1.045 copies; between-branch bytes are IP bytes counted in the core router. ")
+	p("CPU s/GiB is the CPU time of the system's own processes (services and tracker; transmission-daemons and opentracker; the HTTP server and curl), read from /proc, from the start to the last client done, per GiB delivered (package × clients); the lab's own (its NFQUEUE delayer, polling, status watchers, commands) is counted apart.\n\n")
+	for _, s := range r.Systems {
+		r.mdNotes(p, s)
+	}
+	return b.String()
+}
+
+type printer func(format string, a ...any)
+
+func (r *Report) linkText() string {
+	if len(r.WANRatesBits) == 0 {
+		return fmt.Sprintf("%g Mbit/s", float64(r.WANRateBits)/1e6)
+	}
+	var ms []string
+	for _, v := range r.WANRatesBits {
+		ms = append(ms, fmt.Sprintf("%g", float64(v)/1e6))
+	}
+	return strings.Join(ms, " / ") + " Mbit/s (one rate per branch; each branch's time is held against its own link)"
+}
+
+func (r *Report) mdHeader(p printer, chart string) {
 	p("## Network lab: distribution to branches\n\n")
-	p("Measured by `make bench` (lab/cmd/bench) on %s UTC. Topology: hq — core — %d branch routers, each WAN link shaped to %g Mbit/s in both directions with `tc tbf`, %d clients per branch on an unshaped bridged LAN; added WAN delay: %s. Package: %d MiB (one file). Physical bound (package bits / WAN rate): **%.1f s**. See [LAB.md](LAB.md) for the topology and the meaning of every figure.\n\n",
-		r.Generated.Format("2006-01-02 15:04"), r.Branches, float64(r.WANRateBits)/1e6, r.ClientsPerBranch,
+	p("Measured by `make bench` (lab/cmd/bench) on %s UTC. Topology: hq — core — %d branch routers, each WAN link shaped to %s in both directions with `tc tbf`, %d clients per branch on an unshaped bridged LAN; added WAN delay: %s. Package: %d MiB (one file). Physical bound (package bits / WAN rate): **%.1f s**. See [LAB.md](LAB.md) for the topology and the meaning of every figure.\n\n",
+		r.Generated.Format("2006-01-02 15:04"), r.Branches, r.linkText(), r.ClientsPerBranch,
 		r.WANDelay, r.PackageBytes>>20, r.BoundSeconds)
 	if len(r.ServiceConfig) > 0 {
 		var kv []string
@@ -37,11 +62,14 @@ func (r *Report) Markdown(chart string) string {
 	if chart != "" {
 		p("![clients complete over time, and traffic in package copies](%s)\n\n", chart)
 	}
-	p("| system | time to all (s) | × bound | WAN into each branch (copies) | WAN out of each branch (copies) | sent by hq (copies) | between branches (copies) |\n")
-	p("|---|---:|---:|---|---|---:|---:|\n")
+}
+
+func (r *Report) mdTable(p printer) {
+	p("| system | time to all (s) | × bound | WAN into each branch (copies) | WAN out of each branch (copies) | sent by hq (copies) | between branches (copies) | CPU s/GiB (system; lab) | load |\n")
+	p("|---|---:|---:|---|---|---:|---:|---:|---|\n")
 	for _, s := range r.Systems {
 		if !s.OK && len(s.WAN) == 0 {
-			p("| %s | failed | | | | | |\n", s.Label)
+			p("| %s | failed | | | | | | | |\n", s.Label)
 			continue
 		}
 		var in, out []string
@@ -53,62 +81,104 @@ func (r *Report) Markdown(chart string) string {
 		if !s.OK {
 			time = fmt.Sprintf("failed: %d of %d done at %.0f", len(s.ClientDoneS), r.Branches*r.ClientsPerBranch, s.TimeToAllS)
 		}
-		p("| %s | %s | %.2f | %s | %s | %.2f | %.3f |\n", s.Label, time, s.RatioToBound,
-			strings.Join(in, ", "), strings.Join(out, ", "), s.HQSentCopies, s.BetweenBranchesCopies)
+		p("| %s | %s | %.2f | %s | %s | %.2f | %.3f | %s | %s |\n", s.Label, time, s.RatioToBound,
+			strings.Join(in, ", "), strings.Join(out, ", "), s.HQSentCopies, s.BetweenBranchesCopies, cpuCell(s.CPU), loadCell(s.CPU))
 	}
-	p("\nTargets for SMSTorrent: time ≤ 1.25 × bound; WAN into each branch ≤ 1.05 copies; between branches ≈ 0; sent by hq ≤ 1.1 × branches = %.2f copies. ", 1.1*float64(r.Branches))
-	p("Copies count Ethernet frames at the WAN shapers, so TCP/IP and Ethernet headers alone (about 4.5%% on full-size segments) put the floor near 1.045 copies; between-branch bytes are IP bytes counted in the core router.\n\n")
-	for _, s := range r.Systems {
-		p("**%s**", s.Label)
-		if !s.OK {
-			p(": failed — %s.", oneLine(s.Error))
-			if len(s.WAN) == 0 {
-				p("\n\n")
-				continue
+}
+
+// cpuCell is "system; lab" CPU seconds per delivered GiB.
+func cpuCell(c *CPUFigures) string {
+	if c == nil || c.DeliveredGiB == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f; %.1f", c.SystemSPerGiB, c.LabS/c.DeliveredGiB)
+}
+
+func loadCell(c *CPUFigures) string {
+	if c == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f → %.1f", c.LoadStart, c.LoadEnd)
+}
+
+// mdNotes writes one system's paragraph: targets, completion times, who fed
+// the WAN links, CPU and, for SMSTorrent, why it misses what it misses.
+func (r *Report) mdNotes(p printer, s SystemResult) {
+	p("**%s**", s.Label)
+	if !s.OK {
+		p(": failed — %s.", oneLine(s.Error))
+		if len(s.WAN) == 0 {
+			p("\n\n")
+			return
+		}
+		p(" Up to then:")
+	}
+	if miss := s.misses(); len(miss) == 0 {
+		p(": meets every target.")
+	} else {
+		p(": misses %s.", strings.Join(miss, "; "))
+	}
+	if len(s.RunsTimeToAllS) > 1 {
+		var ts []string
+		for _, t := range s.RunsTimeToAllS {
+			if t < 0 {
+				ts = append(ts, "failed")
+			} else {
+				ts = append(ts, fmt.Sprintf("%.1f", t))
 			}
-			p(" Up to then:")
 		}
-		var miss []string
-		t := s.Targets
-		if !t.TimeOK {
-			miss = append(miss, fmt.Sprintf("time %.2f × bound (target %.2f, %+.0f%%)", s.RatioToBound, t.TimeRatioMax, (s.RatioToBound/t.TimeRatioMax-1)*100))
+		p(" Median of %d runs (time to all: %s s); the figures are the median run's.", len(s.RunsTimeToAllS), strings.Join(ts, ", "))
+	}
+	p(" Clients complete at %s s.", joinTimes(s.ClientDoneS))
+	if len(r.WANRatesBits) > 0 {
+		var bs []string
+		for _, w := range s.WAN {
+			bs = append(bs, fmt.Sprintf("%s (%g Mbit/s) %.1f s = %.2f × its bound", w.Branch, float64(w.RateBits)/1e6, w.DoneS, w.Ratio))
 		}
-		if !t.WANInOK {
-			miss = append(miss, fmt.Sprintf("WAN in %.3f copies (target %.2f)", s.MaxWANInCopies, t.WANInCopiesMax))
-		}
-		if !t.HQOK {
-			miss = append(miss, fmt.Sprintf("hq sent %.2f copies (target %.2f)", s.HQSentCopies, t.HQCopiesMax))
-		}
-		if !t.BetweenBranchesOK {
-			miss = append(miss, fmt.Sprintf("between branches %.3f copies", s.BetweenBranchesCopies))
-		}
-		if len(miss) == 0 {
-			p(": meets every target.")
-		} else {
-			p(": misses %s.", strings.Join(miss, "; "))
-		}
-		if len(s.RunsTimeToAllS) > 1 {
-			var ts []string
-			for _, t := range s.RunsTimeToAllS {
-				if t < 0 {
-					ts = append(ts, "failed")
-				} else {
-					ts = append(ts, fmt.Sprintf("%.1f", t))
-				}
-			}
-			p(" Median of %d runs (time to all: %s s); the figures are the median run's.", len(s.RunsTimeToAllS), strings.Join(ts, ", "))
-		}
-		p(" Clients complete at %s s.", joinTimes(s.ClientDoneS))
-		p(" Who fed the WAN links (bytes the core forwarded, by sender, in copies): %s.", feeders(s, r.PackageBytes))
-		if len(s.SourcesByClient) > 0 {
-			p(" The services' own account of useful payload received, per branch, in copies: %s.", sourcesByBranch(s, r.PackageBytes))
-		}
-		p("\n\n")
-		if s.System == "smstorrent" && (!t.WANInOK || !t.TimeOK || !t.HQOK) {
-			p("Why, and what would close it: the time follows the WAN traffic (time ≈ copies into the busiest branch × bound), and the extra copies are pieces the origin sent into a branch more than once — every client connects to the origin and, while all pieces are equally rare, requests pieces from it independently, so clients of one branch fetch overlapping pieces across the WAN (the \"from servers\" figure above is above 1 copy per branch). What closes it is on the origin's side: send each piece into a site once (super-seeding, BEP 16, per site: offer a piece to one peer of a site and the next piece only once that one has been seen on another peer of the site), or limit the origin to one or two unchoked peers per site with distinct pieces; and on the clients' side, prefer site peers for any piece a site peer already has (site-aware piece picking), requesting from the origin only pieces no site peer holds or has requested. Site-aware peer lists already keep traffic between branches at zero. If the services limit themselves (the default background priority and `yield`), site peers also upload less and clients pull more from the origin: see [LAB.md](LAB.md#the-background-bandwidth-controller-yield-the-services-default).\n\n")
+		p(" Per branch: %s.", strings.Join(bs, ", "))
+	}
+	p(" Who fed the WAN links (bytes the core forwarded, by sender, in copies): %s.", feeders(s, r.PackageBytes))
+	if len(s.SourcesByClient) > 0 {
+		p(" The services' own account of useful payload received, per branch, in copies: %s.", sourcesByBranch(s, r.PackageBytes))
+	}
+	if c := s.CPU; c != nil {
+		p(" CPU during the run: the system %.1f s (%s), the lab %.1f s (its own process with the delayer %.1f, helper processes %.1f, commands %.1f), the rest of the machine %.1f s, of %.0f s available; load %.1f → %.1f.",
+			c.SystemS, byProcess(c.SystemByProcessS), c.LabS, c.LabSelfS, c.LabHelpersS, c.LabCommandsS, c.OthersS, c.CapacityS, c.LoadStart, c.LoadEnd)
+		if len(c.SystemRunWaitS) > 0 {
+			p(" Threads waiting for a CPU (ready, not running; schedstat, summed over threads): the system's %s s; the lab's own process (the delayer) %.1f s.", byProcess(c.SystemRunWaitS), c.LabSelfRunWaitS)
 		}
 	}
-	return b.String()
+	p("\n\n")
+	if s.System == "smstorrent" && (!s.Targets.WANInOK || !s.Targets.TimeOK || !s.Targets.HQOK) {
+		p("%s\n\n", r.why(s))
+	}
+}
+
+// misses lists the targets the system missed, with its figures.
+func (s SystemResult) misses() []string {
+	var miss []string
+	t := s.Targets
+	if !t.TimeOK {
+		miss = append(miss, fmt.Sprintf("time %.2f × bound (target %.2f, %+.0f%%)", s.RatioToBound, t.TimeRatioMax, (s.RatioToBound/t.TimeRatioMax-1)*100))
+	}
+	if !t.WANInOK {
+		miss = append(miss, fmt.Sprintf("WAN in %.3f copies (target %.2f)", s.MaxWANInCopies, t.WANInCopiesMax))
+	}
+	if !t.HQOK {
+		miss = append(miss, fmt.Sprintf("hq sent %.2f copies (target %.2f)", s.HQSentCopies, t.HQCopiesMax))
+	}
+	if !t.BetweenBranchesOK {
+		miss = append(miss, fmt.Sprintf("between branches %.3f copies", s.BetweenBranchesCopies))
+	}
+	return miss
+}
+
+func byProcess(m map[string]float64) string {
+	var ss []string
+	for _, k := range sortedKeys(m) {
+		ss = append(ss, fmt.Sprintf("%s %.1f", k, m[k]))
+	}
+	return strings.Join(ss, ", ")
 }
 
 func oneLine(s string) string {

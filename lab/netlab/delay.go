@@ -217,18 +217,39 @@ func packetID(body []byte) (uint32, bool) {
 	return 0, false
 }
 
+// delayBatch is the window of due times one verdict covers: the loop wakes
+// half of it after a packet's due time and lets every packet due up to half
+// of it later go too, so a packet leaves at most half the window early or
+// late (a packet alone is never early), with one verdict (a syscall) and one
+// wake-up for every packet in the window instead of one per packet.
+const delayBatch = time.Millisecond
+
+// verdictLoop lets the held packets go, in arrival order, once they are due
+// (see delayBatch).
 func (q *delayer) verdictLoop() {
 	defer q.wg.Done()
 	var seq uint32 = 1000
-	for h := range q.in {
-		if wait := time.Until(h.due); wait > 0 {
-			select {
-			case <-time.After(wait):
-			case <-q.done:
-				return
-			}
+	const half = delayBatch / 2
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	// wait sleeps for d (nothing if d is not positive); false when closing.
+	wait := func(d time.Duration) bool {
+		if d <= 0 {
+			return true
 		}
-		// Release this packet and every later one already due, in one batch.
+		timer.Reset(d)
+		select {
+		case <-timer.C:
+			return true
+		case <-q.done:
+			timer.Stop()
+			return false
+		}
+	}
+	for h := range q.in {
+		if !wait(time.Until(h.due) + half) {
+			return
+		}
 		last := h.id
 	more:
 		for {
@@ -237,18 +258,12 @@ func (q *delayer) verdictLoop() {
 				if !ok {
 					break more
 				}
-				if time.Until(n.due) > 0 {
+				if d := time.Until(n.due); d > half {
+					// Not due yet: let the batch so far go, and wait.
 					q.send(&seq, last)
-					// n is not due yet: wait for it on its own.
-					if wait := time.Until(n.due); wait > 0 {
-						select {
-						case <-time.After(wait):
-						case <-q.done:
-							return
-						}
+					if !wait(d + half) {
+						return
 					}
-					last = n.id
-					continue
 				}
 				last = n.id
 			default:

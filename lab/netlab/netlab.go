@@ -41,6 +41,9 @@ type Topology struct {
 	ClientsPerBranch int
 	// WANRateBits is the rate of every WAN link in bits per second, each direction.
 	WANRateBits int64
+	// WANRates, when set, holds one rate per branch (bits per second, each
+	// direction) in place of WANRateBits: unequal links.
+	WANRates []int64
 	// WANDelay is added to every packet per WAN link it crosses, each way
 	// (held in an NFQUEUE by this process; no netem here). 0: none.
 	WANDelay time.Duration
@@ -60,12 +63,36 @@ func (t Topology) Validate() error {
 		return fmt.Errorf("topology: branches must be 1..100, got %d", t.Branches)
 	case t.ClientsPerBranch < 1 || t.ClientsPerBranch > 200:
 		return fmt.Errorf("topology: clients per branch must be 1..200, got %d", t.ClientsPerBranch)
-	case t.WANRateBits < 100_000:
+	case len(t.WANRates) == 0 && t.WANRateBits < 100_000:
 		return fmt.Errorf("topology: WAN rate must be at least 100 kbit/s, got %d bit/s", t.WANRateBits)
 	case t.WANDelay < 0 || t.WANDelay > 500*time.Millisecond:
 		return fmt.Errorf("topology: WAN delay must be 0..500ms, got %v", t.WANDelay)
+	case len(t.WANRates) != 0 && len(t.WANRates) != t.Branches:
+		return fmt.Errorf("topology: %d WAN rates for %d branches", len(t.WANRates), t.Branches)
+	}
+	for _, r := range t.WANRates {
+		if r < 100_000 {
+			return fmt.Errorf("topology: WAN rate must be at least 100 kbit/s, got %d bit/s", r)
+		}
 	}
 	return nil
+}
+
+// Rate is branch n's (1-based) WAN rate in bits per second.
+func (t Topology) Rate(n int) int64 {
+	if n >= 1 && n <= len(t.WANRates) {
+		return t.WANRates[n-1]
+	}
+	return t.WANRateBits
+}
+
+// SlowestRate is the lowest WAN rate of any branch.
+func (t Topology) SlowestRate() int64 {
+	r := t.Rate(1)
+	for n := 2; n <= t.Branches; n++ {
+		r = min(r, t.Rate(n))
+	}
+	return r
 }
 
 // Host is one end system in the lab: hq or a client.
@@ -115,6 +142,7 @@ type Lab struct {
 	mu         sync.Mutex
 	namespaces []string
 	procs      map[int]*Proc
+	started    []*Proc // every process ever started, for the CPU account
 	delayers   []*delayer
 	closed     bool
 }
@@ -284,6 +312,40 @@ func (l *Lab) build(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := l.buildLinks(ctx); err != nil {
+		return err
+	}
+	// Routing.
+	for _, ns := range append([]string{l.CoreNS}, l.routerNamespaces()...) {
+		if err := sysctl(ctx, ns, "net.ipv4.ip_forward", "1"); err != nil {
+			return err
+		}
+	}
+	// Shapers: egress on each end of every WAN veth, so both directions are
+	// shaped; hq's egress gets a fast tbf only to count its bytes the same way.
+	for _, b := range l.Branches {
+		if err := l.shape(ctx, l.CoreNS, b.coreDev, l.Topo.Rate(b.N)); err != nil {
+			return err
+		}
+		if err := l.shape(ctx, b.RouterNS, b.routerDev, l.Topo.Rate(b.N)); err != nil {
+			return err
+		}
+	}
+	if err := l.shape(ctx, l.HQ.NS, "eth0", 10_000_000_000); err != nil {
+		return err
+	}
+	if err := l.setupAccounting(ctx); err != nil {
+		return err
+	}
+	if l.Topo.WANDelay > 0 {
+		return l.setupDelay(ctx)
+	}
+	return nil
+}
+
+// buildLinks makes the veth pairs (hq–core, core–router per branch,
+// router–client) and gives them their addresses and routes.
+func (l *Lab) buildLinks(ctx context.Context) error {
 	steps := [][]string{}
 	add := func(ns string, args ...string) { steps = append(steps, append([]string{ns}, args...)) }
 
@@ -326,31 +388,6 @@ func (l *Lab) build(ctx context.Context) error {
 		if err := ipn(ctx, s[0], s[1:]...); err != nil {
 			return err
 		}
-	}
-	// Routing.
-	for _, ns := range append([]string{l.CoreNS}, l.routerNamespaces()...) {
-		if err := sysctl(ctx, ns, "net.ipv4.ip_forward", "1"); err != nil {
-			return err
-		}
-	}
-	// Shapers: egress on each end of every WAN veth, so both directions are
-	// shaped; hq's egress gets a fast tbf only to count its bytes the same way.
-	for _, b := range l.Branches {
-		if err := l.shape(ctx, l.CoreNS, b.coreDev, l.Topo.WANRateBits); err != nil {
-			return err
-		}
-		if err := l.shape(ctx, b.RouterNS, b.routerDev, l.Topo.WANRateBits); err != nil {
-			return err
-		}
-	}
-	if err := l.shape(ctx, l.HQ.NS, "eth0", 10_000_000_000); err != nil {
-		return err
-	}
-	if err := l.setupAccounting(ctx); err != nil {
-		return err
-	}
-	if l.Topo.WANDelay > 0 {
-		return l.setupDelay(ctx)
 	}
 	return nil
 }

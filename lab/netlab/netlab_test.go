@@ -225,3 +225,54 @@ func TestWANDelay(t *testing.T) {
 		}
 	}
 }
+
+func TestParseStatCPU(t *testing.T) {
+	// pid (comm with ") x") state ppid ... utime=250 stime=50 cutime=7 cstime=3
+	line := []byte("4242 (a b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 12 0 100 1000 10")
+	d, err := parseStatCPU(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d != 3100*time.Millisecond {
+		t.Fatalf("cpu %v, want 3.1s", d)
+	}
+	if _, err := parseStatCPU([]byte("4242 (x) S 1 2")); err == nil {
+		t.Fatal("a short line was accepted")
+	}
+	busy, total := parseMachineCPU("cpu  100 5 50 800 20 3 2 0 0 0")
+	if busy != 1600*time.Millisecond || total != 9800*time.Millisecond {
+		t.Fatalf("machine busy %v total %v", busy, total)
+	}
+}
+
+func TestCPUDeltaSplitsSystemHelpersAndOthers(t *testing.T) {
+	s := time.Second
+	a := CPUSample{
+		Procs: map[int]ProcSample{
+			1: {Label: "service", CPUTime: 1 * s},
+			2: {Label: "watch", Helper: true, CPUTime: 0},
+			3: {Label: "publish", Exited: true, CPUTime: 2 * s},
+		},
+		Self: 10 * s, Children: 5 * s, MachineBusy: 100 * s, MachineTotal: 200 * s,
+	}
+	b := CPUSample{
+		Procs: map[int]ProcSample{
+			1: {Label: "service", CPUTime: 4 * s},
+			2: {Label: "watch", Helper: true, CPUTime: 1 * s},
+			3: {Label: "publish", Exited: true, CPUTime: 2 * s},
+			4: {Label: "curl", Exited: true, CPUTime: 2 * s}, // started and ended inside
+		},
+		// children grew by curl's 2 s and by 1 s of ctl commands
+		Self: 12 * s, Children: 8 * s, MachineBusy: 120 * s, MachineTotal: 240 * s,
+	}
+	d := b.Sub(a)
+	if d.SystemTotal() != 5*s || d.System["service"] != 3*s || d.System["curl"] != 2*s {
+		t.Fatalf("system %v", d.System)
+	}
+	if d.HelperProcs != s || d.Self != 2*s || d.Commands != s {
+		t.Fatalf("helpers %v self %v commands %v", d.HelperProcs, d.Self, d.Commands)
+	}
+	if d.Others != 20*s-5*s-4*s || d.Capacity != 40*s {
+		t.Fatalf("others %v capacity %v", d.Others, d.Capacity)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,13 @@ type Cmd struct {
 	// Dir is the working directory; Env is added to the lab's own environment.
 	Dir string
 	Env []string
+	// Helper marks a process of the lab's own (a status watcher, a
+	// one-off command) rather than of the system under test, for the CPU
+	// account (see Lab.CPU).
+	Helper bool
+	// Stdout, when set, receives the process's standard output (the log
+	// file gets only its standard error).
+	Stdout io.Writer
 }
 
 // Proc is a process the lab started. The lab stops it on Close if it is
@@ -33,11 +41,13 @@ type Cmd struct {
 type Proc struct {
 	Label string
 	// Log is the file that holds the process's stdout and stderr.
-	Log  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-	lab  *Lab
+	Log string
+	// Helper is Cmd.Helper.
+	Helper bool
+	cmd    *exec.Cmd
+	done   chan struct{}
+	err    error
+	lab    *Lab
 }
 
 // PID is the process's id (also its process group id).
@@ -70,14 +80,18 @@ func (l *Lab) Start(c Cmd) (*Proc, error) {
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Stdout = f
+	if c.Stdout != nil {
+		cmd.Stdout = c.Stdout
+	}
 	cmd.Stderr = f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("netlab: start %s: %w", c.Label, err)
 	}
-	p := &Proc{Label: c.Label, Log: logPath, cmd: cmd, done: make(chan struct{}), lab: l}
+	p := &Proc{Label: c.Label, Log: logPath, Helper: c.Helper, cmd: cmd, done: make(chan struct{}), lab: l}
 	l.mu.Lock()
 	l.procs[cmd.Process.Pid] = p
+	l.started = append(l.started, p)
 	l.mu.Unlock()
 	go func() {
 		p.err = cmd.Wait()

@@ -57,6 +57,16 @@ func (r *Report) Markdown(chart string) string {
 	p("*Added delay*: RTT to hq in that window minus the RTT with nothing running (median; p95 for reference; the target applies to the median). ")
 	p("*Give way*: from the foreground's start until its rate (±250 ms average) is ≥ 90%% of its rate alone and stays there 1 s. *Take back*: from its stop until the background is ≥ 90%% of the line for 1 s.\n\n")
 
+	r.mdViews(p)
+	if notes := r.notes(); len(notes) > 0 {
+		p("Notes from this run: %s.\n\n", strings.Join(notes, "; "))
+	}
+	return b.String()
+}
+
+// mdViews writes the table of what the background did while the foreground
+// ran, with the client's own view.
+func (r *Report) mdViews(p func(format string, a ...any)) {
 	p("Per case, what the background did while the foreground ran, and what SMSTorrent's `ctl status` said (median over the phase):\n\n")
 	p("| queue | foreground | system | bg alone / during fg / after (Mbit/s) | fg alone / with (Mbit/s) | RTT to hq idle / bg alone / both (ms) | client's view during fg |\n")
 	p("|---|---|---|---|---|---|---|\n")
@@ -71,6 +81,10 @@ func (r *Report) Markdown(chart string) string {
 		}
 	}
 	p("\n")
+}
+
+// notes lists each run's error and note, and the systems that barely moved.
+func (r *Report) notes() []string {
 	var notes []string
 	type stalled struct {
 		n, of        int
@@ -106,10 +120,7 @@ func (r *Report) Markdown(chart string) string {
 			notes = append(notes, fmt.Sprintf("%s barely moved in %d of %d cases (at most %.1f Mbit/s alone and %.1f Mbit/s after the foreground), so its foreground figures there are met trivially", l, st.n, st.of, st.alone, st.after))
 		}
 	}
-	if len(notes) > 0 {
-		p("Notes from this run: %s.\n\n", strings.Join(notes, "; "))
-	}
-	return b.String()
+	return notes
 }
 
 func view(run SystemRun) string {

@@ -36,6 +36,15 @@ const (
 func (s *smsSystem) name() string { return "smstorrent" }
 
 func (s *smsSystem) setup(ctx context.Context, e *env) error {
+	if err := s.setupTracker(ctx, e); err != nil {
+		return err
+	}
+	return s.startOrigin(ctx, e)
+}
+
+// setupTracker makes the signing key, the tracker's configuration and the
+// signed torrent, starts the tracker in hq and publishes the torrent.
+func (s *smsSystem) setupTracker(ctx context.Context, e *env) error {
 	hq := e.lab.HQ
 	dir, err := e.lab.HostDir(hq, "smstorrent")
 	if err != nil {
@@ -88,6 +97,13 @@ func (s *smsSystem) setup(ctx context.Context, e *env) error {
 	}); err != nil {
 		return fmt.Errorf("publishing: %w", err)
 	}
+	return nil
+}
+
+// startOrigin starts the origin service in hq with the package in its cache
+// and waits until it seeds.
+func (s *smsSystem) startOrigin(ctx context.Context, e *env) error {
+	hq := e.lab.HQ
 	// The origin: the package in its cache, yield off (its probe would
 	// measure its own address: nothing to give way to in hq).
 	hdir, err := e.lab.HostDir(hq, "smstorrent-origin")

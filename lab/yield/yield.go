@@ -182,29 +182,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	if len(cfg.Helper) == 0 {
-		return nil, errors.New("yield: no helper command")
-	}
-	if err := netlab.Check(); err != nil {
-		return nil, err
-	}
-	if removed, err := netlab.SweepStale(ctx); err != nil {
-		cfg.Log.Warn("sweeping stale lab namespaces", "err", err)
-	} else if len(removed) > 0 {
-		cfg.Log.Info("removed stale lab namespaces", "names", removed)
-	}
-	var systems []bgSystem
-	for _, n := range cfg.Systems {
-		switch n {
-		case "smstorrent":
-			systems = append(systems, &smsSystem{})
-		case "transmission":
-			systems = append(systems, &trSystem{})
-		default:
-			return nil, fmt.Errorf("yield: unknown system %q (known: %v)", n, SystemNames)
-		}
-	}
-	bins, err := findBinaries(cfg.BinDir, cfg.Systems)
+	systems, bins, err := prepare(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -217,28 +195,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	failed := true
-	defer func() {
-		switch {
-		case cfg.Keep:
-		case failed:
-			_ = filepath.WalkDir(runDir, func(p string, d os.DirEntry, err error) error {
-				if err == nil && !d.IsDir() && d.Name() == payloadName {
-					os.Remove(p)
-				}
-				return nil
-			})
-			cfg.Log.Info("something failed: the run's logs are kept", "dir", runDir)
-		default:
-			os.RemoveAll(runDir)
-		}
-	}()
+	defer func() { cleanRunDir(cfg, runDir, failed) }()
 	// Run private copies: a rebuild of bin/ during the run must not mix
 	// versions between cases.
 	snap, err := snapshotBinaries(bins, filepath.Join(runDir, "bin"))
 	if err != nil {
 		return nil, fmt.Errorf("yield: copying the executables: %w", err)
 	}
-	bins = snap.bins
 	pkg, err := makePackage(filepath.Join(runDir, "src", "package"), cfg.PackageBytes)
 	if err != nil {
 		return nil, fmt.Errorf("yield: making the package: %w", err)
@@ -254,8 +217,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}()
 	cs := lab.Branches[0].Clients
-	e := &env{cfg: cfg, lab: lab, bg: cs[0], fg: cs[1], probe: cs[2], pkg: pkg, bins: bins, log: cfg.Log}
-
+	e := &env{cfg: cfg, lab: lab, bg: cs[0], fg: cs[1], probe: cs[2], pkg: pkg, bins: snap.bins, log: cfg.Log}
 	rep := &Report{
 		Generated: time.Now().UTC(), Quick: cfg.Quick, WANRateBits: cfg.WANRateBits,
 		WANDelayMS: ms(cfg.WANDelay), PackageBytes: cfg.PackageBytes, Phases: phaseSeconds(cfg.Phases),
@@ -273,24 +235,78 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return rep, fmt.Errorf("%s setup: %w", sys.name(), err)
 		}
 	}
-	anyFailed := false
-	for _, depth := range cfg.QueueDepths {
-		if err := e.setQueue(ctx, depth); err != nil {
-			return rep, err
+	anyFailed, err := e.runCases(ctx, rep, systems)
+	failed = anyFailed
+	return rep, err
+}
+
+// prepare checks the machine, sweeps what killed runs left and finds the
+// systems and their executables.
+func prepare(ctx context.Context, cfg Config) ([]bgSystem, binaries, error) {
+	if len(cfg.Helper) == 0 {
+		return nil, binaries{}, errors.New("yield: no helper command")
+	}
+	if err := netlab.Check(); err != nil {
+		return nil, binaries{}, err
+	}
+	if removed, err := netlab.SweepStale(ctx); err != nil {
+		cfg.Log.Warn("sweeping stale lab namespaces", "err", err)
+	} else if len(removed) > 0 {
+		cfg.Log.Info("removed stale lab namespaces", "names", removed)
+	}
+	var systems []bgSystem
+	for _, n := range cfg.Systems {
+		switch n {
+		case "smstorrent":
+			systems = append(systems, &smsSystem{})
+		case "transmission":
+			systems = append(systems, &trSystem{})
+		default:
+			return nil, binaries{}, fmt.Errorf("yield: unknown system %q (known: %v)", n, SystemNames)
 		}
-		for _, cc := range cfg.CCs {
+	}
+	bins, err := findBinaries(cfg.BinDir, cfg.Systems)
+	return systems, bins, err
+}
+
+// cleanRunDir removes the run's folder, or after a failure only the package
+// copies (the logs stay for a look); -keep keeps all.
+func cleanRunDir(cfg Config, runDir string, failed bool) {
+	switch {
+	case cfg.Keep:
+	case failed:
+		_ = filepath.WalkDir(runDir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && d.Name() == payloadName {
+				os.Remove(p)
+			}
+			return nil
+		})
+		cfg.Log.Info("something failed: the run's logs are kept", "dir", runDir)
+	default:
+		os.RemoveAll(runDir)
+	}
+}
+
+// runCases runs every queue depth × congestion control case into rep and
+// reports whether any system's run failed.
+func (e *env) runCases(ctx context.Context, rep *Report, systems []bgSystem) (bool, error) {
+	anyFailed := false
+	for _, depth := range e.cfg.QueueDepths {
+		if err := e.setQueue(ctx, depth); err != nil {
+			return true, err
+		}
+		for _, cc := range e.cfg.CCs {
 			c, err := e.runCase(ctx, depth, cc, systems)
 			rep.Cases = append(rep.Cases, c)
 			if err != nil {
-				return rep, err
+				return true, err
 			}
 			for _, r := range c.Runs {
 				anyFailed = anyFailed || !r.OK
 			}
 		}
 	}
-	failed = anyFailed
-	return rep, nil
+	return anyFailed, nil
 }
 
 // startCommon starts the foreground server in hq, the RTT probe on the
@@ -463,33 +479,7 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 		r.Note = fmt.Sprintf("less than 1 MiB had arrived %s after the add; the phases started anyway", ph.FlowWait)
 	}
 	// The client's own view, once a second, until the end.
-	pctx, pcancel := context.WithCancel(ctx)
-	polled := make(chan []StatusSample, 1)
-	go func() {
-		var ss []StatusSample
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-pctx.Done():
-				polled <- ss
-				return
-			case <-t.C:
-			}
-			qctx, qcancel := context.WithTimeout(pctx, 5*time.Second)
-			st, err := sys.poll(qctx, e)
-			qcancel()
-			if err != nil {
-				continue
-			}
-			st.T = round(time.Since(tAdd).Seconds(), 2)
-			ss = append(ss, st)
-		}
-	}()
-	stopPoll := func() []StatusSample {
-		pcancel()
-		return <-polled
-	}
+	stopPoll := e.pollStatus(ctx, sys, tAdd)
 	if err := sleep(ctx, time.Until(tFlow.Add(ph.Alone))); err != nil {
 		stopPoll()
 		return fail(err)
@@ -513,6 +503,53 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 		r.Error = msg
 	}
 
+	e.analyze(&r, c, runTimes{idle: tIdle, add: tAdd, flow: tFlow, fgStart: fgStart, fgStop: fgStop, end: tEnd}, before, after)
+	r.summarize(ph, r.FlowWaitS, r.FgStartS, r.FgStopS)
+	r.OK = r.Error == ""
+	return r
+}
+
+// pollStatus asks the client for its own view once a second until the
+// returned function is called, which returns the samples.
+func (e *env) pollStatus(ctx context.Context, sys bgSystem, tAdd time.Time) func() []StatusSample {
+	pctx, pcancel := context.WithCancel(ctx)
+	polled := make(chan []StatusSample, 1)
+	go func() {
+		var ss []StatusSample
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-pctx.Done():
+				polled <- ss
+				return
+			case <-t.C:
+			}
+			qctx, qcancel := context.WithTimeout(pctx, 5*time.Second)
+			st, err := sys.poll(qctx, e)
+			qcancel()
+			if err != nil {
+				continue
+			}
+			st.T = round(time.Since(tAdd).Seconds(), 2)
+			ss = append(ss, st)
+		}
+	}()
+	return func() []StatusSample {
+		pcancel()
+		return <-polled
+	}
+}
+
+// runTimes are the moments of one run: the client started on the idle
+// path, the download added, data flowing, the foreground's start and stop,
+// the end.
+type runTimes struct{ idle, add, flow, fgStart, fgStop, end time.Time }
+
+// analyze computes the run's figures from the samples between its moments.
+func (e *env) analyze(r *SystemRun, c Case, t runTimes, before, after netlab.Counters) {
+	ph := e.cfg.Phases
+	tIdle, tAdd, tFlow, fgStart, fgStop, tEnd := t.idle, t.add, t.flow, t.fgStart, t.fgStop, t.end
 	samples := e.sample.between(tIdle, tEnd)
 	k := e.counterScale(before, after)
 	r.CounterScale = round(k, 4)
@@ -521,7 +558,6 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 	fgPick := func(s sample) uint64 { return s.C2 }
 	bgSm := smooth(rates(samples, bgPick, k), 250*time.Millisecond)
 	fgSm := smooth(rates(samples, fgPick, k), 250*time.Millisecond)
-
 	// Alone: share of the idle link and the delay added.
 	aloneFrom := tFlow.Add(ph.Settle)
 	aloneRate := meanRate(samples, bgPick, k, aloneFrom, fgStart)
@@ -533,7 +569,6 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 	med, p95, _ := rttStats(rtts, aloneFrom, fgStart)
 	r.IdleRTTMS = round(idle, 1)
 	r.AddedDelayMS, r.AddedDelayP95MS = round(med-idle, 1), round(p95-idle, 1)
-
 	// Foreground next to the background.
 	fgWith := meanRate(samples, fgPick, 1, fgStart.Add(ph.Settle), fgStop)
 	r.FgWithMbit = mbit(k * fgWith)
@@ -549,7 +584,6 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 	// After: taking the link back.
 	r.TakeBackS = round(sustained(bgSm, fgStop, tEnd, 0.9*line, time.Second), 2)
 	r.AfterMbit = mbit(meanRate(samples, bgPick, k, fgStop.Add(ph.Settle), tEnd))
-
 	// Rates over time for the plot, every other 100 ms sample, from the add.
 	for i := 0; i < len(bgSm); i += 2 {
 		p := SeriesPoint{T: round(bgSm[i].At.Sub(tAdd).Seconds(), 2), BgMbit: mbit(bgSm[i].V)}
@@ -560,9 +594,6 @@ func (e *env) runOne(ctx context.Context, sys bgSystem, c Case, cc, run string) 
 	}
 	r.FgStartS = round(fgStart.Sub(tAdd).Seconds(), 2)
 	r.FgStopS = round(fgStop.Sub(tAdd).Seconds(), 2)
-	r.summarize(ph, r.FlowWaitS, r.FgStartS, r.FgStopS)
-	r.OK = r.Error == ""
-	return r
 }
 
 // counterScale calibrates the router's port counters against the WAN

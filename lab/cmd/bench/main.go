@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -27,9 +28,26 @@ type options struct {
 	markdown string
 	chart    string
 	render   string
+	// suite runs bench.SuiteShapes (those whose name contains suiteOnly)
+	// within suiteTimeout.
+	suite        bool
+	suiteOnly    string
+	suiteTimeout time.Duration
 }
 
 func main() {
+	o := parseFlags(os.Args[1:])
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A second Ctrl-C ends the process at once; what is left is swept by the next run.
+	context.AfterFunc(ctx, stop)
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags reads the command line (exiting on a mistake).
+func parseFlags(args []string) options {
 	var o options
 	topo := netlab.DefaultTopology()
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
@@ -44,19 +62,34 @@ func main() {
 	fs.DurationVar(&o.cfg.Timeout, "timeout", 0, "bound on each system's distribution (0: 8x the physical bound, at least 90s)")
 	fs.IntVar(&o.cfg.Repeat, "repeat", 1, "runs per system (each on a fresh lab); the median run is reported")
 	fs.BoolVar(&o.cfg.Keep, "keep", false, "keep the work folder (logs, package copies)")
+	fs.BoolVar(&o.cfg.PollCtl, "poll-ctl", false, "follow SMSTorrent's clients with a ctl job per client per second instead of ctl watch (for comparison)")
 	fs.StringVar(&o.out, "out", filepath.Join("lab", "results", "latest.json"), "JSON results file")
 	fs.StringVar(&o.markdown, "markdown", filepath.Join("docs", "BENCHMARKS.md"), "Markdown file whose lab section is rewritten (empty: none)")
 	fs.StringVar(&o.chart, "chart", filepath.Join("docs", "bench-distribution.png"), "chart PNG (empty: none)")
 	serviceCfg := fs.String("service-config", "", `extra keys for every smstorrent-service configuration, as a JSON object (e.g. '{"yield":false}')`)
 	fs.StringVar(&o.cfg.Priority, "priority", "", "SMSTorrent clients' job priority for ctl add (default: the service's default)")
-	fs.StringVar(&o.render, "render", "", "only redraw the Markdown section and chart from this results file (no lab)")
+	fs.StringVar(&o.render, "render", "", "only redraw the Markdown section and chart from this results file (with -suite: a suite.json; no lab)")
 	var faults bench.Faults
 	fs.DurationVar(&faults.WANDownAt, "fault-wan-at", 0, "fault: take branch b1's WAN link down this long after the start (with -fault-wan-for)")
 	fs.DurationVar(&faults.WANDownFor, "fault-wan-for", 0, "fault: how long b1's WAN link stays down, e.g. 10s; 0: no link fault")
 	fs.DurationVar(&faults.TrackerRestartAt, "fault-tracker-at", 0, "fault: restart the tracker this long after the start (SMSTorrent only); 0: none")
 	fs.BoolVar(&o.cfg.Delta, "delta", false, "the delta scenario: clients hold version 1, version 2 (~10% changed) is distributed; "+
 		"systems default to transmission,smstorrent-delta, results to lab/results/delta.json, no chart")
-	_ = fs.Parse(os.Args[1:])
+	fs.BoolVar(&o.suite, "suite", false, "run the suite of shapes (2x12, 5x4, 10x2, one 50 and one 100 Mbit/s branch, 5/20/50 Mbit/s) "+
+		"with smstorrent,transmission; results to lab/results/suite.json and the suite's section of the Markdown file, no chart")
+	fs.StringVar(&o.suiteOnly, "suite-only", "", "with -suite: only the shapes whose name contains this text (e.g. '12 PCs')")
+	fs.DurationVar(&o.suiteTimeout, "suite-timeout", 40*time.Minute, "with -suite: bound on the whole suite")
+	_ = fs.Parse(args)
+	if o.suite {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["systems"] {
+			*systems = "smstorrent,transmission"
+		}
+		if !set["out"] {
+			o.out = filepath.Join("lab", "results", "suite.json")
+		}
+	}
 	if o.cfg.Delta {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -84,17 +117,51 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	return o
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// A second Ctrl-C ends the process at once; what is left is swept by the next run.
-	context.AfterFunc(ctx, stop)
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+// runSuite runs the suite and writes its JSON and Markdown section.
+func runSuite(ctx context.Context, o options) error {
+	ctx, cancel := context.WithTimeout(ctx, o.suiteTimeout)
+	defer cancel()
+	var shapes []bench.Shape
+	for _, sh := range bench.SuiteShapes {
+		if strings.Contains(sh.Name, o.suiteOnly) {
+			shapes = append(shapes, sh)
+		}
 	}
+	if len(shapes) == 0 {
+		return fmt.Errorf("no shape matches %q", o.suiteOnly)
+	}
+	var rep *bench.SuiteReport
+	var err error
+	if o.render != "" {
+		rep, err = bench.ReadSuiteReport(o.render)
+	} else {
+		rep, err = bench.RunSuite(ctx, o.cfg, shapes)
+	}
+	if rep == nil || len(rep.Cases) == 0 {
+		return err
+	}
+	if o.render == "" {
+		if werr := rep.WriteJSON(o.out); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+	section := rep.Markdown()
+	if o.markdown != "" {
+		if merr := netlab.UpdateMarkdownSection(o.markdown, bench.SuiteBeginMarker, bench.SuiteEndMarker, section); merr != nil {
+			return errors.Join(err, merr)
+		}
+	}
+	fmt.Print(section)
+	return err
 }
 
 func run(ctx context.Context, o options) error {
+	if o.suite {
+		return runSuite(ctx, o)
+	}
 	start := time.Now()
 	var rep *bench.Report
 	var err error
