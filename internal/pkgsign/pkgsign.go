@@ -364,26 +364,9 @@ func parse(b []byte, trusted []PublicKey, check bool) (_ *Package, err error) {
 			err = fmt.Errorf("%w: decoder failed: %v", ErrMalformed, r)
 		}
 	}()
-	if len(b) == 0 {
-		return nil, fmt.Errorf("%w: empty file", ErrMalformed)
-	}
-	if len(b) > MaxTorrentSize {
-		return nil, fmt.Errorf("%w: %d bytes is larger than the %d byte limit", ErrMalformed, len(b), MaxTorrentSize)
-	}
-	var w wire
-	if err := bencode.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if len(w.Info) == 0 {
-		return nil, fmt.Errorf("%w: no info dictionary", ErrMalformed)
-	}
-	mi, err := metainfo.Load(bytes.NewReader(b))
+	w, mi, info, err := decode(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	info, err := mi.UnmarshalInfo()
-	if err != nil {
-		return nil, fmt.Errorf("%w: info: %v", ErrMalformed, err)
+		return nil, err
 	}
 	p := &Package{InfoHash: mi.HashInfoBytes(), Meta: mi, Info: info}
 	s := w.Smstorrent
@@ -404,11 +387,49 @@ func parse(b []byte, trusted []PublicKey, check bool) (_ *Package, err error) {
 	if !check {
 		return p, nil
 	}
+	if err := verifySigned(p, &w, trusted); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// decode reads a .torrent's bytes twice: as our wire form (for the
+// smstorrent key and the sources as written) and as the engine's metainfo.
+func decode(b []byte) (wire, *metainfo.MetaInfo, metainfo.Info, error) {
+	var w wire
+	if len(b) == 0 {
+		return w, nil, metainfo.Info{}, fmt.Errorf("%w: empty file", ErrMalformed)
+	}
+	if len(b) > MaxTorrentSize {
+		return w, nil, metainfo.Info{}, fmt.Errorf("%w: %d bytes is larger than the %d byte limit", ErrMalformed, len(b), MaxTorrentSize)
+	}
+	if err := bencode.Unmarshal(b, &w); err != nil {
+		return w, nil, metainfo.Info{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if len(w.Info) == 0 {
+		return w, nil, metainfo.Info{}, fmt.Errorf("%w: no info dictionary", ErrMalformed)
+	}
+	mi, err := metainfo.Load(bytes.NewReader(b))
+	if err != nil {
+		return w, nil, metainfo.Info{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		return w, nil, metainfo.Info{}, fmt.Errorf("%w: info: %v", ErrMalformed, err)
+	}
+	return w, mi, info, nil
+}
+
+// verifySigned checks p's signature by a trusted key and then leaves in
+// p.Meta only the sources the signature covers: what the engine may use
+// from outside info is what the signature covers, and nothing else.
+func verifySigned(p *Package, w *wire, trusted []PublicKey) error {
+	s := w.Smstorrent
 	if s.V != 1 && s.V != 2 {
-		return nil, fmt.Errorf("%w: signature format v%d is not supported", ErrMalformed, s.V)
+		return fmt.Errorf("%w: signature format v%d is not supported", ErrMalformed, s.V)
 	}
 	if len(s.Signer) != ed25519.PublicKeySize || len(s.Sig) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("%w: signature fields have the wrong length", ErrMalformed)
+		return fmt.Errorf("%w: signature fields have the wrong length", ErrMalformed)
 	}
 	known := false
 	for _, k := range trusted {
@@ -418,7 +439,7 @@ func parse(b []byte, trusted []PublicKey, check bool) (_ *Package, err error) {
 		}
 	}
 	if !known {
-		return nil, fmt.Errorf("%w (%s); add it to trusted_keys if this publisher is yours", ErrUnknownSigner, p.Signer)
+		return fmt.Errorf("%w (%s); add it to trusted_keys if this publisher is yours", ErrUnknownSigner, p.Signer)
 	}
 	trackers, webseeds := sources(w.Announce, w.AnnounceList, w.UrlList)
 	msg := signedMessage(p.InfoHash, s)
@@ -426,24 +447,23 @@ func parse(b []byte, trusted []PublicKey, check bool) (_ *Package, err error) {
 		msg = messageV2(p.InfoHash, s, w.Announce, trackers, webseeds)
 	}
 	if !ed25519.Verify(ed25519.PublicKey(s.Signer), msg, s.Sig) {
-		return nil, ErrBadSignature
+		return ErrBadSignature
 	}
-	// What the engine may use from outside info is what the signature
-	// covers, and nothing else.
+	mi := p.Meta
 	mi.Announce, mi.AnnounceList, mi.UrlList = "", nil, nil
-	if s.V == 2 {
-		if err := checkSources(trackers, webseeds); err != nil {
-			return nil, err
-		}
-		p.SignedSources, p.Trackers, p.WebSeeds = true, trackers, webseeds
-		mi.AnnounceList, mi.UrlList = trackers, webseeds
-		if len(trackers) > 0 {
-			mi.Announce = trackers[0][0]
-		}
-	} else {
+	if s.V != 2 {
 		p.UnsignedTrackers = trackers
+		return nil
 	}
-	return p, nil
+	if err := checkSources(trackers, webseeds); err != nil {
+		return err
+	}
+	p.SignedSources, p.Trackers, p.WebSeeds = true, trackers, webseeds
+	mi.AnnounceList, mi.UrlList = trackers, webseeds
+	if len(trackers) > 0 {
+		mi.Announce = trackers[0][0]
+	}
+	return nil
 }
 
 // ValidID checks a package ID; see pkgid.ValidID.

@@ -36,6 +36,31 @@ type QBittorrentOptions struct {
 	Dir string // profile, downloads and log
 }
 
+// qbConfig is qbittorrent-nox's configuration file: peers on ip:peerPort
+// only, the Web API on loopback, and nothing that leaves the machine (no
+// DHT, PeX, LSD, UPnP, peer-country look-up).
+func qbConfig(ip, dl string, peerPort, webPort int) string {
+	return strings.Join([]string{
+		"[LegalNotice]", "Accepted=true", "",
+		"[Application]", "FileLogger\\Enabled=false", "",
+		"[BitTorrent]",
+		"Session\\DHTEnabled=false", "Session\\LSDEnabled=false", "Session\\PeXEnabled=false",
+		"Session\\Port=" + strconv.Itoa(peerPort),
+		"Session\\InterfaceAddress=" + ip, "Session\\Interface=lo", "Session\\InterfaceName=lo",
+		"Session\\DefaultSavePath=" + dl, "Session\\TempPathEnabled=false",
+		"Session\\BTProtocol=TCP", "Session\\MultiConnectionsPerIp=true",
+		"Session\\QueueingSystemEnabled=false", "Session\\AddTrackersEnabled=false",
+		"Session\\AnonymousModeEnabled=false", "Session\\GlobalMaxRatio=-1",
+		"",
+		"[Preferences]",
+		"WebUI\\Enabled=true", "WebUI\\Address=127.0.0.1", "WebUI\\Port=" + strconv.Itoa(webPort),
+		"WebUI\\LocalHostAuth=false", "WebUI\\CSRFProtection=false", "WebUI\\HostHeaderValidation=false",
+		"WebUI\\UseUPnP=false", "Connection\\UPnP=false", "Connection\\ResolvePeerCountries=false",
+		"General\\UseRandomPort=false", "Advanced\\AnonymousMode=false",
+		"",
+	}, "\n")
+}
+
 // StartQBittorrent starts qbittorrent-nox with nothing that leaves the
 // machine: DHT, PeX, LSD, UPnP/NAT-PMP off, no peer-country look-up, no
 // update check, TCP only, bound to o.IP; the Web API on 127.0.0.1 without
@@ -59,25 +84,7 @@ func StartQBittorrent(o QBittorrentOptions) (*QBittorrent, error) {
 	if err != nil {
 		return nil, err
 	}
-	conf := strings.Join([]string{
-		"[LegalNotice]", "Accepted=true", "",
-		"[Application]", "FileLogger\\Enabled=false", "",
-		"[BitTorrent]",
-		"Session\\DHTEnabled=false", "Session\\LSDEnabled=false", "Session\\PeXEnabled=false",
-		"Session\\Port=" + strconv.Itoa(peerPort),
-		"Session\\InterfaceAddress=" + o.IP, "Session\\Interface=lo", "Session\\InterfaceName=lo",
-		"Session\\DefaultSavePath=" + dl, "Session\\TempPathEnabled=false",
-		"Session\\BTProtocol=TCP", "Session\\MultiConnectionsPerIp=true",
-		"Session\\QueueingSystemEnabled=false", "Session\\AddTrackersEnabled=false",
-		"Session\\AnonymousModeEnabled=false", "Session\\GlobalMaxRatio=-1",
-		"",
-		"[Preferences]",
-		"WebUI\\Enabled=true", "WebUI\\Address=127.0.0.1", "WebUI\\Port=" + strconv.Itoa(webPort),
-		"WebUI\\LocalHostAuth=false", "WebUI\\CSRFProtection=false", "WebUI\\HostHeaderValidation=false",
-		"WebUI\\UseUPnP=false", "Connection\\UPnP=false", "Connection\\ResolvePeerCountries=false",
-		"General\\UseRandomPort=false", "Advanced\\AnonymousMode=false",
-		"",
-	}, "\n")
+	conf := qbConfig(o.IP, dl, peerPort, webPort)
 	if err := os.WriteFile(filepath.Join(cfgDir, "qBittorrent.conf"), []byte(conf), 0o600); err != nil {
 		return nil, err
 	}

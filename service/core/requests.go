@@ -106,36 +106,7 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 		st := w.get(&pc.Peer)
 		st.client, st.listenPort = d.V, d.Port
 	}
-	cb.ReadMessage = func(pc *torrent.PeerConn, m *pp.Message) {
-		switch m.Type {
-		case pp.Piece, pp.Reject, pp.Choke, pp.Unchoke:
-		default:
-			return
-		}
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		st := w.get(&pc.Peer)
-		now := w.now()
-		switch m.Type {
-		case pp.Piece:
-			st.lastAnswer = now
-			st.got++
-		case pp.Reject:
-			st.lastAnswer, st.lastReject = now, now
-		case pp.Choke:
-			st.choked = true
-		case pp.Unchoke:
-			st.choked = false
-			st.lastAnswer = now
-		}
-		if m.Type == pp.Piece && !st.gotBlock {
-			st.gotBlock = true
-			w.log.Log(context.Background(), traceLevel, "first block from a peer", "peer", pc.RemoteAddr, "client", st.client)
-		}
-		if m.Type == pp.Choke || m.Type == pp.Unchoke {
-			w.log.Log(context.Background(), traceLevel, "peer "+m.Type.String(), "peer", pc.RemoteAddr, "client", st.client)
-		}
-	}
+	cb.ReadMessage = w.readMessage
 	cb.StatusUpdated = append(cb.StatusUpdated, func(ev torrent.StatusUpdatedEvent) {
 		w.log.Log(context.Background(), traceLevel, "engine "+string(ev.Event), "url", ev.Url, "err", ev.Error)
 	})
@@ -178,6 +149,38 @@ func (w *requestWatch) install(cb *torrent.Callbacks) {
 		defer w.mu.Unlock()
 		delete(w.peers, p)
 	})
+}
+
+// readMessage notes the answers, rejects and chokes a peer sends.
+func (w *requestWatch) readMessage(pc *torrent.PeerConn, m *pp.Message) {
+	switch m.Type {
+	case pp.Piece, pp.Reject, pp.Choke, pp.Unchoke:
+	default:
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st := w.get(&pc.Peer)
+	now := w.now()
+	switch m.Type {
+	case pp.Piece:
+		st.lastAnswer = now
+		st.got++
+	case pp.Reject:
+		st.lastAnswer, st.lastReject = now, now
+	case pp.Choke:
+		st.choked = true
+	case pp.Unchoke:
+		st.choked = false
+		st.lastAnswer = now
+	}
+	if m.Type == pp.Piece && !st.gotBlock {
+		st.gotBlock = true
+		w.log.Log(context.Background(), traceLevel, "first block from a peer", "peer", pc.RemoteAddr, "client", st.client)
+	}
+	if m.Type == pp.Choke || m.Type == pp.Unchoke {
+		w.log.Log(context.Background(), traceLevel, "peer "+m.Type.String(), "peer", pc.RemoteAddr, "client", st.client)
+	}
 }
 
 // redialPort is the port to dial the peer at again: its listen port if it

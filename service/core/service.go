@@ -278,7 +278,41 @@ func (s *Service) openEngine() error {
 		FilePathMaker:   storagePath,
 		Logger:          s.log.With("part", "storage"),
 	})
-	cc := torrent.NewDefaultClientConfig()
+	cc, useTCP, useUTP := s.engineConfig()
+	cl, err := torrent.NewClient(cc)
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("starting the BitTorrent engine on port %d: %w", cfg.ListenPort, err)
+	}
+	network := "udp"
+	if cc.DisableIPv6 {
+		network = "udp4"
+	} else if cc.DisableIPv4 {
+		network = "udp6"
+	}
+	o := transportOptions{
+		host: cfg.ListenHost, port: cfg.ListenPort, tcp: useTCP, utp: useUTP, network: network,
+		utpTarget: cfg.UTPTarget.D(), paths: s.paths, wrap: s.wrapPeerConn, downLimited: s.bw.downLimited,
+	}
+	if traceYield {
+		o.trace = s.log.Info
+	}
+	if s.net, err = openTransports(cl, o); err != nil {
+		cl.Close()
+		pc.Close()
+		return err
+	}
+	s.reqs.outage = s.net.policy.setOutage
+	s.cl = cl
+	return nil
+}
+
+// engineConfig is the engine's configuration: our storage, our sockets,
+// our limits and callbacks, and nothing that reaches outside the site's
+// swarm (no DHT, PEX, LSD, web torrent or port mapping).
+func (s *Service) engineConfig() (cc *torrent.ClientConfig, useTCP, useUTP bool) {
+	cfg := s.cfg
+	cc = torrent.NewDefaultClientConfig()
 	cc.DataDir = cfg.CacheDir
 	cc.DefaultStorage = s.stor
 	cc.Seed = true
@@ -299,7 +333,6 @@ func (s *Service) openEngine() error {
 	}
 	// Both peer sockets are ours (see utp.go and tcp.go): the engine's
 	// built-in ones stay off.
-	useTCP, useUTP := false, false
 	cc.DisableTCP, cc.DisableUTP = true, true
 	for _, t := range cfg.Transports {
 		switch t {
@@ -324,32 +357,7 @@ func (s *Service) openEngine() error {
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, func(ev torrent.ReceivedUsefulDataEvent) {
 		s.peers.received(ev, s.kindOf)
 	})
-	cl, err := torrent.NewClient(cc)
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("starting the BitTorrent engine on port %d: %w", cfg.ListenPort, err)
-	}
-	network := "udp"
-	if cc.DisableIPv6 {
-		network = "udp4"
-	} else if cc.DisableIPv4 {
-		network = "udp6"
-	}
-	o := transportOptions{
-		host: host, port: cfg.ListenPort, tcp: useTCP, utp: useUTP, network: network,
-		utpTarget: cfg.UTPTarget.D(), paths: s.paths, wrap: s.wrapPeerConn, downLimited: s.bw.downLimited,
-	}
-	if traceYield {
-		o.trace = s.log.Info
-	}
-	if s.net, err = openTransports(cl, o); err != nil {
-		cl.Close()
-		pc.Close()
-		return err
-	}
-	s.reqs.outage = s.net.policy.setOutage
-	s.cl = cl
-	return nil
+	return cc, useTCP, useUTP
 }
 
 // Close stops the engine and saves the jobs.

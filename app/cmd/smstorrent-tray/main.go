@@ -40,6 +40,18 @@ func main() {
 	}
 }
 
+// besideMe is the path of the program name in this program's folder.
+func besideMe(name string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding the window program: %w", err)
+	}
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	return filepath.Join(filepath.Dir(exe), name), nil
+}
+
 func run(ctx context.Context, args []string, logw io.Writer) error {
 	if version.Requested(args) {
 		fmt.Println(version.String("smstorrent-tray"))
@@ -54,15 +66,11 @@ func run(ctx context.Context, args []string, logw io.Writer) error {
 		return err
 	}
 	if *window == "" {
-		exe, err := os.Executable()
+		w, err := besideMe("smstorrent-window")
 		if err != nil {
-			return fmt.Errorf("finding the window program: %w", err)
+			return err
 		}
-		name := "smstorrent-window"
-		if runtime.GOOS == "windows" {
-			name += ".exe"
-		}
-		*window = filepath.Join(filepath.Dir(exe), name)
+		*window = w
 	}
 	dir, err := instance.Dir()
 	if err != nil {
