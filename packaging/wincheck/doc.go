@@ -6,7 +6,7 @@
 //
 // The tests skip unless SMSTORRENT_DIST names the dist folder; "make
 // dist-check" sets it, with WINEPREFIX under build/. TestSignTimestamp
-// needs no dist folder: it signs a small PE with packaging/windows/sign.sh
+// needs no dist folder: it signs a small PE and MSI with packaging/windows/sign.sh
 // against a local RFC 3161 timestamp authority (openssl ts behind an
 // httptest server on 127.0.0.1) and skips only without openssl or
 // osslsigncode.

@@ -22,7 +22,8 @@ import (
 // -reply behind an httptest server on 127.0.0.1) answers the query that
 // packaging/windows/sign.sh (the script dist.sh signs every file with) sends
 // when SMSTORRENT_SIGN_TIMESTAMP is set, and osslsigncode verify must report
-// the timestamp, signed by that authority, over the signature of a small PE.
+// the timestamp, signed by that authority, over the signature of a small PE
+// and of a small MSI.
 // It needs no dist folder; it skips without openssl, osslsigncode or bash.
 func TestSignTimestamp(t *testing.T) {
 	for _, tool := range []string{"openssl", "osslsigncode", "bash"} {
@@ -42,48 +43,36 @@ func TestSignTimestamp(t *testing.T) {
 
 	in := filepath.Join(dir, "small.exe")
 	writeFile(t, in, string(smallPE(t)))
-	out := filepath.Join(dir, "small-signed.exe")
-	cmd := exec.Command("bash", "../windows/sign.sh", in, out)
-	cmd.Env = append(signEnv(),
-		"SMSTORRENT_SIGN_CERT="+signCert, "SMSTORRENT_SIGN_KEY="+signKey,
-		"SMSTORRENT_SIGN_CAFILE="+signCert,
-		"SMSTORRENT_SIGN_TIMESTAMP="+srv.URL+"/tsa",
-		"SMSTORRENT_SIGN_TSA_CAFILE="+tsaCert,
-		"no_proxy=127.0.0.1", "NO_PROXY=127.0.0.1")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sign.sh: %v\n%s", err, b)
+	sign := func(in, out, tsaCA string) ([]byte, error) {
+		cmd := exec.Command("bash", "../windows/sign.sh", in, out)
+		cmd.Env = append(signEnv(),
+			"SMSTORRENT_SIGN_CERT="+signCert, "SMSTORRENT_SIGN_KEY="+signKey,
+			"SMSTORRENT_SIGN_CAFILE="+signCert,
+			"SMSTORRENT_SIGN_TIMESTAMP="+srv.URL+"/tsa",
+			"SMSTORRENT_SIGN_TSA_CAFILE="+tsaCA,
+			"no_proxy=127.0.0.1", "NO_PROXY=127.0.0.1")
+		return cmd.CombinedOutput()
 	}
-	if n := queries.Load(); n != 1 {
-		t.Errorf("the TSA answered %d timestamp queries, want 1", n)
+	// The PE, and an MSI (a different Authenticode layout) when wixl is there.
+	inputs := []string{in}
+	if _, err := exec.LookPath("wixl"); err == nil {
+		inputs = append(inputs, smallMSI(t, dir, in))
+	} else {
+		t.Log("wixl is not installed: the MSI is not timestamped, only the PE")
 	}
-	if _, err := os.Stat(out + ".verify"); !os.IsNotExist(err) {
-		t.Errorf("sign.sh left %s.verify behind (%v)", filepath.Base(out), err)
-	}
-
-	b, err := exec.Command("osslsigncode", "verify", "-CAfile", signCert, "-TSA-CAfile", tsaCert, "-in", out).CombinedOutput()
-	if err != nil {
-		t.Fatalf("osslsigncode verify: %v\n%s", err, b)
-	}
-	report := string(b)
-	for _, want := range []string{
-		"Signature verification: ok",
-		"Timestamp Server Signature verification: ok",
-		"Subject: /CN=SMSTorrent test TSA",
-	} {
-		if !strings.Contains(report, want) {
-			t.Errorf("osslsigncode verify does not report %q:\n%s", want, report)
+	for i, in := range inputs {
+		ext := filepath.Ext(in)
+		out := strings.TrimSuffix(in, ext) + "-signed" + ext
+		if b, err := sign(in, out, tsaCert); err != nil {
+			t.Fatalf("sign.sh %s: %v\n%s", filepath.Base(in), err, b)
 		}
-	}
-	// The countersignature: the TSA's time and the TSA as its issuer.
-	counter := regexp.MustCompile(`(?m)^Countersignatures:\n\s*Timestamp time: \S.*\n\s*Signing time: \S.*\n(?:.*\n)*?\s*Issuer: /CN=SMSTorrent test TSA$`)
-	if !counter.MatchString(report) {
-		t.Errorf("osslsigncode verify reports no countersignature by the test TSA:\n%s", report)
-	}
-	for _, line := range strings.Split(report, "\n") {
-		if strings.Contains(line, "Timestamp") || strings.Contains(line, "Signing time") ||
-			strings.HasPrefix(strings.TrimSpace(line), "Issuer: ") || strings.HasPrefix(line, "Signature verification") {
-			t.Log(strings.TrimSpace(line))
+		if n := queries.Load(); n != int32(i+1) {
+			t.Errorf("the TSA answered %d timestamp queries after %d signatures", n, i+1)
 		}
+		if _, err := os.Stat(out + ".verify"); !os.IsNotExist(err) {
+			t.Errorf("sign.sh left %s.verify behind (%v)", filepath.Base(out), err)
+		}
+		checkTimestamped(t, out, signCert, tsaCert)
 	}
 
 	// sign.sh itself refuses a timestamp that does not verify (here: the
@@ -91,14 +80,7 @@ func TestSignTimestamp(t *testing.T) {
 	// osslsigncode verify alone exits 0 then ("Timestamp Server Signature
 	// verification: failed" ... "Succeeded"): sign.sh's own check catches it.
 	bad := filepath.Join(dir, "small-untrusted-tsa.exe")
-	cmd = exec.Command("bash", "../windows/sign.sh", in, bad)
-	cmd.Env = append(signEnv(),
-		"SMSTORRENT_SIGN_CERT="+signCert, "SMSTORRENT_SIGN_KEY="+signKey,
-		"SMSTORRENT_SIGN_CAFILE="+signCert,
-		"SMSTORRENT_SIGN_TIMESTAMP="+srv.URL+"/tsa",
-		"SMSTORRENT_SIGN_TSA_CAFILE="+signCert,
-		"no_proxy=127.0.0.1", "NO_PROXY=127.0.0.1")
-	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "sign: no verified timestamp") {
+	if b, err := sign(in, bad, signCert); err == nil || !strings.Contains(string(b), "sign: no verified timestamp") {
 		t.Errorf("sign.sh accepted a timestamp by an untrusted TSA (%v):\n%s", err, b)
 	}
 	for _, f := range []string{bad, bad + ".verify"} {
@@ -109,10 +91,76 @@ func TestSignTimestamp(t *testing.T) {
 
 	// Without trust in the TSA the timestamp must not verify: the check
 	// above is about this authority's signature, not any timestamp.
-	b, _ = exec.Command("osslsigncode", "verify", "-CAfile", signCert, "-TSA-CAfile", signCert, "-in", out).CombinedOutput()
+	b, _ := exec.Command("osslsigncode", "verify", "-CAfile", signCert, "-TSA-CAfile", signCert,
+		"-in", strings.TrimSuffix(in, ".exe")+"-signed.exe").CombinedOutput()
 	if strings.Contains(string(b), "Timestamp Server Signature verification: ok") {
 		t.Errorf("the timestamp verifies against the wrong CA:\n%s", b)
 	}
+}
+
+// checkTimestamped requires osslsigncode verify to report out's signature
+// and its countersignature by the test TSA, both verified.
+func checkTimestamped(t *testing.T, out, signCert, tsaCert string) {
+	t.Helper()
+	b, err := exec.Command("osslsigncode", "verify", "-CAfile", signCert, "-TSA-CAfile", tsaCert, "-in", out).CombinedOutput()
+	if err != nil {
+		t.Fatalf("osslsigncode verify %s: %v\n%s", filepath.Base(out), err, b)
+	}
+	report := string(b)
+	for _, want := range []string{
+		`^Signature verification: ok$`,
+		`^Timestamp Server Signature verification: ok$`,
+		`^\s*Subject: /CN=SMSTorrent test TSA$`,
+	} {
+		if !regexp.MustCompile(`(?m)` + want).MatchString(report) {
+			t.Errorf("osslsigncode verify %s does not report %q:\n%s", filepath.Base(out), want, report)
+		}
+	}
+	// The countersignature: the TSA's time and the TSA as its issuer.
+	counter := regexp.MustCompile(`(?m)^Countersignatures:\n\s*Timestamp time: \S.*\n\s*Signing time: \S.*\n(?:.*\n)*?\s*Issuer: /CN=SMSTorrent test TSA$`)
+	if !counter.MatchString(report) {
+		t.Errorf("osslsigncode verify %s reports no countersignature by the test TSA:\n%s", filepath.Base(out), report)
+	}
+	for _, line := range strings.Split(report, "\n") {
+		line = strings.TrimSpace(line)
+		for _, p := range []string{"Timestamp ", "Signing time: ", "Issuer: ", "Signature verification: "} {
+			if strings.HasPrefix(line, p) {
+				t.Logf("%s: %s", filepath.Base(out), line)
+				break
+			}
+		}
+	}
+}
+
+// smallMSI builds with wixl a one-file MSI in dir holding exe (in dir too).
+func smallMSI(t *testing.T, dir, exe string) string {
+	t.Helper()
+	wxs, msi := filepath.Join(dir, "small.wxs"), filepath.Join(dir, "small.msi")
+	writeFile(t, wxs, `<?xml version="1.0" encoding="utf-8"?>
+<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
+  <Product Id="*" Name="SMSTorrent timestamp test" Language="1033" Version="1.0.0" Manufacturer="SMSTorrent"
+      UpgradeCode="6c1e1b2a-4f0e-4d7e-9a51-2d7b1f0c9e11">
+    <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine"/>
+    <Media Id="1" Cabinet="small.cab" EmbedCab="yes"/>
+    <Directory Id="TARGETDIR" Name="SourceDir">
+      <Directory Id="ProgramFiles64Folder">
+        <Directory Id="INSTALLDIR" Name="SMSTorrentTimestampTest">
+          <Component Id="Small" Guid="3f0d6c55-8d7b-4b8e-a1f2-5b7e9c0d1a22" Win64="yes">
+            <File Id="small" Name="small.exe" Source="`+filepath.Base(exe)+`" KeyPath="yes"/>
+          </Component>
+        </Directory>
+      </Directory>
+    </Directory>
+    <Feature Id="Main" Level="1"><ComponentRef Id="Small"/></Feature>
+  </Product>
+</Wix>
+`)
+	cmd := exec.Command("wixl", "-a", "x64", "-o", msi, wxs)
+	cmd.Dir = filepath.Dir(exe) // wixl takes relative Source paths only
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("wixl: %v\n%s", err, out)
+	}
+	return msi
 }
 
 // signEnv is the environment without any SMSTORRENT_SIGN_* of the caller,
