@@ -3,7 +3,8 @@
 # build/wine (with the bcryptprimitives.dll stand-in that Go 1.26 programs need
 # under wine 8), then runs
 #   - go test ./packaging/wincheck: PE headers, imports, resources, signatures,
-#     MSI tables; under wine: msiexec install, upgrade and uninstall, versions,
+#     MSI tables, signing with a timestamp from a local RFC 3161 TSA
+#     (packaging/windows/sign.sh); under wine: msiexec install, upgrade and uninstall, versions,
 #     the service's API read by ctl, the wrapper's SCCM flow;
 #   - the Windows test binaries of the pure-Go packages under wine.
 set -euo pipefail
@@ -12,7 +13,9 @@ ROOT=$PWD
 GO=${GO:-go}
 export WINEPREFIX=$PWD/build/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
 export SMSTORRENT_DIST=$(realpath "${OUT:-dist}")
-if [ -z "${SMSTORRENT_SIGN_PFX:-}${SMSTORRENT_SIGN_CERT:-}" ]; then
+if [ -n "${SMSTORRENT_SIGN_CAFILE:-}" ]; then
+  export SMSTORRENT_VERIFY_CA=$SMSTORRENT_SIGN_CAFILE
+elif [ -z "${SMSTORRENT_SIGN_PFX:-}${SMSTORRENT_SIGN_CERT:-}" ]; then
   export SMSTORRENT_VERIFY_CA=$PWD/build/sign/cert.pem
 fi
 mkdir -p build

@@ -7,6 +7,7 @@
 #   SMSTORRENT_SIGN_CERT/SMSTORRENT_SIGN_KEY  PEM certificate chain and key;
 #                           neither: a throwaway self-signed certificate in build/sign
 #   SMSTORRENT_SIGN_TIMESTAMP  an RFC 3161 timestamp server URL (optional)
+#   SMSTORRENT_SIGN_CAFILE, SMSTORRENT_SIGN_TSA_CAFILE  what verify trusts (see sign.sh)
 #
 # Every executable is self-contained: cgo parts (libutp, Fyne) link libgcc,
 # libstdc++ and winpthread statically, so only system DLLs are imported. The
@@ -129,36 +130,10 @@ x86_64-w64-mingw32-windres -O coff -i "$WORK/rc/setupca/setupca.rc" -o "$WORK/rc
 x86_64-w64-mingw32-gcc -shared -O2 -Wall -Werror -s -o "$WORK/bin/smstorrent-setupca.dll" \
   packaging/windows/setupca.c "$WORK/rc/setupca/setupca.res.o" -lmsi
 
-# Signing: the certificate from the environment, or a throwaway one.
-sign_args=()
-if [ -n "${SMSTORRENT_SIGN_PFX:-}" ]; then
-  sign_args=(-pkcs12 "$SMSTORRENT_SIGN_PFX")
-  [ -n "${SMSTORRENT_SIGN_PASS:-}" ] && sign_args+=(-pass "$SMSTORRENT_SIGN_PASS")
-  verify_ca=()
-elif [ -n "${SMSTORRENT_SIGN_CERT:-}" ]; then
-  sign_args=(-certs "$SMSTORRENT_SIGN_CERT" -key "$SMSTORRENT_SIGN_KEY")
-  [ -n "${SMSTORRENT_SIGN_PASS:-}" ] && sign_args+=(-pass "$SMSTORRENT_SIGN_PASS")
-  verify_ca=()
-else
-  mkdir -p build/sign
-  if [ ! -s build/sign/cert.pem ]; then
-    echo "dist: no SMSTORRENT_SIGN_PFX or SMSTORRENT_SIGN_CERT: signing with a throwaway self-signed certificate"
-    openssl req -x509 -newkey rsa:3072 -sha256 -days 30 -nodes -keyout build/sign/key.pem -out build/sign/cert.pem \
-      -subj "/CN=SMSTorrent throwaway test signing/O=SMSTorrent" \
-      -addext "extendedKeyUsage=codeSigning" -addext "keyUsage=digitalSignature" 2>/dev/null
-  fi
-  sign_args=(-certs build/sign/cert.pem -key build/sign/key.pem)
-  verify_ca=(-CAfile build/sign/cert.pem)
-fi
-[ -n "${SMSTORRENT_SIGN_TIMESTAMP:-}" ] && sign_args+=(-ts "$SMSTORRENT_SIGN_TIMESTAMP")
-
-sign() { # sign IN OUT
-  rm -f "$2"
-  osslsigncode sign "${sign_args[@]}" -h sha256 -n "SMSTorrent" -i "https://github.com/smstorrent/smstorrent" \
-    -in "$1" -out "$2" >/dev/null
-  osslsigncode verify "${verify_ca[@]}" -in "$2" >"$2.verify" 2>&1 || { cat "$2.verify"; echo "dist: verify failed: $2"; exit 1; }
-  rm -f "$2.verify"
-}
+# Signing (packaging/windows/sign.sh): the certificate from the environment,
+# or a throwaway one; each file is verified, and timestamped when
+# SMSTORRENT_SIGN_TIMESTAMP is set.
+sign() { packaging/windows/sign.sh "$1" "$2"; }
 
 for p in "${programs[@]}"; do
   name=${p%%|*}
