@@ -10,16 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/anacrolix/torrent"
-	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
@@ -36,34 +31,7 @@ func TestUnansweredRequestsAreReassigned(t *testing.T) {
 	p := testbed.Published(t, key, tr, "PS100077", map[string]int{"setup.msi": 8 << 20}, 256<<10)
 
 	// A plain engine seeds the package and announces nowhere.
-	dataDir := t.TempDir()
-	if err := os.CopyFS(filepath.Join(dataDir, p.ID), os.DirFS(p.Dir)); err != nil {
-		t.Fatal(err)
-	}
-	cc := torrent.NewDefaultClientConfig()
-	cc.DataDir = dataDir
-	cc.Seed = true
-	cc.NoDHT, cc.DisablePEX, cc.DisableUTP, cc.DisableIPv6 = true, true, true, true
-	cc.ListenHost = func(string) string { return "127.0.0.1" }
-	cc.ListenPort = 0
-	cc.LocalServiceDiscovery = nil
-	cl, err := torrent.NewClient(cc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	mi, err := metainfo.Load(bytes.NewReader(p.Torrent))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mi.Announce, mi.AnnounceList = "", nil
-	st, err := cl.AddTorrent(mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.VerifyDataContext(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	cl := plainSeeder(t, p)
 	seederAddr := fmt.Sprintf("127.0.0.1:%d", cl.LocalPort())
 
 	px := startStallingProxy(t, seederAddr, 1<<20)

@@ -9,16 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/anacrolix/torrent"
-	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/smstorrent/smstorrent/internal/testbed"
 	"github.com/smstorrent/smstorrent/service/api"
@@ -37,34 +32,7 @@ func TestSilentWANConnectionIsRedialled(t *testing.T) {
 	p := testbed.Published(t, key, tr, "PS100078", map[string]int{"setup.msi": 24 << 20}, 256<<10)
 
 	// A plain engine seeds the package and announces nowhere.
-	dataDir := t.TempDir()
-	if err := os.CopyFS(filepath.Join(dataDir, p.ID), os.DirFS(p.Dir)); err != nil {
-		t.Fatal(err)
-	}
-	cc := torrent.NewDefaultClientConfig()
-	cc.DataDir = dataDir
-	cc.Seed = true
-	cc.NoDHT, cc.DisablePEX, cc.DisableUTP, cc.DisableIPv6 = true, true, true, true
-	cc.ListenHost = func(string) string { return "127.0.0.1" }
-	cc.ListenPort = 0
-	cc.LocalServiceDiscovery = nil
-	cl, err := torrent.NewClient(cc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	mi, err := metainfo.Load(bytes.NewReader(p.Torrent))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mi.Announce, mi.AnnounceList = "", nil
-	st, err := cl.AddTorrent(mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.VerifyDataContext(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	cl := plainSeeder(t, p)
 	px := startDarkProxy(t, testbed.HQIP, fmt.Sprintf("127.0.0.1:%d", cl.LocalPort()))
 	announceFrom(t, tr, p, testbed.HQIP, px.port())
 
