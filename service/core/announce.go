@@ -32,7 +32,8 @@ import (
 // counters, and hands the peers it learns to the engine. A stuck job does
 // so after 2, 4, 8, 16 and 32 s without a peer, then leaves it to the
 // engine's minute; a complete one once, kickSeedDelay after its add, so
-// that it comes after the engine's own first announce.
+// that it comes after the engine's own first announce, and again with a
+// backoff while no tracker took it.
 
 const (
 	kickFirst     = 2 * time.Second
@@ -48,6 +49,10 @@ type kickState struct {
 	backoff time.Duration
 	seeded  bool // the complete-data announce is done (or not needed)
 	running bool
+	// seedNext and seedBackoff pace the complete-data announce again when
+	// no tracker took it.
+	seedNext    time.Time
+	seedBackoff time.Duration
 }
 
 // kickAnnounces starts the announces that jobs need now. Called with s.mu.
@@ -65,10 +70,10 @@ func (s *Service) kickAnnounces(now time.Time) {
 		complete := t.Complete().Bool()
 		switch {
 		case complete && !k.seeded:
-			if now.Sub(k.added) < kickSeedDelay {
+			if now.Sub(k.added) < kickSeedDelay || now.Before(k.seedNext) {
 				continue
 			}
-			k.seeded = true
+			k.seeded = true // until kick says no tracker took it
 			if st := t.Stats(); st.BytesReadUsefulData.Int64() > 0 {
 				continue // downloaded: the engine sends its completed event
 			}
@@ -91,10 +96,18 @@ func (s *Service) kickAnnounces(now time.Time) {
 // the tracker that this PC has the package (leechers dial it; dialling
 // them too would open second connections to the ones already here).
 func (s *Service) kick(j *job, t *torrent.Torrent, tiers [][]string, seed bool) {
+	took := false
 	defer func() {
 		s.mu.Lock()
-		j.kick.running = false
-		s.mu.Unlock()
+		defer s.mu.Unlock()
+		k := &j.kick
+		k.running = false
+		if seed && !took && k.seedBackoff < kickMax {
+			// No tracker took this PC's word that it is a seeder: again
+			// after 2, 4, 8, 16 and 32 s, then the engine's minute.
+			k.seedBackoff = max(2*k.seedBackoff, kickFirst)
+			k.seeded, k.seedNext = false, s.now().Add(k.seedBackoff)
+		}
 	}()
 	st := t.Stats()
 	req := tracker.AnnounceRequest{
@@ -118,6 +131,7 @@ func (s *Service) kick(j *job, t *torrent.Torrent, tiers [][]string, seed bool) 
 			s.log.Debug("own announce failed", "job", j.rec.ID, "tracker", tier[0], "err", err)
 			continue
 		}
+		took = true
 		s.log.Log(context.Background(), traceLevel, "own announce", "job", j.rec.ID, "left", req.Left, "peers", len(peers))
 		if len(peers) > 0 && !seed {
 			t.AddPeers(peers)
