@@ -38,23 +38,17 @@ sysos=()
 cleanup() { rm -f "${sysos[@]}"; }
 trap cleanup EXIT
 
-# resources NAME PKG DESCRIPTION: writes PKG/rsrc_windows_amd64.syso.
-resources() {
-  local name=$1 pkg=$2 desc=$3 dir="$WORK/rc/$1" commas=${NUMERIC//./,}
-  mkdir -p "$dir"
-  sed -e "s|@NAME@|$name|g" -e "s|@VERSION4@|$NUMERIC|g" -e "s|@DESCRIPTION@|$desc|g" \
-    packaging/windows/app.manifest >"$dir/app.manifest"
-  cat >"$dir/$name.rc" <<RC
-#include <winver.h>
-1 ICON "$ROOT/icons/ico/app.ico"
-1 24 "$dir/app.manifest"
+# versioninfo FILENAME DESCRIPTION FILETYPE: the VERSIONINFO resource of one file.
+versioninfo() {
+  local commas=${NUMERIC//./,}
+  cat <<RC
 1 VERSIONINFO
 FILEVERSION $commas
 PRODUCTVERSION $commas
 FILEFLAGSMASK VS_FFI_FILEFLAGSMASK
 FILEFLAGS 0
 FILEOS VOS_NT_WINDOWS32
-FILETYPE VFT_APP
+FILETYPE $3
 FILESUBTYPE VFT2_UNKNOWN
 BEGIN
   BLOCK "StringFileInfo"
@@ -62,11 +56,11 @@ BEGIN
     BLOCK "040904B0"
     BEGIN
       VALUE "CompanyName", "SMSTorrent"
-      VALUE "FileDescription", "$desc"
+      VALUE "FileDescription", "$2"
       VALUE "FileVersion", "$VERSION"
-      VALUE "InternalName", "$name"
+      VALUE "InternalName", "${1%.*}"
       VALUE "LegalCopyright", "SMSTorrent contributors"
-      VALUE "OriginalFilename", "$name.exe"
+      VALUE "OriginalFilename", "$1"
       VALUE "ProductName", "SMSTorrent"
       VALUE "ProductVersion", "$VERSION"
     END
@@ -77,6 +71,18 @@ BEGIN
   END
 END
 RC
+}
+
+# resources NAME PKG DESCRIPTION: writes PKG/rsrc_windows_amd64.syso.
+resources() {
+  local name=$1 pkg=$2 desc=$3 dir="$WORK/rc/$1"
+  mkdir -p "$dir"
+  sed -e "s|@NAME@|$name|g" -e "s|@VERSION4@|$NUMERIC|g" -e "s|@DESCRIPTION@|$desc|g" \
+    packaging/windows/app.manifest >"$dir/app.manifest"
+  {
+    printf '#include <winver.h>\n1 ICON "%s"\n1 24 "%s"\n' "$ROOT/icons/ico/app.ico" "$dir/app.manifest"
+    versioninfo "$name.exe" "$desc" VFT_APP
+  } >"$dir/$name.rc"
   x86_64-w64-mingw32-windres -O coff -i "$dir/$name.rc" -o "$pkg/rsrc_windows_amd64.syso"
   sysos+=("$pkg/rsrc_windows_amd64.syso")
 }
@@ -100,32 +106,10 @@ done
 # VERSIONINFO; it runs from the MSI's Binary table, never from Program Files.
 echo "dist: smstorrent-setupca.dll"
 mkdir -p "$WORK/rc/setupca"
-cat >"$WORK/rc/setupca/setupca.rc" <<RC
-#include <winver.h>
-1 VERSIONINFO
-FILEVERSION ${NUMERIC//./,}
-PRODUCTVERSION ${NUMERIC//./,}
-FILEOS VOS_NT_WINDOWS32
-FILETYPE VFT_DLL
-BEGIN
-  BLOCK "StringFileInfo"
-  BEGIN
-    BLOCK "040904B0"
-    BEGIN
-      VALUE "CompanyName", "SMSTorrent"
-      VALUE "FileDescription", "SMSTorrent installer custom action"
-      VALUE "FileVersion", "$VERSION"
-      VALUE "OriginalFilename", "smstorrent-setupca.dll"
-      VALUE "ProductName", "SMSTorrent"
-      VALUE "ProductVersion", "$VERSION"
-    END
-  END
-  BLOCK "VarFileInfo"
-  BEGIN
-    VALUE "Translation", 0x409, 1200
-  END
-END
-RC
+{
+  echo '#include <winver.h>'
+  versioninfo smstorrent-setupca.dll "SMSTorrent installer custom action" VFT_DLL
+} >"$WORK/rc/setupca/setupca.rc"
 x86_64-w64-mingw32-windres -O coff -i "$WORK/rc/setupca/setupca.rc" -o "$WORK/rc/setupca/setupca.res.o"
 x86_64-w64-mingw32-gcc -shared -O2 -Wall -Werror -s -o "$WORK/bin/smstorrent-setupca.dll" \
   packaging/windows/setupca.c "$WORK/rc/setupca/setupca.res.o" -lmsi
