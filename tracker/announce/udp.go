@@ -65,21 +65,37 @@ func (s *UDPServer) observe(result string) {
 // Serve answers packets on pc until ctx ends or pc fails, with one reader
 // per CPU. It closes pc when ctx ends.
 func (s *UDPServer) Serve(ctx context.Context, pc net.PacketConn) error {
+	pcs := make([]net.PacketConn, runtime.GOMAXPROCS(0))
+	for i := range pcs {
+		pcs[i] = pc
+	}
+	return s.ServeAll(ctx, pcs)
+}
+
+// ServeAll answers packets with one reader per entry of pcs (ListenUDP's
+// sockets; an entry may repeat) until ctx ends or one fails. It closes
+// them all when it returns.
+func (s *UDPServer) ServeAll(ctx context.Context, pcs []net.PacketConn) error {
 	s.init()
-	stop := context.AfterFunc(ctx, func() { _ = pc.Close() })
+	closeAll := func() {
+		for _, pc := range pcs {
+			_ = pc.Close()
+		}
+	}
+	stop := context.AfterFunc(ctx, closeAll)
 	defer stop()
-	n := runtime.GOMAXPROCS(0)
-	errc := make(chan error, n)
-	for range n {
+	errc := make(chan error, len(pcs))
+	for _, pc := range pcs {
 		go func() { errc <- s.readLoop(ctx, pc) }()
 	}
 	var err error
-	for range n {
+	for range pcs {
 		if e := <-errc; e != nil && err == nil {
 			err = e
-			_ = pc.Close() // stop the other readers
+			closeAll() // stop the other readers
 		}
 	}
+	closeAll()
 	return err
 }
 

@@ -143,9 +143,12 @@ func freePortB(b *testing.B) int {
 func startProcess(b *testing.B, bin string, args ...string) (pid int) {
 	b.Helper()
 	cmd := exec.Command(bin, args...)
-	// For A/B runs of the GC target: SMSTORRENT_BENCH_TRACKER_GOGC=100.
-	if g := os.Getenv("SMSTORRENT_BENCH_TRACKER_GOGC"); g != "" {
-		cmd.Env = append(os.Environ(), "GOGC="+g)
+	// For A/B runs of the GC target and the scheduler:
+	// SMSTORRENT_BENCH_TRACKER_GOGC=100, SMSTORRENT_BENCH_TRACKER_GOMAXPROCS=1.
+	for _, v := range []string{"GOGC", "GOMAXPROCS"} {
+		if g := os.Getenv("SMSTORRENT_BENCH_TRACKER_" + v); g != "" {
+			cmd.Env = append(cmd.Environ(), v+"="+g)
+		}
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -49,7 +50,7 @@ type Server struct {
 	repoLn    net.Listener // nil: the repository shares httpLn
 	metricLn  net.Listener // nil: no metrics listener
 	announceH *announce.Handler
-	udpConn   net.PacketConn
+	udpConns  []net.PacketConn // nil: no UDP tracker
 	listened  bool
 	saved     int64
 }
@@ -170,7 +171,7 @@ func (s *Server) Listen() error {
 		}
 	}
 	if s.cfg.UDPListen != "" {
-		if s.udpConn, err = net.ListenPacket("udp", s.cfg.UDPListen); err != nil {
+		if s.udpConns, err = announce.ListenUDP(s.cfg.UDPListen, runtime.GOMAXPROCS(0)); err != nil {
 			closeAll()
 			return fmt.Errorf("udp_listen %s: %w", s.cfg.UDPListen, err)
 		}
@@ -205,10 +206,10 @@ func (s *Server) MetricsAddr() string {
 
 // UDPAddr is the UDP tracker's address, "" when it is off.
 func (s *Server) UDPAddr() string {
-	if s.udpConn == nil {
+	if s.udpConns == nil {
 		return ""
 	}
-	return s.udpConn.LocalAddr().String()
+	return s.udpConns[0].LocalAddr().String()
 }
 
 // Handlers returns the HTTP handlers of the tracker and the repository
@@ -326,12 +327,12 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 		}()
 	}
-	if s.udpConn != nil {
+	if s.udpConns != nil {
 		us := &announce.UDPServer{Backend: s.Tracker, Logger: s.log, Observe: s.Metrics.Announce}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := us.Serve(ctx, s.udpConn); err != nil {
+			if err := us.ServeAll(ctx, s.udpConns); err != nil {
 				errc <- err
 			}
 		}()

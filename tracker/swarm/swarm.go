@@ -257,6 +257,11 @@ func (s *peerSet) addr(i int, ids bool) PeerAddr {
 	if v == 0 || ids {
 		return s.list[i].PeerAddr
 	}
+	return unpack(v)
+}
+
+// unpack is pack's inverse for an IPv4 entry (v != 0).
+func unpack(v uint64) PeerAddr {
 	ip := netip.AddrFrom4([4]byte{byte(v >> 40), byte(v >> 32), byte(v >> 24), byte(v >> 16)})
 	return PeerAddr{Addr: netip.AddrPortFrom(ip, uint16(v))}
 }
@@ -957,8 +962,8 @@ func sample(out []PeerAddr, sets []*peerSet, k int, self *peer, ids bool) []Peer
 // sampleSet draws up to k peers from one set (never self) at random, in
 // random order, without touching the set: random indices, duplicates
 // rejected through a small open-addressing table on the stack (a map
-// beyond 60). Swapping the set's own pointers instead, as before, cost a
-// GC write barrier per swap under load.
+// beyond sampleSmall). Swapping the set's own pointers instead, as before,
+// cost a GC write barrier per swap under load.
 func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer, ids bool) []PeerAddr {
 	n, skip := len(set.list), set.index(self)
 	if k <= 0 || n == 0 {
@@ -967,37 +972,83 @@ func sampleSet(out []PeerAddr, set *peerSet, k int, self *peer, ids bool) []Peer
 	if 2*k >= n {
 		return takeAll(out, k, self, ids, set)
 	}
-	// At least n-1 >= 2k candidates besides self: this ends.
-	var table [128]int32 // index+1; 0 is empty; at most 61 used
-	var big map[int]struct{}
-	if k > 60 {
-		big = make(map[int]struct{}, k+1)
-	}
-	for k > 0 {
-		i := rand.IntN(n)
-		if big != nil {
+	// At least n-1 >= 2k candidates besides self: these loops end.
+	if k > sampleSmall {
+		big := make(map[int]struct{}, k+1)
+		for k > 0 {
+			i := rand.IntN(n)
 			if _, dup := big[i]; dup {
 				continue
 			}
 			big[i] = struct{}{}
-		} else {
-			h, dup := uint32(i)*2654435761>>25, false
-			for table[h] != 0 {
-				if table[h] == int32(i+1) {
-					dup = true
-					break
-				}
-				h = (h + 1) & 127
+			if i != skip {
+				out = append(out, set.addr(i, ids))
+				k--
 			}
-			if dup {
-				continue
-			}
-			table[h] = int32(i + 1)
 		}
+		return out
+	}
+	var idx [sampleSmall]int32
+	m := drawIndices(idx[:k], n, skip)
+	return set.gather(out, idx[:m], ids)
+}
+
+// sampleSmall is the largest sample drawn through drawIndices and gather
+// (numwant is 50 by default).
+const sampleSmall = 60
+
+// drawIndices fills idx with distinct random indices below n, never
+// skip, and returns how many it drew (len(idx)); n-1 must be at least
+// 2·len(idx) and len(idx) at most sampleSmall.
+func drawIndices(idx []int32, n, skip int) int {
+	var table [128]int32 // index+1; 0 is empty; at most sampleSmall+1 used
+	m := 0
+	for m < len(idx) {
+		i := rand.IntN(n)
+		h, dup := uint32(i)*2654435761>>25, false
+		for table[h] != 0 {
+			if table[h] == int32(i+1) {
+				dup = true
+				break
+			}
+			h = (h + 1) & 127
+		}
+		if dup {
+			continue
+		}
+		table[h] = int32(i + 1)
 		if i != skip {
-			out = append(out, set.addr(i, ids))
-			k--
+			idx[m] = int32(i)
+			m++
 		}
+	}
+	return m
+}
+
+// gather appends the peers at idx (at most sampleSmall) to out. The packed
+// entries are loaded first in a loop of their own: the loads are
+// independent, so the processor overlaps their cache misses (a swarm's
+// packed array is cold after the kernel's work on each packet), which
+// loading them one by one between drawing indices did not.
+func (s *peerSet) gather(out []PeerAddr, idx []int32, ids bool) []PeerAddr {
+	if ids || s.packed == nil {
+		for _, i := range idx {
+			out = append(out, s.addr(int(i), ids))
+		}
+		return out
+	}
+	var vals [sampleSmall]uint64
+	packed := s.packed
+	for j, i := range idx {
+		vals[j] = packed[i]
+	}
+	for j, i := range idx {
+		v := vals[j]
+		if v == 0 {
+			out = append(out, s.list[i].PeerAddr)
+			continue
+		}
+		out = append(out, unpack(v))
 	}
 	return out
 }

@@ -1,0 +1,59 @@
+package announce
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// ListenUDP's sockets share one port, and ServeAll answers on each: many
+// clients (the kernel spreads them over the sockets) all get answers, and
+// ServeAll returns once its context ends.
+func TestListenUDPServeAll(t *testing.T) {
+	pcs, err := ListenUDP("127.0.0.1:0", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 4
+	if runtime.GOOS != "linux" {
+		want = 1
+	}
+	if len(pcs) != want {
+		t.Fatalf("%d sockets, want %d", len(pcs), want)
+	}
+	for _, pc := range pcs[1:] {
+		if pc.LocalAddr().String() != pcs[0].LocalAddr().String() {
+			t.Fatalf("sockets on %v and %v", pcs[0].LocalAddr(), pc.LocalAddr())
+		}
+	}
+	s := &UDPServer{Backend: &fakeBackend{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ServeAll(ctx, pcs) }()
+	for i := range 16 {
+		c, err := net.Dial("udp", pcs[0].LocalAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := binary.BigEndian.AppendUint64(nil, udpProtocolID)
+		p = binary.BigEndian.AppendUint32(p, actionConnect)
+		p = binary.BigEndian.AppendUint32(p, uint32(i))
+		if _, err := c.Write(p); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		if err != nil || n != 16 || binary.BigEndian.Uint32(buf[4:]) != uint32(i) {
+			t.Fatalf("client %d: %x, %v", i, buf[:n], err)
+		}
+		_ = c.Close()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("ServeAll: %v", err)
+	}
+}
