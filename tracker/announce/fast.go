@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -29,7 +30,7 @@ const (
 // URLs, HTTP/2, a head that does not fit) goes to net/http unchanged.
 // server is the Server header's value.
 func (h *Handler) FastListener(ln net.Listener, server string) net.Listener {
-	l := &fastListener{Listener: ln, h: h, conns: make(chan net.Conn), errc: make(chan error, 1), done: make(chan struct{}),
+	l := &fastListener{Listener: ln, raw: rawListener(ln), h: h, conns: make(chan net.Conn), errc: make(chan error, 1), done: make(chan struct{}),
 		head: "HTTP/1.1 200 OK\r\nServer: " + server + "\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: "}
 	go l.run()
 	return l
@@ -37,6 +38,7 @@ func (h *Handler) FastListener(ln net.Listener, server string) net.Listener {
 
 type fastListener struct {
 	net.Listener
+	raw   *os.File // Linux: the listener's descriptor for acceptLoop, or nil
 	h     *Handler
 	head  string
 	conns chan net.Conn
@@ -46,6 +48,9 @@ type fastListener struct {
 }
 
 func (l *fastListener) run() {
+	if l.acceptLoop() {
+		return
+	}
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
@@ -53,13 +58,18 @@ func (l *fastListener) run() {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			select {
-			case l.errc <- err:
-			case <-l.done:
-			}
+			l.fail(err)
 			return
 		}
-		go l.serve(c)
+		go l.serve(c, nil)
+	}
+}
+
+// fail hands the listener's error to Accept.
+func (l *fastListener) fail(err error) {
+	select {
+	case l.errc <- err:
+	case <-l.done:
 	}
 }
 
@@ -79,6 +89,9 @@ func (l *fastListener) Accept() (net.Conn, error) {
 // Close closes the listener.
 func (l *fastListener) Close() error {
 	l.once.Do(func() { close(l.done) })
+	if l.raw != nil {
+		_ = l.raw.Close()
+	}
 	return l.Listener.Close()
 }
 
@@ -89,14 +102,19 @@ const fastHeadSize = 2048
 
 var headPool = sync.Pool{New: func() any { b := make([]byte, fastHeadSize); return &b }}
 
-// serve reads one request head and answers it, or hands the connection on.
-func (l *fastListener) serve(c net.Conn) {
+// serve reads one request head, after the bytes read already, and
+// answers it, or hands the connection on.
+func (l *fastListener) serve(c net.Conn, read []byte) {
 	bp := headPool.Get().(*[]byte)
 	defer headPool.Put(bp)
 	buf := *bp
+	if len(read) > len(buf) {
+		buf = make([]byte, fastHeaderMax)
+	}
+	n := copy(buf, read)
+	end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
 	_ = c.SetDeadline(time.Now().Add(fastDeadline))
-	n, end := 0, -1
-	for end < 0 {
+	for end < 0 && plausible(buf[:n]) {
 		if n == len(buf) {
 			if len(buf) >= fastHeaderMax {
 				break
@@ -106,7 +124,7 @@ func (l *fastListener) serve(c net.Conn) {
 		m, err := c.Read(buf[n:])
 		n += m
 		end = bytes.Index(buf[:n], []byte("\r\n\r\n"))
-		if err != nil || (end < 0 && !plausible(buf[:n])) {
+		if err != nil {
 			break
 		}
 	}
@@ -123,17 +141,16 @@ func (l *fastListener) serve(c net.Conn) {
 	out := bufPool.Get().(*[]byte)
 	defer bufPool.Put(out)
 	body := l.h.answer(path, query, ap.Addr().Unmap(), (*out)[:0])
-	resp := append(buf[:0], l.head...)
-	resp = strconv.AppendInt(resp, int64(len(body)), 10)
-	resp = append(resp, "\r\n\r\n"...)
-	if len(resp)+len(body) <= len(buf) {
-		resp = append(resp, body...)
-		_, _ = c.Write(resp)
-	} else {
-		_, _ = c.Write(resp)
-		_, _ = c.Write(body)
-	}
 	*out = body
+	_, _ = c.Write(l.response(buf[:0], body))
+}
+
+// response appends the answer's head and body to b.
+func (l *fastListener) response(b, body []byte) []byte {
+	b = append(b, l.head...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\n\r\n"...)
+	return append(b, body...)
 }
 
 // remoteAddr is the client's address and port.

@@ -76,6 +76,24 @@ func TestFastListener(t *testing.T) {
 	if fb.got == nil || fb.got.Port != 6881 || !fb.from.IsLoopback() {
 		t.Fatalf("backend saw %+v from %v", fb.got, fb.from)
 	}
+	// A head in two writes (the second may come after the accept's first
+	// read) is answered all the same.
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	head := "GET /announce?" + q + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	for _, part := range []string{head[:20], head[20:]} {
+		if _, err := io.WriteString(c, part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	raw, err := io.ReadAll(c)
+	if err != nil || !bytes.HasPrefix(raw, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.Contains(raw, []byte("5:peers6:")) {
+		t.Fatalf("answer to a head in two writes: %q, %v", raw, err)
+	}
 	resp, err = http.Post("http://"+ln.Addr().String()+"/other", "text/plain", strings.NewReader("the body"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,148 @@
+package announce
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// deferAccept is TCP_DEFER_ACCEPT's wait in seconds: the kernel hands a
+// connection to accept once its first bytes have arrived (or after this),
+// so that the accepting goroutine finds a plain announce already there.
+const deferAccept = 2
+
+// rawListener prepares acceptLoop for a TCP listener: a duplicate of its
+// descriptor as an *os.File, whose raw Read waits on Go's poller (a
+// listener's own raw connection has no Read). Close closes it with the
+// listener. It returns nil when ln is not such a listener.
+func rawListener(ln net.Listener) *os.File {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return nil
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	dup := -1
+	_ = rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAccept)
+		dup, err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if err != nil || dup < 0 {
+		return nil
+	}
+	return os.NewFile(uintptr(dup), "listener")
+}
+
+// acceptLoop is run's loop on Linux for a TCP listener (l.raw): it
+// accepts with accept4 and answers a plain announce whose head has already
+// arrived right there, with non-blocking read, write and close and no
+// registration with Go's poller, no goroutine and no timer: opentracker's
+// syscalls per announce. Any other connection (head not there yet or not
+// plain, answer not written at once) becomes a net.Conn for serve. It
+// returns false when there is no l.raw.
+func (l *fastListener) acceptLoop() bool {
+	if l.raw == nil {
+		return false
+	}
+	rc, err := l.raw.SyscallConn()
+	if err != nil {
+		l.fail(err)
+		return true
+	}
+	buf := make([]byte, fastHeadSize)
+	var backoff time.Duration
+	for {
+		var nfd int
+		var sa unix.Sockaddr
+		var aerr error
+		err := rc.Read(func(fd uintptr) bool {
+			nfd, sa, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			return !errors.Is(aerr, unix.EAGAIN)
+		})
+		if err != nil { // the listener is closed
+			l.fail(net.ErrClosed)
+			return true
+		}
+		if aerr != nil {
+			if errors.Is(aerr, unix.ECONNABORTED) || errors.Is(aerr, unix.EINTR) {
+				continue
+			}
+			// Out of descriptors or memory: wait as net/http does, then retry.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		l.answerFD(nfd, sa, buf)
+	}
+}
+
+// answerFD answers a plain announce already read from nfd, or hands the
+// connection to serve.
+func (l *fastListener) answerFD(nfd int, sa unix.Sockaddr, buf []byte) {
+	n, err := unix.Read(nfd, buf)
+	n = max(n, 0)
+	end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+	path, query, ok := fastRequest(buf[:max(end, 0)])
+	from, known := sockaddrIP(sa)
+	if err != nil || end < 0 || !ok || !known {
+		l.toConn(nfd, buf[:n])
+		return
+	}
+	out := bufPool.Get().(*[]byte)
+	defer bufPool.Put(out)
+	body := l.h.answer(path, query, from, (*out)[:0])
+	*out = body
+	resp := l.response(buf[:0], body)
+	w, err := unix.Write(nfd, resp)
+	if err == nil && w == len(resp) {
+		_ = unix.Close(nfd)
+		return
+	}
+	// The socket took less than the answer: write the rest from a goroutine.
+	rest := append([]byte(nil), resp[max(w, 0):]...)
+	c, cerr := fdConn(nfd)
+	if cerr != nil {
+		return
+	}
+	go func() {
+		defer c.Close()
+		_ = c.SetWriteDeadline(time.Now().Add(fastDeadline))
+		_, _ = c.Write(rest)
+	}()
+}
+
+// toConn turns a descriptor into a net.Conn and serves it on a goroutine
+// of its own with the bytes already read.
+func (l *fastListener) toConn(nfd int, read []byte) {
+	c, err := fdConn(nfd)
+	if err != nil {
+		return
+	}
+	go l.serve(c, append([]byte(nil), read...))
+}
+
+// fdConn makes a net.Conn of a connected socket and closes nfd.
+func fdConn(nfd int) (net.Conn, error) {
+	f := os.NewFile(uintptr(nfd), "tcp")
+	defer f.Close()
+	return net.FileConn(f)
+}
+
+// sockaddrIP is the client's address.
+func sockaddrIP(sa unix.Sockaddr) (netip.Addr, bool) {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrFrom4(a.Addr), true
+	case *unix.SockaddrInet6:
+		return netip.AddrFrom16(a.Addr).Unmap(), true
+	}
+	return netip.Addr{}, false
+}
