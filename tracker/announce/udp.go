@@ -101,7 +101,7 @@ func (s *UDPServer) ServeAll(ctx context.Context, pcs []net.PacketConn) error {
 
 func (s *UDPServer) readLoop(ctx context.Context, pc net.PacketConn) error {
 	if uc, ok := pc.(*net.UDPConn); ok {
-		return s.readLoopUDP(ctx, uc)
+		return s.readLoopRaw(ctx, uc)
 	}
 	buf := make([]byte, maxUDPPacket)
 	var out []byte

@@ -13,7 +13,19 @@ import (
 // clients (the kernel spreads them over the sockets) all get answers, and
 // ServeAll returns once its context ends.
 func TestListenUDPServeAll(t *testing.T) {
-	pcs, err := ListenUDP("127.0.0.1:0", 4)
+	t.Run("ipv4", func(t *testing.T) { testListenUDP(t, "127.0.0.1:0") })
+	t.Run("ipv6", func(t *testing.T) {
+		if pc, err := net.ListenPacket("udp", "[::1]:0"); err != nil {
+			t.Skipf("no IPv6 loopback: %v", err)
+		} else {
+			_ = pc.Close()
+		}
+		testListenUDP(t, "[::1]:0")
+	})
+}
+
+func testListenUDP(t *testing.T, address string) {
+	pcs, err := ListenUDP(address, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
