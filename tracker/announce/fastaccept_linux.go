@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,11 +61,12 @@ func (l *fastListener) acceptLoop() bool {
 	var backoff time.Duration
 	for {
 		var nfd int
-		var sa unix.Sockaddr
+		var sa unix.RawSockaddrAny
+		var alen uint32
 		var aerr error
 		err := rc.Read(func(fd uintptr) bool {
-			nfd, sa, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-			return !errors.Is(aerr, unix.EAGAIN)
+			nfd, alen, aerr = rawAccept(fd, &sa)
+			return aerr != unix.EAGAIN
 		})
 		if err != nil { // the listener is closed
 			l.fail(net.ErrClosed)
@@ -80,18 +82,17 @@ func (l *fastListener) acceptLoop() bool {
 			continue
 		}
 		backoff = 0
-		l.answerFD(nfd, sa, buf)
+		from, ok := rawAddrPort(&sa, alen)
+		l.answerFD(nfd, from.Addr().Unmap(), ok, buf)
 	}
 }
 
-// answerFD answers a plain announce already read from nfd, or hands the
-// connection to serve.
-func (l *fastListener) answerFD(nfd int, sa unix.Sockaddr, buf []byte) {
-	n, err := unix.Read(nfd, buf)
-	n = max(n, 0)
+// answerFD answers a plain announce already read from nfd (from a
+// client at from, if known), or hands the connection to serve.
+func (l *fastListener) answerFD(nfd int, from netip.Addr, known bool, buf []byte) {
+	n, err := rawIO(unix.SYS_READ, nfd, buf)
 	end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
 	path, query, ok := fastRequest(buf[:max(end, 0)])
-	from, known := sockaddrIP(sa)
 	if err != nil || end < 0 || !ok || !known {
 		l.toConn(nfd, buf[:n])
 		return
@@ -101,13 +102,13 @@ func (l *fastListener) answerFD(nfd int, sa unix.Sockaddr, buf []byte) {
 	body := l.h.answer(path, query, from, (*out)[:0])
 	*out = body
 	resp := l.response(buf[:0], body)
-	w, err := unix.Write(nfd, resp)
+	w, err := rawIO(unix.SYS_WRITE, nfd, resp)
 	if err == nil && w == len(resp) {
-		_ = unix.Close(nfd)
+		rawClose(nfd)
 		return
 	}
 	// The socket took less than the answer: write the rest from a goroutine.
-	rest := append([]byte(nil), resp[max(w, 0):]...)
+	rest := append([]byte(nil), resp[w:]...)
 	c, cerr := fdConn(nfd)
 	if cerr != nil {
 		return
@@ -118,6 +119,37 @@ func (l *fastListener) answerFD(nfd int, sa unix.Sockaddr, buf []byte) {
 		_, _ = c.Write(rest)
 	}()
 }
+
+// The system calls of the accepting goroutine, on non-blocking sockets:
+// each returns at once, so they are made raw, without the runtime's
+// bookkeeping for a blocking call (which woke its monitor thread whenever
+// the tracker became busy after being idle).
+
+// rawAccept is accept4 of a non-blocking, close-on-exec socket.
+func rawAccept(lfd uintptr, sa *unix.RawSockaddrAny) (int, uint32, error) {
+	alen := uint32(unix.SizeofSockaddrAny)
+	r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, lfd, uintptr(unsafe.Pointer(sa)), uintptr(unsafe.Pointer(&alen)),
+		unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	if e != 0 {
+		return -1, 0, e
+	}
+	return int(r), alen, nil
+}
+
+// rawIO is read or write (trap) of b on fd; n is never negative.
+func rawIO(trap uintptr, fd int, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	r, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// rawClose closes fd (no linger is set: close does not wait).
+func rawClose(fd int) { _, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
 
 // toConn turns a descriptor into a net.Conn and serves it on a goroutine
 // of its own with the bytes already read.
@@ -134,15 +166,4 @@ func fdConn(nfd int) (net.Conn, error) {
 	f := os.NewFile(uintptr(nfd), "tcp")
 	defer f.Close()
 	return net.FileConn(f)
-}
-
-// sockaddrIP is the client's address.
-func sockaddrIP(sa unix.Sockaddr) (netip.Addr, bool) {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return netip.AddrFrom4(a.Addr), true
-	case *unix.SockaddrInet6:
-		return netip.AddrFrom16(a.Addr).Unmap(), true
-	}
-	return netip.Addr{}, false
 }
