@@ -64,11 +64,18 @@ const (
 
 // ResultOf is the outcome an error stands for.
 func ResultOf(err error) string {
+	if err == nil {
+		return ResultOK
+	}
+	return resultOfError(err)
+}
+
+// resultOfError is ResultOf for a non-nil error (apart, so that the
+// targets errors.As takes are not allocated for every successful announce).
+func resultOfError(err error) string {
 	var r *Refusal
 	var f Failure
 	switch {
-	case err == nil:
-		return ResultOK
 	case errors.As(err, &r):
 		return r.Reason
 	case errors.As(err, &f):
