@@ -232,6 +232,10 @@ func routerThread() {
 	_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), -20)
 }
 
+// delayProcs is the GOMAXPROCS the lab's process runs with while it delays
+// packets: two slots per delayer thread, and the rest.
+const delayProcs = 8
+
 // delayBatch is the window of due times one verdict covers: the loop wakes
 // half of it after a packet's due time and lets every packet due up to half
 // of it later go too, so a packet leaves at most half the window early or
@@ -324,6 +328,14 @@ func (q *delayer) Close() error {
 // (one WAN link), queue 1 for branch<->branch (two links).
 func (l *Lab) setupDelay(ctx context.Context) error {
 	d := l.Topo.WANDelay
+	// A delayer thread back from a system call needs a P (one of the Go
+	// runtime's GOMAXPROCS slots) to go on; with one per core, both may be
+	// held by this process's ordinary goroutines (the watchers, counters)
+	// whose threads wait for a CPU. Spare slots let the router threads
+	// (routerThread) go on at once.
+	if runtime.GOMAXPROCS(0) < delayProcs {
+		runtime.GOMAXPROCS(delayProcs)
+	}
 	for i, spec := range []struct {
 		queue uint16
 		delay time.Duration
