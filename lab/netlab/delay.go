@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -162,6 +163,7 @@ func (q *delayer) request(msgType uint16, attrs []byte, seq uint32) error {
 func (q *delayer) readLoop() {
 	defer q.wg.Done()
 	defer close(q.in)
+	routerThread()
 	buf := make([]byte, 1<<16)
 	for {
 		select {
@@ -217,6 +219,23 @@ func packetID(body []byte) (uint32, bool) {
 	return 0, false
 }
 
+// routerThread gives the calling goroutine an OS thread of its own at the
+// highest CPU priority (nice -20; the thread ends with the goroutine). A
+// router has a CPU of its own: without this, a packet due to leave waited
+// while the lab's services used both cores (the delayer waited 3-58 s for
+// a CPU per run), and that wait was WAN latency and jitter that the
+// systems under test saw and reacted to (SMSTorrent's yield took it for a
+// queue). It needs root, which the lab has; without it the thread keeps
+// the normal priority.
+func routerThread() {
+	runtime.LockOSThread()
+	_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), -20)
+}
+
+// delayProcs is the GOMAXPROCS the lab's process runs with while it delays
+// packets: two slots per delayer thread, and the rest.
+const delayProcs = 8
+
 // delayBatch is the window of due times one verdict covers: the loop wakes
 // half of it after a packet's due time and lets every packet due up to half
 // of it later go too, so a packet leaves at most half the window early or
@@ -228,22 +247,23 @@ const delayBatch = time.Millisecond
 // (see delayBatch).
 func (q *delayer) verdictLoop() {
 	defer q.wg.Done()
+	routerThread()
 	var seq uint32 = 1000
 	const half = delayBatch / 2
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	// wait sleeps for d (nothing if d is not positive); false when closing.
+	// wait sleeps for d (nothing if d is not positive) in the kernel, on
+	// this thread, not on a Go timer (which another, ordinary thread of
+	// this process would have to fire); false when closing.
 	wait := func(d time.Duration) bool {
-		if d <= 0 {
-			return true
+		if d > 0 {
+			ts := unix.NsecToTimespec(d.Nanoseconds())
+			for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+			}
 		}
-		timer.Reset(d)
 		select {
-		case <-timer.C:
-			return true
 		case <-q.done:
-			timer.Stop()
 			return false
+		default:
+			return true
 		}
 	}
 	for h := range q.in {
@@ -308,6 +328,14 @@ func (q *delayer) Close() error {
 // (one WAN link), queue 1 for branch<->branch (two links).
 func (l *Lab) setupDelay(ctx context.Context) error {
 	d := l.Topo.WANDelay
+	// A delayer thread back from a system call needs a P (one of the Go
+	// runtime's GOMAXPROCS slots) to go on; with one per core, both may be
+	// held by this process's ordinary goroutines (the watchers, counters)
+	// whose threads wait for a CPU. Spare slots let the router threads
+	// (routerThread) go on at once.
+	if runtime.GOMAXPROCS(0) < delayProcs {
+		runtime.GOMAXPROCS(delayProcs)
+	}
 	for i, spec := range []struct {
 		queue uint16
 		delay time.Duration

@@ -149,8 +149,9 @@ type viewRow struct {
 
 // observe samples a job's connections: per-peer rates, kinds, who holds
 // pieces this PC lacks, the gateway; and tells the peers our role. Called
-// with s.mu from collect; dt is the tick in seconds.
-func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64, live map[*torrent.PeerConn]bool) {
+// with s.mu from collect; dt is the interval in seconds and a its weight in
+// the rates (collectInterval).
+func (s *Service) observe(j *job, dt, a float64, upLimited bool, upLimit int64, live map[*torrent.PeerConn]bool) {
 	t := j.t
 	incomplete := t.Info() != nil && !t.Complete().Bool() && j.rec.Source == ""
 	var missing *roaring.Bitmap
@@ -172,7 +173,7 @@ func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64, liv
 		r, said := s.roles.roleOf(&pc.Peer)
 		row := viewRow{kind: s.paths.kind(pc.RemoteAddr, r, said), role: r, said: said, server: s.paths.isServer(pc.RemoteAddr)}
 		row.peer = api.JobPeer{Address: pc.RemoteAddr.String(), Client: clientName(pc), Throttled: said && r.Limited}
-		row.down, row.peer.UpRate = s.sampleConn(j, &pc.Peer, st.BytesReadUsefulData.Int64(), st.BytesWrittenData.Int64(), dt)
+		row.down, row.peer.UpRate = s.sampleConn(j, &pc.Peer, st.BytesReadUsefulData.Int64(), st.BytesWrittenData.Int64(), dt, a)
 		if missing != nil && !missing.IsEmpty() && pc.PeerPieces().Intersects(missing) {
 			v.wanted++
 		}
@@ -181,7 +182,7 @@ func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64, liv
 	for _, p := range t.WebseedPeerConns() {
 		st := p.Stats()
 		row := viewRow{kind: kindOrigin, peer: api.JobPeer{Address: webSeedName(p.RemoteAddr), Client: "web seed"}}
-		row.down, row.peer.UpRate = s.sampleConn(j, p, st.BytesReadUsefulData.Int64(), st.BytesWrittenData.Int64(), dt)
+		row.down, row.peer.UpRate = s.sampleConn(j, p, st.BytesReadUsefulData.Int64(), st.BytesWrittenData.Int64(), dt, a)
 		if incomplete {
 			v.wanted++
 		}
@@ -225,13 +226,12 @@ func (s *Service) observe(j *job, dt float64, upLimited bool, upLimit int64, liv
 
 // sampleConn updates one connection's sample and returns its smoothed
 // rates. Called with s.mu.
-func (s *Service) sampleConn(j *job, p *torrent.Peer, read, written int64, dt float64) (down float64, up int64) {
+func (s *Service) sampleConn(j *job, p *torrent.Peer, read, written int64, dt, a float64) (down float64, up int64) {
 	c := j.conns[p]
 	if c == nil {
 		c = &connSample{read: read, written: written}
 		j.conns[p] = c
 	}
-	const a = 0.5
 	c.down = a*float64(max(read-c.read, 0))/dt + (1-a)*c.down
 	c.up = a*float64(max(written-c.written, 0))/dt + (1-a)*c.up
 	c.read, c.written, c.seen = read, written, true

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/anacrolix/torrent"
+
 	"github.com/smstorrent/smstorrent/internal/atomicfile"
 	"github.com/smstorrent/smstorrent/internal/pkgsign"
 	"github.com/smstorrent/smstorrent/service/api"
@@ -220,11 +222,25 @@ func (s *Service) addTorrent(j *job, pkg *pkgsign.Package) error {
 	id := j.rec.ID
 	t.SetOnWriteChunkError(func(err error) { s.onWriteError(id, err) })
 	t.DownloadAll()
+	go s.wakeOnComplete(t)
 	j.t, j.pkg = t, pkg
 	j.kick = kickState{running: j.kick.running}
 	j.lastRead, j.lastWrit, j.lastSrc = 0, 0, sourceBytes{}
 	s.peers.forget(pkg.InfoHash)
 	return nil
+}
+
+// wakeOnComplete runs a step the moment the engine has every piece of t, so
+// that the job is stamped transferred, its files are released and its event
+// goes out then rather than on the next tick (up to a second later: an
+// eighth of a 48 MiB package's time on a 100 Mbit/s link). It returns when t
+// completes or is dropped.
+func (s *Service) wakeOnComplete(t *torrent.Torrent) {
+	select {
+	case <-t.Complete().On():
+		s.poke()
+	case <-t.Closed():
+	}
 }
 
 func (s *Service) dropTorrent(j *job) {

@@ -119,6 +119,9 @@ func probe(ctx context.Context, addr string) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
+	if k, ok := kernelRTT(c); ok && k <= rtt {
+		rtt = k
+	}
 	c.Close()
 	return rtt, nil
 }
