@@ -128,7 +128,9 @@ func (s *Service) kick(j *job, t *torrent.Torrent, tiers [][]string, seed bool) 
 		}
 		peers, err := s.announceOnce(tier[0], req)
 		if err != nil {
-			s.log.Debug("own announce failed", "job", j.rec.ID, "tracker", tier[0], "err", err)
+			// Few: tries 2 to 32 s apart while a job has no peers, then the
+			// engine's own announces (a failing tracker shows in the status).
+			s.log.Info("own announce failed", "job", j.rec.ID, "tracker", tier[0], "err", err)
 			continue
 		}
 		took = true
