@@ -379,7 +379,7 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.collect()
+	s.collect(s.now())
 	s.saveNow()
 	s.mu.Unlock()
 	err := s.store.flush()
@@ -464,7 +464,7 @@ func (s *Service) step() {
 		return
 	}
 	now := s.now()
-	completed := s.collect()
+	completed := s.collect(now)
 	s.schedule()
 	s.kickAnnounces(now)
 	s.retention(now)
@@ -502,10 +502,10 @@ func (s *Service) step() {
 	}
 }
 
-// collect reads progress and rates from the engine, and reports whether a
-// job was stamped transferred. Called with s.mu held.
-func (s *Service) collect() (completed bool) {
-	dt, a := s.collectInterval()
+// collect reads progress and rates from the engine at now, and reports
+// whether a job was stamped transferred. Called with s.mu held.
+func (s *Service) collect(now time.Time) (completed bool) {
+	dt, a := s.collectInterval(now)
 	var totDown, totUp float64
 	upLimited, upLimit := s.bw.upLimited()
 	live := map[*torrent.PeerConn]bool{}
@@ -558,7 +558,7 @@ func (s *Service) collect() (completed bool) {
 		j.active = st.ActivePeers
 		s.observe(j, dt, a, upLimited, upLimit, live)
 		if j.rec.Completed.IsZero() && j.t.Info() != nil && j.t.Complete().Bool() {
-			j.rec.Completed = s.now()
+			j.rec.Completed = now
 			completed = true
 			s.dirty = true
 			s.lastSave = timeZero // save at once: the API shows counters as saved
@@ -580,8 +580,7 @@ const rateHalfLife = time.Second
 // before the first, or when the clock did not move) and the weight of this
 // interval in the rates: half for a full second, less for a step between
 // ticks. Called with s.mu.
-func (s *Service) collectInterval() (dt, a float64) {
-	now := s.now()
+func (s *Service) collectInterval(now time.Time) (dt, a float64) {
 	d := now.Sub(s.lastCollect)
 	if s.lastCollect.IsZero() || d <= 0 {
 		d = s.tick

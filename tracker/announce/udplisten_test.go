@@ -13,24 +13,19 @@ import (
 // clients (the kernel spreads them over the sockets) all get answers, and
 // ServeAll returns once its context ends.
 func TestListenUDPServeAll(t *testing.T) {
-	t.Run("ipv4", func(t *testing.T) {
-		// Wine has no SIO_UDP_CONNRESET, which Go's UDP sockets need on
-		// Windows: there no UDP socket opens at all.
-		if pc, err := net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
-			t.Skipf("no UDP sockets here: %v", err)
-		} else {
+	for name, address := range map[string]string{"ipv4": "127.0.0.1:0", "ipv6": "[::1]:0"} {
+		t.Run(name, func(t *testing.T) {
+			// No IPv6 loopback on some machines; and wine has no
+			// SIO_UDP_CONNRESET, which Go's UDP sockets need on Windows,
+			// so there no UDP socket opens at all.
+			pc, err := net.ListenPacket("udp", address)
+			if err != nil {
+				t.Skipf("no UDP socket on %s here: %v", address, err)
+			}
 			_ = pc.Close()
-		}
-		testListenUDP(t, "127.0.0.1:0")
-	})
-	t.Run("ipv6", func(t *testing.T) {
-		if pc, err := net.ListenPacket("udp", "[::1]:0"); err != nil {
-			t.Skipf("no IPv6 loopback: %v", err)
-		} else {
-			_ = pc.Close()
-		}
-		testListenUDP(t, "[::1]:0")
-	})
+			testListenUDP(t, address)
+		})
+	}
 }
 
 func testListenUDP(t *testing.T, address string) {
