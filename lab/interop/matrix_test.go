@@ -427,7 +427,7 @@ func throughOpentracker(t *testing.T, m *matrix, files map[string]int) {
 	// wait allows for the engine's minute twice on a loaded machine.
 	waitFor(t, "the origin's announce to opentracker", 150*time.Second, func() (bool, string) {
 		n, err := ot.Peers(p.Info.InfoHash)
-		return err == nil && n > 0, fmt.Sprintf("%d peers, %v", n, err)
+		return err == nil && n > 0, fmt.Sprintf("%d peers, %v; opentracker %s", n, err, ot.State())
 	})
 	e := env{key: key, tr: tr, p: p}
 	r := leech(t, e, "our origin", "opentracker", true)

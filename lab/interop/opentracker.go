@@ -73,10 +73,45 @@ func (o *Opentracker) Start(hashes ...[20]byte) error {
 	if len(hashes) == 0 {
 		return nil
 	}
+	// It reads its whitelist on a thread of its own after it starts
+	// listening: until then it answers scrapes but refuses announces, and
+	// an origin that announced then would wait for the engine's retry.
 	return o.proc.waitReady("opentracker", 30*time.Second, func(context.Context) error {
-		_, err := o.Peers(hashes[0])
-		return err
+		for _, h := range hashes {
+			if err := o.serves(h); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// serves reports an error unless opentracker takes announces of ih: it
+// sends a stopped event for a peer it never saw, which changes nothing.
+func (o *Opentracker) serves(ih [20]byte) error {
+	q := url.Values{"peer_id": {"-SMSTORRENT-readycheck"[:20]}, "port": {"1"}, "left": {"0"}, "uploaded": {"0"},
+		"downloaded": {"0"}, "event": {"stopped"}, "compact": {"1"}}
+	u := fmt.Sprintf("http://%s:%d/announce?info_hash=%s&%s", o.ip, o.port, url.QueryEscape(string(ih[:])), q.Encode())
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Failure string `bencode:"failure reason"`
+	}
+	if err := bencode.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("opentracker announce %q: %w", b, err)
+	}
+	if r.Failure != "" {
+		return fmt.Errorf("opentracker refuses %x: %s", ih, r.Failure)
+	}
+	return nil
 }
 
 // Peers scrapes the number of peers (seeders and leechers) of ih.
@@ -104,6 +139,9 @@ func (o *Opentracker) Peers(ih [20]byte) (int, error) {
 	f := r.Files[string(ih[:])]
 	return f.Complete + f.Incomplete, nil
 }
+
+// State says whether it still runs, with the end of its output.
+func (o *Opentracker) State() string { return o.proc.state() }
 
 // Stop ends it.
 func (o *Opentracker) Stop() { o.proc.stop() }

@@ -69,3 +69,23 @@ func (p *proc) stop() {
 	}
 	p.logf.Close()
 }
+
+// state says whether the process still runs, with the end of its output,
+// for a test that timed out waiting on it.
+func (p *proc) state() string {
+	s := "running"
+	select {
+	case <-p.done:
+		s = "exited: " + p.cmd.ProcessState.String()
+	default:
+	}
+	b, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return s + "; its log: " + err.Error()
+	}
+	const tail = 4 << 10
+	if len(b) > tail {
+		b = b[len(b)-tail:]
+	}
+	return fmt.Sprintf("%s; its output: %q", s, b)
+}

@@ -131,5 +131,10 @@ wixl -a x64 -D ServiceStart=yes -D Version="$MSIVERSION" -D BinDir="$(realpath -
   -o "$WORK/$msi" packaging/windows/smstorrent.wxs
 sign "$WORK/$msi" "$OUT/$msi"
 ln -sf "$msi" "$OUT/smstorrent.msi"
+# Only this build's MSI stays in OUT: an older one left beside it is an old
+# version an admin could hand to SCCM by mistake.
+for old in "$OUT"/smstorrent-*-x64.msi; do
+  [ "$old" = "$OUT/$msi" ] || rm -f "$old"
+done
 echo "$VERSION" >"$OUT/VERSION"
 echo "dist: $OUT/: $(cd "$OUT" && ls *.exe *.dll *.msi | tr '\n' ' ')"

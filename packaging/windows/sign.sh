@@ -23,10 +23,8 @@ sign_args=()
 verify_args=()
 if [ -n "${SMSTORRENT_SIGN_PFX:-}" ]; then
   sign_args=(-pkcs12 "$SMSTORRENT_SIGN_PFX")
-  [ -n "${SMSTORRENT_SIGN_PASS:-}" ] && sign_args+=(-pass "$SMSTORRENT_SIGN_PASS")
 elif [ -n "${SMSTORRENT_SIGN_CERT:-}" ]; then
   sign_args=(-certs "$SMSTORRENT_SIGN_CERT" -key "${SMSTORRENT_SIGN_KEY:?SMSTORRENT_SIGN_KEY is not set}")
-  [ -n "${SMSTORRENT_SIGN_PASS:-}" ] && sign_args+=(-pass "$SMSTORRENT_SIGN_PASS")
 else
   dir=$ROOT/build/sign
   mkdir -p "$dir"
@@ -45,9 +43,14 @@ if [ -n "${SMSTORRENT_SIGN_TIMESTAMP:-}" ]; then
   [ -n "${SMSTORRENT_SIGN_TSA_CAFILE:-}" ] && verify_args+=(-TSA-CAfile "$SMSTORRENT_SIGN_TSA_CAFILE")
 fi
 
+# The password goes to osslsigncode on its standard input (printf is a
+# builtin): on its command line any local user could read it in the
+# process list.
+[ -n "${SMSTORRENT_SIGN_PASS:-}" ] && sign_args+=(-readpass -)
 rm -f "$out"
-osslsigncode sign "${sign_args[@]}" -h sha256 -n "SMSTorrent" -i "https://github.com/smstorrent/smstorrent" \
-  -in "$in" -out "$out" >/dev/null
+printf '%s' "${SMSTORRENT_SIGN_PASS:-}" |
+  osslsigncode sign "${sign_args[@]}" -h sha256 -n "SMSTorrent" -i "https://github.com/smstorrent/smstorrent" \
+    -in "$in" -out "$out" >/dev/null
 # A file whose signature does not verify is not left where dist.sh ships from.
 log=$out.verify
 fail() { cat "$log"; rm -f "$log" "$out"; echo "sign: $1: $in" >&2; exit 1; }

@@ -34,21 +34,46 @@ type transportOptions struct {
 }
 
 // openTransports opens the peer sockets and registers them with the engine.
-// uTP and TCP share one port, so one announced port serves both.
+// uTP and TCP share one port, so one announced port serves both. With port
+// 0 the UDP socket picks a free port and TCP takes the same number; when
+// that number is already in use for TCP (an outgoing connection's local
+// port, say), both sockets try again on a new port.
 func openTransports(cl *torrent.Client, o transportOptions) (*transports, error) {
-	policy := newPathPolicy(o.tcp, o.utp, o.paths.crossesWANAddr)
-	t := &transports{policy: policy}
-	port := o.port
+	t, err := openSockets(o, func(int) int { return o.port })
+	if err != nil {
+		return nil, err
+	}
+	t.register(cl, o)
+	return t, nil
+}
+
+// openSockets opens the sockets, the UDP one on port pick(attempt) (attempt
+// counting from 1), and tries again while the configured port is 0 (the
+// system's pick) and TCP found the UDP socket's number taken.
+func openSockets(o transportOptions, pick func(attempt int) int) (*transports, error) {
+	const attempts = 10
+	for i := 1; ; i++ {
+		t, err := tryTransports(o, pick(i))
+		if err == nil {
+			return t, nil
+		}
+		if o.port != 0 || !o.utp || !o.tcp || !addrInUse(err) || i == attempts {
+			return nil, err
+		}
+	}
+}
+
+// tryTransports opens the sockets of openTransports once, on port.
+func tryTransports(o transportOptions, port int) (*transports, error) {
+	t := &transports{policy: newPathPolicy(o.tcp, o.utp, o.paths.crossesWANAddr)}
 	if o.utp {
-		u, err := newUTPTransport(o.network, net.JoinHostPort(o.host, strconv.Itoa(port)), o.utpTarget, o.wrap, policy, o.downLimited)
+		u, err := newUTPTransport(o.network, net.JoinHostPort(o.host, strconv.Itoa(port)), o.utpTarget, o.wrap, t.policy, o.downLimited)
 		if err != nil {
 			return nil, fmt.Errorf("listening for peers on uTP (UDP) port %d: %w", port, err)
 		}
 		t.utp = u
 		u.trace = o.trace
 		port = u.Addr().(*net.UDPAddr).Port
-		cl.AddDialer(u)
-		cl.AddListener(u)
 	}
 	if o.tcp {
 		ln, err := listenTCP(o.host, port)
@@ -57,10 +82,20 @@ func openTransports(cl *torrent.Client, o transportOptions) (*transports, error)
 			return nil, fmt.Errorf("listening for peers on TCP port %d: %w", port, err)
 		}
 		t.tcpLn = ln
-		cl.AddDialer(newTCPDialer(o.host, o.wrap, policy))
-		cl.AddListener(wanListener{ln, o.wrap})
 	}
 	return t, nil
+}
+
+// register hands the open sockets to the engine as its dialers and listeners.
+func (t *transports) register(cl *torrent.Client, o transportOptions) {
+	if t.utp != nil {
+		cl.AddDialer(t.utp)
+		cl.AddListener(t.utp)
+	}
+	if t.tcpLn != nil {
+		cl.AddDialer(newTCPDialer(o.host, o.wrap, t.policy))
+		cl.AddListener(wanListener{t.tcpLn, o.wrap})
+	}
 }
 
 // Close closes the peer sockets.
