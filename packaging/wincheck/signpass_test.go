@@ -13,11 +13,7 @@ import (
 // the password never appears in osslsigncode's arguments, which any local
 // user can read in the process list. A wrapper first on PATH records them.
 func TestSignPasswordStaysOffTheCommandLine(t *testing.T) {
-	for _, tool := range []string{"openssl", "osslsigncode", "bash"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed: the signing password test needs openssl, osslsigncode and bash", tool)
-		}
-	}
+	needSigningTools(t, "the signing password test")
 	const pass = "pw-4be1c0ffee"
 	dir := t.TempDir()
 	cert, plainKey := throwawayCert(t, dir, "code", "SMSTorrent test code signing", "codeSigning")

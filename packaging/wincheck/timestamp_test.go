@@ -26,11 +26,7 @@ import (
 // and of a small MSI.
 // It needs no dist folder; it skips without openssl, osslsigncode or bash.
 func TestSignTimestamp(t *testing.T) {
-	for _, tool := range []string{"openssl", "osslsigncode", "bash"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed: the signing timestamp test needs openssl, osslsigncode and bash", tool)
-		}
-	}
+	needSigningTools(t, "the signing timestamp test")
 	dir := t.TempDir()
 	tsaCert, tsaKey := throwawayCert(t, dir, "tsa", "SMSTorrent test TSA", "critical,timeStamping")
 	signCert, signKey := throwawayCert(t, dir, "code", "SMSTorrent test code signing", "codeSigning")
@@ -165,6 +161,17 @@ func smallMSI(t *testing.T, dir, exe string) string {
 
 // signEnv is the environment without any SMSTORRENT_SIGN_* of the caller,
 // so that only the test's certificates and TSA are used.
+// needSigningTools skips the test (what) unless openssl, osslsigncode and
+// bash are installed.
+func needSigningTools(t *testing.T, what string) {
+	t.Helper()
+	for _, tool := range []string{"openssl", "osslsigncode", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed: %s needs openssl, osslsigncode and bash", tool, what)
+		}
+	}
+}
+
 func signEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
