@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
@@ -92,21 +93,11 @@ func (o *Opentracker) serves(ih [20]byte) error {
 	q := url.Values{"peer_id": {"-SMSTORRENT-readycheck"[:20]}, "port": {"1"}, "left": {"0"}, "uploaded": {"0"},
 		"downloaded": {"0"}, "event": {"stopped"}, "compact": {"1"}}
 	u := fmt.Sprintf("http://%s:%d/announce?info_hash=%s&%s", o.ip, o.port, url.QueryEscape(string(ih[:])), q.Encode())
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(u)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if err != nil {
-		return err
-	}
 	var r struct {
 		Failure string `bencode:"failure reason"`
 	}
-	if err := bencode.Unmarshal(b, &r); err != nil {
-		return fmt.Errorf("opentracker announce %q: %w", b, err)
+	if err := o.get(u, &r); err != nil {
+		return err
 	}
 	if r.Failure != "" {
 		return fmt.Errorf("opentracker refuses %x: %s", ih, r.Failure)
@@ -117,27 +108,35 @@ func (o *Opentracker) serves(ih [20]byte) error {
 // Peers scrapes the number of peers (seeders and leechers) of ih.
 func (o *Opentracker) Peers(ih [20]byte) (int, error) {
 	u := fmt.Sprintf("http://%s:%d/scrape?info_hash=%s", o.ip, o.port, url.QueryEscape(string(ih[:])))
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(u)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if err != nil {
-		return 0, err
-	}
 	var r struct {
 		Files map[string]struct {
 			Complete   int `bencode:"complete"`
 			Incomplete int `bencode:"incomplete"`
 		} `bencode:"files"`
 	}
-	if err := bencode.Unmarshal(b, &r); err != nil {
-		return 0, fmt.Errorf("opentracker scrape %q: %w", b, err)
+	if err := o.get(u, &r); err != nil {
+		return 0, err
 	}
 	f := r.Files[string(ih[:])]
 	return f.Complete + f.Incomplete, nil
+}
+
+// get decodes opentracker's bencoded answer to the GET of u into v.
+func (o *Opentracker) get(u string, v any) error {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		return err
+	}
+	if err := bencode.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("opentracker %s: %q: %w", strings.SplitN(u, "?", 2)[0], b, err)
+	}
+	return nil
 }
 
 // State says whether it still runs, with the end of its output.

@@ -46,7 +46,9 @@ fi
 # The password goes to osslsigncode on its standard input (printf is a
 # builtin): on its command line any local user could read it in the
 # process list.
-[ -n "${SMSTORRENT_SIGN_PASS:-}" ] && sign_args+=(-readpass -)
+if [ -n "${SMSTORRENT_SIGN_PASS:-}" ] && [ -n "${SMSTORRENT_SIGN_PFX:-}${SMSTORRENT_SIGN_CERT:-}" ]; then
+  sign_args+=(-readpass -)
+fi
 rm -f "$out"
 printf '%s' "${SMSTORRENT_SIGN_PASS:-}" |
   osslsigncode sign "${sign_args[@]}" -h sha256 -n "SMSTorrent" -i "https://github.com/smstorrent/smstorrent" \
